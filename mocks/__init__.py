@@ -1,0 +1,1 @@
+"""Stand-ins for the systems adcbridge talks to, run over real sockets in tests and demos."""

@@ -1,0 +1,251 @@
+"""The appliance's REST API (``/adc/v3.0``) on aiohttp.
+
+Request handling is layered as middlewares, outermost first: the envelope (every answer,
+failures included, is ``{"res": ..., "data": ...}``), fault injection, authentication,
+and the HA role (a standby unit refuses writes). Handlers below them only translate
+between HTTP and the store. Business failures answer HTTP 200 — the quirk that makes a
+client which trusts the HTTP status alone fail its tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from mocks.adc.codes import ApiFailure, Code, invalid
+from mocks.adc.faults import FaultRule, status_failure
+from mocks.adc.kinds import DOMAIN, HEALTHCHECK, KINDS, NODE, POOL, RSERVER, VSERVER
+from mocks.adc.state import ApplianceState
+
+PREFIX = "/adc/v3.0"
+STATE_KEY: web.AppKey[ApplianceState] = web.AppKey("appliance_state", ApplianceState)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+UNGUARDED = frozenset({f"{PREFIX}/login"})
+HA_EXEMPT = frozenset({f"{PREFIX}/login", f"{PREFIX}/logout"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def envelope(data: Any = None, *, failure: ApiFailure | None = None) -> web.Response:
+    if failure is None:
+        res = {"status": "success", "code": int(Code.SUCCESS), "msg": "success"}
+        return web.json_response({"res": res, "data": {} if data is None else data})
+    res = {"status": "failure", "code": int(failure.code), "msg": failure.msg}
+    return web.json_response({"res": res, "data": failure.data()}, status=failure.http_status, headers=failure.headers)
+
+
+@web.middleware
+async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiFailure as failure:
+        return envelope(failure=failure)
+    except web.HTTPMethodNotAllowed:
+        return envelope(failure=ApiFailure(Code.METHOD_NOT_ALLOWED, "method not allowed", http_status=405))
+    except web.HTTPNotFound:
+        return envelope(failure=ApiFailure(Code.ROUTE_NOT_FOUND, "no such route", http_status=404))
+
+
+@web.middleware
+async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    state = request.app[STATE_KEY]
+    state.requests[request.method] += 1
+    decision = state.faults.decide(request.method, request.path)
+    if decision.latency:
+        await asyncio.sleep(decision.latency)
+    rule = decision.outcome
+    if rule is None:
+        return await handler(request)
+    if rule.kind == "status":
+        return _status_fault(rule)
+    if rule.after_apply:
+        with suppress(ApiFailure):
+            await handler(request)
+    _reset_connection(request)
+
+
+def _status_fault(rule: FaultRule) -> web.Response:
+    failure = status_failure(rule)
+    if rule.body == "json":
+        raise failure
+    page = f"<html><head><title>{rule.status}</title></head><body><h1>{failure.msg}</h1></body></html>"
+    return web.Response(text=page, status=rule.status, content_type="text/html", headers=failure.headers)
+
+
+def _reset_connection(request: web.Request) -> NoReturn:
+    """Drop the TCP connection with a RST, as a crashing or overloaded appliance does."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    # aiohttp treats a cancelled handler as a vanished peer and writes nothing more.
+    raise asyncio.CancelledError
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = request.path
+    if path.startswith(PREFIX) and path not in UNGUARDED:
+        state = request.app[STATE_KEY]
+        state.sessions.check(request.headers.get("x-access-token"))
+        if request.method in WRITE_METHODS and path not in HA_EXEMPT and state.role == "standby":
+            raise ApiFailure(Code.STANDBY, "this unit is standby: configuration changes are refused")
+    return await handler(request)
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiFailure(Code.MALFORMED_BODY, "request body is not valid JSON", http_status=400) from None
+    if not isinstance(body, dict):
+        raise ApiFailure(Code.MALFORMED_BODY, "request body must be a JSON object", http_status=400)
+    return body
+
+
+# Session routes ------------------------------------------------------------------------
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await read_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ApiFailure(Code.MISSING_FIELD, "username and password are required strings", field="username")
+    token, lifetime = request.app[STATE_KEY].sessions.login(username, password)
+    return envelope({"token": token, "expires_in": lifetime})
+
+
+async def logout(request: web.Request) -> web.Response:
+    request.app[STATE_KEY].sessions.logout(request.headers.get("x-access-token"))
+    return envelope()
+
+
+async def system_info(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    return envelope({"hostname": "mock-adc", "version": "3.0.0-mock", "ha_role": state.role})
+
+
+# Object routes -------------------------------------------------------------------------
+
+
+def _object_name(path: str, raw: str) -> str:
+    """Domain names are matched case-insensitively and without a trailing dot."""
+    return raw.lower().removesuffix(".") if path == DOMAIN else raw
+
+
+def _page(request: web.Request) -> tuple[int, int]:
+    def number(key: str, default: int) -> int:
+        raw = request.query.get(key)
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) < 1:
+            raise invalid(key, "must be a positive integer")
+        return int(raw)
+
+    # Quirk: an oversized page is silently clamped, as appliances do; clients must use "total".
+    return number("page", 1), min(number("page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+
+
+def _collection_handlers(path: str) -> tuple[Handler, Handler]:
+    kind = KINDS[path]
+
+    async def list_objects(request: web.Request) -> web.Response:
+        state = request.app[STATE_KEY]
+        pool = request.match_info.get("pool")
+        page, size = _page(request)
+        records = state.store.objects(path, pool=pool)
+        if "name" in request.query:
+            wanted = _object_name(path, request.query["name"])
+            records = [record for record in records if record["name"] == wanted]
+        chosen = records[(page - 1) * size : page * size]
+        items = [state.store.public(path, record) for record in chosen]
+        return envelope({kind.list_key: items, "total": len(records), "page": page, "page_size": size})
+
+    async def create_object(request: web.Request) -> web.Response:
+        state = request.app[STATE_KEY]
+        pool = request.match_info.get("pool")
+        body = await read_body(request)
+        name = f"{body.get('node')}:{body.get('port')}" if path == RSERVER else body.get("name")
+        label = _change_label(path, pool, name)
+        with _audited(state, request.method, path, label):
+            record = state.store.create(path, body, pool=pool)
+        return envelope(state.store.public(path, record))
+
+    return list_objects, create_object
+
+
+def _item_handlers(path: str) -> tuple[Handler, Handler, Handler]:
+    async def get_object(request: web.Request) -> web.Response:
+        state = request.app[STATE_KEY]
+        name = _object_name(path, request.match_info["name"])
+        record = state.store.get(path, name, pool=request.match_info.get("pool"))
+        return envelope(state.store.public(path, record))
+
+    async def update_object(request: web.Request) -> web.Response:
+        state = request.app[STATE_KEY]
+        pool = request.match_info.get("pool")
+        name = _object_name(path, request.match_info["name"])
+        body = await read_body(request)
+        with _audited(state, request.method, path, _change_label(path, pool, name)):
+            record = state.store.update(path, name, body, pool=pool)
+        return envelope(state.store.public(path, record))
+
+    async def delete_object(request: web.Request) -> web.Response:
+        state = request.app[STATE_KEY]
+        pool = request.match_info.get("pool")
+        name = _object_name(path, request.match_info["name"])
+        with _audited(state, request.method, path, _change_label(path, pool, name)):
+            state.store.delete(path, name, pool=pool)
+        return envelope()
+
+    return get_object, update_object, delete_object
+
+
+def _change_label(path: str, pool: str | None, name: Any) -> str:
+    """How the change log names an object: ``name``, or ``pool/node:port`` for members."""
+    text = _object_name(path, str(name)[:300])
+    return f"{pool}/{text}" if path == RSERVER else text
+
+
+@contextmanager
+def _audited(state: ApplianceState, method: str, kind: str, name: str) -> Iterator[None]:
+    """Record a mutating request in the change log with its result code."""
+    code = Code.INTERNAL_ERROR
+    try:
+        yield
+        code = Code.SUCCESS
+    except ApiFailure as failure:
+        code = failure.code
+        raise
+    finally:
+        state.record_change(method=method, kind=kind, name=name, code=int(code))
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_post(f"{PREFIX}/login", login)
+    router.add_post(f"{PREFIX}/logout", logout)
+    router.add_get(f"{PREFIX}/system/info", system_info)
+    for path in (NODE, POOL, VSERVER, DOMAIN, HEALTHCHECK, RSERVER):
+        url = f"{PREFIX}/slb/pool/{{pool}}/rserver" if path == RSERVER else f"{PREFIX}/{path}"
+        list_objects, create_object = _collection_handlers(path)
+        get_object, update_object, delete_object = _item_handlers(path)
+        router.add_get(url, list_objects)
+        router.add_get(f"{url}/{{name}}", get_object)
+        if path == HEALTHCHECK:
+            continue
+        router.add_post(url, create_object)
+        router.add_put(f"{url}/{{name}}", update_object)
+        router.add_delete(f"{url}/{{name}}", delete_object)

@@ -1,0 +1,117 @@
+"""``adcbridge-mock-adc``: run the emulated appliance in the foreground.
+
+Prints one JSON line once it listens (``{"event": "listening", "url": ..., "dns": ...}``)
+so scripts and tests that start it on port 0 can learn its addresses, then serves until
+SIGINT or SIGTERM, saving the state file on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mocks.adc.persistence import StateFileError
+from mocks.adc.server import MockADC, MockConfig
+from mocks.adc.sessions import AuthPolicy
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """Parse ``HOST:PORT`` or ``[IPv6]:PORT``."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.removeprefix("[").removesuffix("]") or "127.0.0.1", int(port)
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="adcbridge-mock-adc", description="Emulated ADC appliance for tests and demos.")
+    cli.add_argument("--listen", type=host_port, default=("127.0.0.1", 8443), help="REST API HOST:PORT")
+    cli.add_argument("--dns-listen", type=host_port, default=("127.0.0.1", 8053), help="DNS service HOST:PORT")
+    cli.add_argument("--no-dns", action="store_true", help="do not start the DNS service")
+    cli.add_argument("--username", default="admin")
+    secret = cli.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password", help="admin password (visible in ps; prefer --password-file)")
+    secret.add_argument("--password-file", type=Path, help="file whose first line is the password")
+    cli.add_argument("--tls-cert", type=Path, help="PEM certificate chain; serve HTTPS")
+    cli.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    cli.add_argument("--state-file", type=Path, help="JSON file that keeps the configuration across restarts")
+    cli.add_argument("--token-lifetime", type=positive_float, default=600.0, help="seconds (default 600)")
+    cli.add_argument("--max-sessions", type=positive_int, default=16, help="concurrent sessions (default 16)")
+    cli.add_argument("--lockout-threshold", type=positive_int, default=5, help="bad logins before lockout")
+    cli.add_argument("--lockout-seconds", type=positive_float, default=300.0, help="lockout duration")
+    cli.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    return cli
+
+
+def config_from(args: argparse.Namespace) -> MockConfig:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise SystemExit("adcbridge-mock-adc: --tls-cert and --tls-key go together")
+    password = args.password
+    if args.password_file is not None:
+        password = args.password_file.read_text(encoding="utf-8").splitlines()[0]
+    policy = AuthPolicy(
+        username=args.username,
+        password=password,
+        token_lifetime=args.token_lifetime,
+        max_sessions=args.max_sessions,
+        lockout_threshold=args.lockout_threshold,
+        lockout_seconds=args.lockout_seconds,
+    )
+    return MockConfig(
+        policy=policy,
+        host=args.listen[0],
+        port=args.listen[1],
+        dns_host=args.dns_listen[0],
+        dns_port=None if args.no_dns else args.dns_listen[1],
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        state_file=args.state_file,
+        access_log=args.access_log,
+    )
+
+
+async def serve(config: MockConfig) -> None:
+    mock = MockADC(config)
+    await mock.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    dns = f"{mock.dns_address[0]}:{mock.dns_address[1]}" if mock.dns_address else None
+    print(json.dumps({"event": "listening", "url": mock.url, "dns": dns}), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await mock.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = config_from(args)
+        asyncio.run(serve(config))
+    except (StateFileError, OSError) as exc:
+        print(f"adcbridge-mock-adc: {exc}", file=sys.stderr)
+        return 2
+    return 0
