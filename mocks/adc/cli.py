@@ -64,11 +64,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> MockConfig:
-    if (args.tls_cert is None) != (args.tls_key is None):
-        raise SystemExit("adcbridge-mock-adc: --tls-cert and --tls-key go together")
     password = args.password
     if args.password_file is not None:
-        password = args.password_file.read_text(encoding="utf-8").splitlines()[0]
+        lines = args.password_file.read_text(encoding="utf-8").splitlines()
+        if not lines or not lines[0]:
+            raise OSError(f"--password-file {args.password_file} is empty")
+        password = lines[0]
     policy = AuthPolicy(
         username=args.username,
         password=password,
@@ -106,7 +107,10 @@ async def serve(config: MockConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        cli.error("--tls-cert and --tls-key go together")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = config_from(args)

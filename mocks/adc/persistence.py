@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from mocks.adc.codes import ApiFailure
 from mocks.adc.store import Store
 
 
@@ -28,7 +29,7 @@ def load_store(path: Path) -> Store:
         return Store()
     try:
         return Store.load(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ApiFailure) as exc:
         raise StateFileError(f"cannot load state file {path}: {exc}") from exc
 
 

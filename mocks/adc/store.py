@@ -150,7 +150,7 @@ class Store:
     def _pool_members(self, pool: str | None) -> dict[str, Obj]:
         if pool is None or pool not in self._objects[POOL]:
             raise ApiFailure(Code.NOT_FOUND, f"{POOL} '{pool}' not found")
-        return self._members.setdefault(pool, {})
+        return self._members.get(pool, {})
 
     def _find(self, kind: Kind, name: str, pool: str | None) -> Obj:
         found = (self._pool_members(pool) if kind.nested else self._objects[kind.path]).get(name)
@@ -172,7 +172,10 @@ class Store:
         record = {"name": record["name"], "uuid": uuid or str(uuidlib.uuid4())} | {
             key: record[key] for key in kind.fields if key != "name"
         }
-        existing[record["name"]] = record
+        if kind.nested:  # the pool's member table is created by its first member
+            self._members.setdefault(str(pool), {})[record["name"]] = record
+        else:
+            existing[record["name"]] = record
         self._index(kind, record, pool)
         return record
 

@@ -1,0 +1,89 @@
+"""Shared fixtures: an emulated appliance on loopback port 0 and an HTTP client for it.
+
+Everything goes over real sockets: tests talk to the mock ADC the way the bridge will.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mocks.adc import AuthPolicy, MockADC, MockConfig
+
+USERNAME = "admin"
+PASSWORD = "s3cret-canary-password"
+
+
+def policy(**overrides: Any) -> AuthPolicy:
+    return AuthPolicy(username=USERNAME, password=PASSWORD, **overrides)
+
+
+@pytest.fixture
+async def mock_adc() -> AsyncIterator[MockADC]:
+    async with MockADC(MockConfig(policy=policy())) as mock:
+        yield mock
+
+
+class Appliance:
+    """A thin test client: logs in once and unwraps envelopes."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.token = ""
+
+    async def login(self, username: str = USERNAME, password: str = PASSWORD) -> httpx.Response:
+        response = await self.http.post("/adc/v3.0/login", json={"username": username, "password": password})
+        if response.status_code == 200 and response.json()["res"]["code"] == 0:
+            self.token = response.json()["data"]["token"]
+        return response
+
+    def headers(self) -> dict[str, str]:
+        return {"x-access-token": self.token}
+
+    async def call(self, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
+        return await self.http.request(
+            method, f"/adc/v3.0/{path}", json=body, params=params or None, headers=self.headers()
+        )
+
+    async def ok(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """Call and insist on success; returns ``data``."""
+        response = await self.call(method, path, body, **params)
+        envelope = response.json()
+        assert response.status_code == 200, envelope
+        assert envelope["res"] == {"status": "success", "code": 0, "msg": "success"}, envelope
+        return envelope["data"]
+
+    async def fails(self, method: str, path: str, body: Any = None, *, code: int, http: int = 200) -> dict[str, Any]:
+        """Call and insist on a failure envelope with ``code``; returns ``res`` and ``data``."""
+        response = await self.call(method, path, body)
+        envelope = response.json()
+        assert response.status_code == http, envelope
+        assert envelope["res"]["status"] == "failure", envelope
+        assert envelope["res"]["code"] == code, envelope
+        return {**envelope["res"], "data": envelope["data"]}
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self.http.request(method, f"/_mock/{path}", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+
+@pytest.fixture
+async def adc(mock_adc: MockADC) -> AsyncIterator[Appliance]:
+    async with httpx.AsyncClient(base_url=mock_adc.url, timeout=10) as http:
+        appliance = Appliance(http)
+        await appliance.login()
+        yield appliance
+
+
+async def make_pool(adc: Appliance, name: str = "p1", *, nodes: int = 1, port: int = 30080) -> None:
+    """A pool with ``nodes`` members n0..n(k-1) on ``port``."""
+    await adc.ok("POST", "slb/pool", {"name": name})
+    for index in range(nodes):
+        node = f"n{index}"
+        if (await adc.call("GET", f"slb/node/{node}")).json()["res"]["code"] != 0:
+            await adc.ok("POST", "slb/node", {"name": node, "ip": f"10.0.0.{index + 1}"})
+        await adc.ok("POST", f"slb/pool/{name}/rserver", {"node": node, "port": port})

@@ -1,0 +1,66 @@
+"""Running the emulators as real processes, the way the demo and the fault matrix do."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+START_TIMEOUT = 20.0
+
+
+@dataclass
+class RunningMock:
+    process: asyncio.subprocess.Process
+    url: str
+    dns: tuple[str, int] | None
+
+
+@asynccontextmanager
+async def mock_adc_process(*args: str) -> AsyncIterator[RunningMock]:
+    """Start ``python -m mocks.adc ARGS`` on port 0, yield its addresses, stop it with SIGTERM."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mocks.adc",
+        "--listen",
+        "127.0.0.1:0",
+        "--dns-listen",
+        "127.0.0.1:0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+        if not line:
+            raise RuntimeError(f"mock ADC did not start: {await _stderr(process)}")
+        ready: dict[str, Any] = json.loads(line)
+        host, _, port = (ready["dns"] or "").rpartition(":")
+        yield RunningMock(process, ready["url"], (host, int(port)) if ready["dns"] else None)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), START_TIMEOUT)
+        await _stderr(process)
+
+
+async def _stderr(process: asyncio.subprocess.Process) -> str:
+    assert process.stderr is not None
+    return (await process.stderr.read()).decode(errors="replace")
+
+
+async def run_cli(*args: str) -> tuple[int, str]:
+    """Run ``python -m mocks.adc ARGS`` to completion; returns the exit code and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mocks.adc", *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    assert process.returncode is not None
+    return process.returncode, err.decode(errors="replace")
