@@ -29,7 +29,6 @@ class Code(IntEnum):
     IN_USE = 2003
     DUPLICATE_VALUE = 2004
     REFERENCE_NOT_FOUND = 2005
-    BUILT_IN = 2006
     # High availability (3xxx).
     STANDBY = 3001
     # Authentication and sessions (4xxx, HTTP 401/403).
