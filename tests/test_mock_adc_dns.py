@@ -8,7 +8,9 @@ import socket
 import dns.asyncquery
 import dns.flags
 import dns.message
+import dns.opcode
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 
 from mocks.adc import MockADC
@@ -128,3 +130,13 @@ async def test_reset_empties_the_dns_service(mock_adc: MockADC, adc: Appliance) 
     await add_domain(adc, "www.example.com", "A", "192.0.2.10")
     await adc.control("POST", "reset")
     assert (await ask(mock_adc, "www.example.com")).rcode() == dns.rcode.NXDOMAIN
+
+
+async def test_other_opcodes_and_classes(mock_adc: MockADC) -> None:
+    assert mock_adc.dns_address is not None
+    host, port = mock_adc.dns_address
+    notify = dns.message.make_query("www.example.com", "SOA")
+    notify.set_opcode(dns.opcode.NOTIFY)
+    assert (await dns.asyncquery.udp(notify, host, port=port, timeout=3)).rcode() == dns.rcode.NOTIMP
+    chaos = dns.message.make_query("version.bind", "TXT", rdclass=dns.rdataclass.CH)
+    assert (await dns.asyncquery.udp(chaos, host, port=port, timeout=3)).rcode() == dns.rcode.REFUSED

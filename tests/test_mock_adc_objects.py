@@ -250,3 +250,18 @@ async def test_state_stats_and_reset_controls(adc: Appliance) -> None:
     assert state["objects"]["slb/node"] == []
     assert state["sessions"] == 0
     assert (await adc.control("GET", "changes"))["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "changes?since=x", None, "since"),
+        ("POST", "role", {"role": "primary"}, "role"),
+        ("POST", "clock", {"advance": -5}, "advance"),
+        ("POST", "faults", {"rules": [], "seed": "x"}, "seed"),
+    ],
+)
+async def test_mock_controls_reject_bad_input(adc: Appliance, method: str, path: str, body: Any, field: str) -> None:
+    response = await adc.http.request(method, f"/_mock/{path}", json=body)
+    assert response.json()["res"]["code"] == INVALID
+    assert response.json()["data"] == {"field": field}

@@ -244,7 +244,7 @@ def add_routes(app: web.Application) -> None:
         get_object, update_object, delete_object = _item_handlers(path)
         router.add_get(url, list_objects)
         router.add_get(f"{url}/{{name}}", get_object)
-        if path == HEALTHCHECK:
+        if KINDS[path].read_only:
             continue
         router.add_post(url, create_object)
         router.add_put(f"{url}/{{name}}", update_object)

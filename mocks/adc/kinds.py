@@ -41,6 +41,7 @@ class Kind:
     unique: tuple[tuple[str, ...], ...] = ()
     # True for kinds whose objects live under a pool and are keyed "node:port".
     nested: bool = False
+    # Built-in kinds: the API serves only GET routes for them.
     read_only: bool = False
 
     @property

@@ -72,13 +72,13 @@ class Store:
     # Writes ----------------------------------------------------------------------------
 
     def create(self, path: str, body: Obj, *, pool: str | None = None) -> Obj:
-        kind = self._writable(path)
+        kind = KINDS[path]
         if kind.nested:
             self._pool_members(pool)
         return self._insert(kind, body, pool=pool, uuid=None)
 
     def update(self, path: str, name: str, body: Obj, *, pool: str | None = None) -> Obj:
-        kind = self._writable(path)
+        kind = KINDS[path]
         current = self._find(kind, name, pool)
         changes = self._checked_fields(kind, body, current=current)
         merged = {**current, **changes}
@@ -89,7 +89,7 @@ class Store:
         return current
 
     def delete(self, path: str, name: str, *, pool: str | None = None) -> Obj:
-        kind = self._writable(path)
+        kind = KINDS[path]
         current = self._find(kind, name, pool)
         identity = self._identity(kind, current, pool)
         users = self._referrers.get((kind.path, identity))
@@ -140,12 +140,6 @@ class Store:
         self._insert(kind, body, pool=pool, uuid=str(saved["uuid"]))
 
     # Internals -------------------------------------------------------------------------
-
-    def _writable(self, path: str) -> Kind:
-        kind = KINDS[path]
-        if kind.read_only:
-            raise ApiFailure(Code.FORBIDDEN, f"{path} objects are built in and read-only", http_status=403)
-        return kind
 
     def _pool_members(self, pool: str | None) -> dict[str, Obj]:
         if pool is None or pool not in self._objects[POOL]:
