@@ -5,6 +5,7 @@ Everything goes over real sockets: tests talk to the mock ADC the way the bridge
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,17 @@ PASSWORD = "s3cret-canary-password"
 
 def policy(**overrides: Any) -> AuthPolicy:
     return AuthPolicy(username=USERNAME, password=PASSWORD, **overrides)
+
+
+@pytest.fixture(autouse=True)
+async def no_leaked_tasks() -> AsyncIterator[None]:
+    """Fail a test that leaves asyncio tasks running (set up first, so checked last)."""
+    yield
+    for _ in range(3):  # let tasks that are already finishing run to their end
+        await asyncio.sleep(0)
+    current = asyncio.current_task()
+    leaked = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    assert leaked == [], f"tasks left running: {leaked}"
 
 
 @pytest.fixture

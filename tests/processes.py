@@ -43,7 +43,8 @@ async def mock_adc_process(*args: str) -> AsyncIterator[RunningMock]:
             raise RuntimeError(f"mock ADC did not start: {await _stderr(process)}")
         ready: dict[str, Any] = json.loads(line)
         host, _, port = (ready["dns"] or "").rpartition(":")
-        yield RunningMock(process, ready["url"], (host, int(port)) if ready["dns"] else None)
+        dns = (host.strip("[]"), int(port)) if ready["dns"] else None
+        yield RunningMock(process, ready["url"], dns)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dns.asyncquery
 import dns.message
+import dns.rcode
 import httpx
 import pytest
 import trustme
@@ -123,3 +124,15 @@ def test_adcbridge_placeholder_says_it_is_not_ready() -> None:
         [sys.executable, "-m", "adcbridge", "--version"], capture_output=True, text=True, check=False
     )
     assert version.stdout.startswith("adcbridge 0.1.0")
+
+
+async def test_ipv6_loopback_listeners() -> None:
+    async with mock_adc_process("--password", PASSWORD, "--listen", "[::1]:0", "--dns-listen", "[::1]:0") as mock:
+        assert mock.url.startswith("http://[::1]:")
+        assert mock.dns is not None
+        assert mock.dns[0] == "::1"
+        async with httpx.AsyncClient(base_url=mock.url) as http:
+            assert (await Appliance(http).login()).json()["res"]["code"] == 0
+        query = dns.message.make_query("nothing.example.com", "A")
+        response = await dns.asyncquery.udp(query, "::1", port=mock.dns[1], timeout=3)
+        assert response.rcode() == dns.rcode.NXDOMAIN

@@ -98,12 +98,16 @@ async def serve(config: MockConfig) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    dns = f"{mock.dns_address[0]}:{mock.dns_address[1]}" if mock.dns_address else None
+    dns = _host_port_text(*mock.dns_address) if mock.dns_address else None
     print(json.dumps({"event": "listening", "url": mock.url, "dns": dns}), flush=True)
     try:
         await stop.wait()
     finally:
         await mock.stop()
+
+
+def _host_port_text(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
