@@ -40,10 +40,15 @@ async def test_requests_without_a_valid_token_get_401_saying_why(strict_adc: App
 async def test_token_expires(strict_adc: Appliance) -> None:
     await strict_adc.login()
     await strict_adc.ok("GET", "slb/node")
+    stale = strict_adc.token
     await strict_adc.control("POST", "clock", {"advance": 61})
     assert code_of(await strict_adc.call("GET", "slb/node")) == (401, 4012)
     await strict_adc.login()
     await strict_adc.ok("GET", "slb/node")
+    # Still "expired", not "unknown", after another login purged it and on every later use.
+    strict_adc.token = stale
+    for _ in range(2):
+        assert code_of(await strict_adc.call("GET", "slb/node")) == (401, 4012)
 
 
 async def test_sessions_expire_control_ends_every_session(strict_adc: Appliance) -> None:

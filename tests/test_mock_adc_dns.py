@@ -26,6 +26,21 @@ async def ask(mock: MockADC, name: str, rdtype: str = "A", *, tcp: bool = False)
     return await dns.asyncquery.udp(query, host, port=port, timeout=3)
 
 
+async def udp_exchange(address: tuple[str, int], packet: bytes) -> bytes | None:
+    """Send raw bytes over UDP; the reply, or None after half a second of silence."""
+
+    def exchange() -> bytes | None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(0.5)
+            udp.sendto(packet, address)
+            try:
+                return udp.recvfrom(512)[0]
+            except TimeoutError:
+                return None
+
+    return await asyncio.to_thread(exchange)
+
+
 def addresses(response: dns.message.Message) -> list[str]:
     return sorted(item.to_text() for rrset in response.answer for item in rrset)
 
@@ -108,22 +123,11 @@ async def test_tcp_serves_several_queries_on_one_connection(mock_adc: MockADC, a
 
 async def test_garbage_gets_formerr_or_silence(mock_adc: MockADC) -> None:
     assert mock_adc.dns_address is not None
-    address = mock_adc.dns_address
-
-    def exchange(packet: bytes) -> bytes | None:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.settimeout(0.5)
-            udp.sendto(packet, address)
-            try:
-                return udp.recvfrom(512)[0]
-            except TimeoutError:
-                return None
-
-    reply = await asyncio.to_thread(exchange, b"\x12\x34\x01\x00" + b"\xff" * 20)
+    reply = await udp_exchange(mock_adc.dns_address, b"\x12\x34\x01\x00" + b"\xff" * 20)
     assert reply is not None
     assert reply[:2] == b"\x12\x34"
     assert reply[3] & 0x0F == dns.rcode.FORMERR
-    assert await asyncio.to_thread(exchange, b"\x00\x01") is None
+    assert await udp_exchange(mock_adc.dns_address, b"\x00\x01") is None
 
 
 async def test_reset_empties_the_dns_service(mock_adc: MockADC, adc: Appliance) -> None:
@@ -140,3 +144,37 @@ async def test_other_opcodes_and_classes(mock_adc: MockADC) -> None:
     assert (await dns.asyncquery.udp(notify, host, port=port, timeout=3)).rcode() == dns.rcode.NOTIMP
     chaos = dns.message.make_query("version.bind", "TXT", rdclass=dns.rdataclass.CH)
     assert (await dns.asyncquery.udp(chaos, host, port=port, timeout=3)).rcode() == dns.rcode.REFUSED
+
+
+async def test_disabled_domains_neither_hide_wildcards_nor_make_parents_exist(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    await add_domain(adc, "*.w.example.com", "A", "192.0.2.30")
+    await add_domain(adc, "off.w.example.com", "A", "192.0.2.31")
+    await add_domain(adc, "x.lonely.example.org", "A", "192.0.2.32")
+    for name in ("off.w.example.com", "x.lonely.example.org"):
+        await adc.ok("PUT", f"dns/domain/{name}", {"enable": False})
+    assert addresses(await ask(mock_adc, "off.w.example.com")) == ["192.0.2.30"]
+    assert addresses(await ask(mock_adc, "a.off.w.example.com")) == ["192.0.2.30"]
+    assert (await ask(mock_adc, "lonely.example.org")).rcode() == dns.rcode.NXDOMAIN
+    await adc.ok("PUT", "dns/domain/x.lonely.example.org", {"enable": True})
+    assert (await ask(mock_adc, "lonely.example.org")).rcode() == dns.rcode.NOERROR
+
+
+async def test_zone_transfers_and_new_edns_versions_are_refused(mock_adc: MockADC, adc: Appliance) -> None:
+    await add_domain(adc, "www.example.com", "A", "192.0.2.10")
+    assert mock_adc.dns_address is not None
+    host, port = mock_adc.dns_address
+    axfr = await dns.asyncquery.tcp(dns.message.make_query("example.com", "AXFR"), host, port=port, timeout=3)
+    assert axfr.rcode() == dns.rcode.REFUSED
+    assert not axfr.flags & dns.flags.AA
+    future = dns.message.make_query("www.example.com", "A", use_edns=1)
+    reply = await dns.asyncquery.udp(future, host, port=port, timeout=3)
+    assert reply.rcode() == dns.rcode.BADVERS
+    assert reply.answer == []
+
+
+async def test_a_response_packet_gets_no_answer(mock_adc: MockADC) -> None:
+    assert mock_adc.dns_address is not None
+    packet = dns.message.make_response(dns.message.make_query("www.example.com", "A")).to_wire()
+    assert await udp_exchange(mock_adc.dns_address, packet) is None

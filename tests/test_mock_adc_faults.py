@@ -76,6 +76,23 @@ async def test_reset_after_apply_leaves_the_write_done(adc: Appliance) -> None:
     await adc.fails("POST", "slb/node", {"name": "n1", "ip": "10.0.0.1"}, code=2001)
 
 
+async def test_busy_is_a_transient_business_failure(adc: Appliance) -> None:
+    await inject(adc, {"kind": "busy", "methods": ["POST"], "count": 1})
+    failure = await adc.fails("POST", "slb/node", {"name": "n1", "ip": "10.0.0.1"}, code=3002, http=200)
+    assert "retry" in failure["msg"]
+    await adc.ok("POST", "slb/node", {"name": "n1", "ip": "10.0.0.1"})
+
+
+async def test_truncate_cuts_the_answer_after_applying(adc: Appliance) -> None:
+    await inject(adc, {"kind": "truncate", "methods": ["POST"], "count": 1})
+    with pytest.raises(httpx.TransportError):
+        await adc.call("POST", "slb/node", {"name": "n1", "ip": "10.0.0.1"})
+    assert (await adc.ok("GET", "slb/node"))["total"] == 1
+    await inject(adc, {"kind": "truncate", "path": "/adc/v3.0/slb/node", "methods": ["GET"], "count": 1})
+    with pytest.raises(httpx.TransportError):
+        await adc.call("GET", "slb/node")
+
+
 async def test_latency_adds_up_and_combines_with_other_faults(adc: Appliance) -> None:
     await inject(
         adc,
@@ -99,6 +116,8 @@ async def test_latency_adds_up_and_combines_with_other_faults(adc: Appliance) ->
         ({"kind": "status", "methods": ["PATCH"]}, "rules[0].methods"),
         ({"kind": "latency", "latency_ms": -1}, "rules[0].latency_ms"),
         ({"kind": "status", "colour": "red"}, "rules[0].colour"),
+        ({"kind": "status", "count": True}, "rules[0].count"),
+        ({"kind": "latency", "latency_ms": True}, "rules[0].latency_ms"),
         ({"status": 503}, "rules[0]"),
     ],
 )

@@ -37,6 +37,12 @@ async def test_business_failures_answer_http_200(adc: Appliance) -> None:
         ("slb/node", {"name": "n1"}, MISSING, "ip"),
         ("slb/node", {"ip": "10.0.0.1"}, MISSING, "name"),
         ("slb/node", {"name": "n1", "ip": "10.0.0.256"}, INVALID, "ip"),
+        ("slb/node", {"name": "n1", "ip": "0.0.0.0"}, INVALID, "ip"),
+        ("slb/node", {"name": "n1", "ip": "::"}, INVALID, "ip"),
+        ("slb/node", {"name": "n1", "ip": "224.0.0.1"}, INVALID, "ip"),
+        ("slb/node", {"name": "n1", "ip": "255.255.255.255"}, INVALID, "ip"),
+        ("slb/node", {"name": "n1", "ip": "fe80::1%eth0"}, INVALID, "ip"),
+        ("slb/node", {"name": "n1\n", "ip": "10.0.0.1"}, INVALID, "name"),
         ("slb/node", {"name": "-bad", "ip": "10.0.0.1"}, INVALID, "name"),
         ("slb/node", {"name": "n" * 128, "ip": "10.0.0.1"}, INVALID, "name"),
         ("slb/node", {"name": "n1", "ip": "10.0.0.1", "enable": "true"}, INVALID, "enable"),
@@ -52,6 +58,8 @@ async def test_business_failures_answer_http_200(adc: Appliance) -> None:
         ("slb/vserver", {"name": "v", "vip": "192.0.2.1:0", "protocol": "tcp", "pool": "p"}, INVALID, "vip"),
         ("slb/vserver", {"name": "v", "vip": "192.0.2.1:65536", "protocol": "tcp", "pool": "p"}, INVALID, "vip"),
         ("slb/vserver", {"name": "v", "vip": "2001:db8::1:80", "protocol": "tcp", "pool": "p"}, INVALID, "vip"),
+        ("slb/vserver", {"name": "v", "vip": "192.0.2.1:\u0668\u0660", "protocol": "tcp", "pool": "p"}, INVALID, "vip"),
+        ("slb/vserver", {"name": "v", "vip": "192.0.2.1:\u00b2", "protocol": "tcp", "pool": "p"}, INVALID, "vip"),
         ("slb/vserver", {"name": "v", "vip": "192.0.2.1:80", "protocol": "sctp", "pool": "p"}, INVALID, "protocol"),
         ("slb/vserver", {"name": "v", "vip": "192.0.2.1:80", "protocol": "tcp", "pool": "nope"}, REFERENCE, "pool"),
         ("dns/domain", {"name": "bad_host.example.com", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
@@ -59,6 +67,9 @@ async def test_business_failures_answer_http_200(adc: Appliance) -> None:
         ("dns/domain", {"name": "a.*.example.com", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
         ("dns/domain", {"name": "-a.example.com", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
         ("dns/domain", {"name": "bücher.example", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
+        ("dns/domain", {"name": "\u212a.example.com", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
+        ("dns/domain", {"name": "www.example.com\n", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
+        ("dns/domain", {"name": "s.example.com", "type": "AAAA", "addresses": ["fe80::1%eth0"]}, INVALID, "addresses"),
         ("dns/domain", {"name": f"{'a' * 64}.example.com", "type": "A", "addresses": ["192.0.2.1"]}, INVALID, "name"),
         ("dns/domain", {"name": "a.example.com", "type": "MX", "addresses": ["192.0.2.1"]}, INVALID, "type"),
         ("dns/domain", {"name": "a.example.com", "type": "A", "addresses": []}, INVALID, "addresses"),
@@ -74,7 +85,7 @@ async def test_validation_names_the_field(
     failure = await adc.fails("POST", path, body, code=code)
     assert failure["data"] == {"field": field}
     assert field in failure["msg"]
-    assert (await adc.ok("GET", path))["total"] == (3 if path == "slb/healthcheck" else 0)
+    assert (await adc.ok("GET", path))["total"] == 0
 
 
 async def test_normalisation_of_addresses_and_domain_names(adc: Appliance) -> None:
@@ -185,9 +196,10 @@ async def test_paging_and_name_filter(adc: Appliance) -> None:
     only = await adc.ok("GET", "slb/node", name="n007")
     assert [node["name"] for node in only["node"]] == ["n007"]
     assert only["total"] == 1
-    response = await adc.call("GET", "slb/node", page="0")
-    assert response.json()["res"]["code"] == INVALID
-    assert response.json()["data"] == {"field": "page"}
+    for bad in ("0", "x", "\u00b2", "-1"):
+        response = await adc.call("GET", "slb/node", page=bad)
+        assert response.json()["res"]["code"] == INVALID
+        assert response.json()["data"] == {"field": "page"}
 
 
 async def test_malformed_bodies_and_unknown_routes(adc: Appliance) -> None:
@@ -199,6 +211,13 @@ async def test_malformed_bodies_and_unknown_routes(adc: Appliance) -> None:
     assert (response.status_code, response.json()["res"]["code"]) == (404, 4040)
     response = await adc.http.patch("/adc/v3.0/slb/node/n1", json={}, headers=adc.headers())
     assert (response.status_code, response.json()["res"]["code"]) == (405, 4050)
+    for hostile in (b"[" * 200_000, b'{"name": 1' + b"0" * 5000 + b"}", b"\xff\xfe", b'{"name": NaN}'):
+        response = await adc.http.post("/adc/v3.0/slb/node", content=hostile, headers=adc.headers())
+        assert (response.status_code, response.json()["res"]["code"]) == (400, 1001)
+    too_large = {"name": "n1", "ip": "10.0.0.1", "description": "x" * (2 * 1024 * 1024)}
+    response = await adc.http.post("/adc/v3.0/slb/node", json=too_large, headers=adc.headers())
+    assert (response.status_code, response.json()["res"]["code"]) == (413, 1001)
+    assert (await adc.ok("GET", "slb/node"))["total"] == 0
 
 
 async def test_standby_refuses_writes_but_serves_reads(adc: Appliance) -> None:
@@ -207,10 +226,25 @@ async def test_standby_refuses_writes_but_serves_reads(adc: Appliance) -> None:
     assert (await adc.ok("GET", "system/info"))["ha_role"] == "standby"
     failure = await adc.fails("POST", "slb/node", {"name": "n2", "ip": "10.0.0.2"}, code=3001, http=200)
     assert "standby" in failure["msg"]
+    await adc.fails("PUT", "slb/node/n1", {"enable": False}, code=3001)
     await adc.fails("DELETE", "slb/node/n1", code=3001)
-    assert (await adc.ok("GET", "slb/node"))["total"] == 1
+    assert (await adc.ok("GET", "slb/node"))["node"][0]["enable"] is True
+    # Sessions keep working on a standby unit; refused writes are in the change log.
+    await adc.ok("POST", "logout")
+    await adc.login()
+    changes = (await adc.control("GET", "changes"))["changes"]
+    assert [(c["method"], c["name"], c["code"]) for c in changes[1:]] == [
+        ("POST", "n2", 3001),
+        ("PUT", "n1", 3001),
+        ("DELETE", "n1", 3001),
+    ]
     await adc.control("POST", "role", {"role": "active"})
     await adc.ok("POST", "slb/node", {"name": "n2", "ip": "10.0.0.2"})
+
+
+async def test_failover_may_drop_every_session(adc: Appliance) -> None:
+    assert (await adc.control("POST", "role", {"role": "standby", "drop_sessions": True}))["dropped_sessions"] == 1
+    assert (await adc.call("GET", "slb/node")).status_code == 401
 
 
 async def test_change_log_records_every_mutating_request(adc: Appliance) -> None:
@@ -218,6 +252,8 @@ async def test_change_log_records_every_mutating_request(adc: Appliance) -> None
     await adc.ok("GET", "slb/pool")
     await adc.fails("DELETE", "slb/node/n0", code=IN_USE)
     await adc.ok("DELETE", "slb/pool/p1/rserver/n0:30080")
+    response = await adc.http.post("/adc/v3.0/slb/node", content=b"{", headers=adc.headers())
+    assert response.status_code == 400
     changes = (await adc.control("GET", "changes"))["changes"]
     assert [(c["seq"], c["method"], c["kind"], c["name"], c["code"]) for c in changes] == [
         (1, "POST", "slb/pool", "p1", 0),
@@ -225,9 +261,10 @@ async def test_change_log_records_every_mutating_request(adc: Appliance) -> None
         (3, "POST", "slb/pool/rserver", "p1/n0:30080", 0),
         (4, "DELETE", "slb/node", "n0", IN_USE),
         (5, "DELETE", "slb/pool/rserver", "p1/n0:30080", 0),
+        (6, "POST", "slb/node", "?", 1001),
     ]
     later = await adc.control("GET", "changes?since=3")
-    assert [change["seq"] for change in later["changes"]] == [4, 5]
+    assert [change["seq"] for change in later["changes"]] == [4, 5, 6]
 
 
 async def test_state_stats_and_reset_controls(adc: Appliance) -> None:
@@ -242,6 +279,7 @@ async def test_state_stats_and_reset_controls(adc: Appliance) -> None:
         "slb/pool/rserver": 2,
     }
     assert [member["name"] for member in state["rservers"]["p1"]] == ["n0:30080", "n1:30080"]
+    assert [check["name"] for check in state["objects"]["slb/healthcheck"]] == ["tcp", "http", "icmp"]
     assert (state["role"], state["sessions"]) == ("active", 1)
     stats = await adc.control("GET", "stats")
     assert stats["requests"]["POST"] == 6  # login, pool, 2 nodes, 2 members
@@ -258,6 +296,7 @@ async def test_state_stats_and_reset_controls(adc: Appliance) -> None:
         ("GET", "changes?since=x", None, "since"),
         ("POST", "role", {"role": "primary"}, "role"),
         ("POST", "clock", {"advance": -5}, "advance"),
+        ("POST", "role", {"role": "standby", "drop_sessions": "yes"}, "drop_sessions"),
         ("POST", "faults", {"rules": [], "seed": "x"}, "seed"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import subprocess
@@ -39,6 +40,23 @@ async def test_curl_then_dig_path_of_the_demo(tmp_path: Path) -> None:
         assert [item.to_text() for item in response.answer[0]] == ["192.0.2.7"]
 
 
+async def test_the_demo_instructions_work_as_printed(tmp_path: Path) -> None:
+    """Run the curl lines `make demo` prints (demo.txt) against a mock on a free port."""
+    lines = (Path(__file__).parent.parent / "mocks" / "adc" / "demo.txt").read_text().splitlines()
+    commands = [line.strip() for line in lines if line.strip().startswith(("TOKEN=", "curl -s -X POST"))]
+    assert len(commands) == 2
+    async with mock_adc_process("--password", "demo-password") as mock:
+        address = mock.url.removeprefix("http://")
+        script = "set -euo pipefail\n" + "\n".join(c.replace("127.0.0.1:8443", address) for c in commands)
+        done = await asyncio.create_subprocess_exec("bash", "-c", script, stdout=asyncio.subprocess.PIPE)
+        out, _ = await done.communicate()
+        assert done.returncode == 0
+        assert json.loads(out)["res"]["code"] == 0
+        async with httpx.AsyncClient(base_url=mock.url) as http:
+            state = await Appliance(http).control("GET", "state")
+        assert [domain["name"] for domain in state["objects"]["dns/domain"]] == ["www.example.com"]
+
+
 async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state_file = tmp_path / "adc.state.json"
     common = ("--password", PASSWORD, "--state-file", str(state_file))
@@ -63,6 +81,26 @@ async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         assert (await adc.control("GET", "changes"))["total"] == 0
         await adc.login()
         await adc.fails("DELETE", "slb/node/n1", code=2003)
+
+
+async def test_state_is_saved_shortly_after_a_change_even_without_a_clean_stop(tmp_path: Path) -> None:
+    state_file = tmp_path / "adc.state.json"
+    common = ("--password", PASSWORD, "--state-file", str(state_file))
+    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
+        adc = Appliance(http)
+        await adc.login()
+        await adc.ok("POST", "slb/node", NODE)
+        await asyncio.sleep(0.6)  # the save is debounced by 0.2 s
+        mock.process.kill()
+    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
+        assert (await Appliance(http).control("GET", "state"))["counts"]["slb/node"] == 1
+
+
+async def test_unwritable_state_file_is_refused_at_start(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir" / "adc.state.json"
+    code, err = await run_cli("--password", "x", "--state-file", str(missing), "--listen", "127.0.0.1:0")
+    assert code == 2
+    assert "no-such-dir" in err
 
 
 async def test_corrupt_state_file_is_refused_with_a_message(tmp_path: Path) -> None:

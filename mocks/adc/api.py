@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import struct
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -23,14 +25,14 @@ from mocks.adc.codes import ApiFailure, Code, invalid
 from mocks.adc.faults import FaultRule, status_failure
 from mocks.adc.kinds import DOMAIN, HEALTHCHECK, KINDS, NODE, POOL, RSERVER, VSERVER
 from mocks.adc.state import ApplianceState
+from mocks.adc.validation import decimal
 
+log = logging.getLogger(__name__)
 PREFIX = "/adc/v3.0"
 STATE_KEY: web.AppKey[ApplianceState] = web.AppKey("appliance_state", ApplianceState)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 UNGUARDED = frozenset({f"{PREFIX}/login"})
-HA_EXEMPT = frozenset({f"{PREFIX}/login", f"{PREFIX}/logout"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -52,6 +54,12 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         return envelope(failure=ApiFailure(Code.METHOD_NOT_ALLOWED, "method not allowed", http_status=405))
     except web.HTTPNotFound:
         return envelope(failure=ApiFailure(Code.ROUTE_NOT_FOUND, "no such route", http_status=404))
+    except web.HTTPException:
+        raise
+    except Exception:
+        # A bug in the emulator: say so in the envelope and the log, never as a bare traceback page.
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        return envelope(failure=ApiFailure(Code.INTERNAL_ERROR, "internal error", http_status=500))
 
 
 @web.middleware
@@ -68,10 +76,29 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     if rule.kind == "status":
         return _status_fault(rule)
-    if rule.after_apply:
-        with suppress(ApiFailure):
-            await handler(request)
+    if rule.kind == "busy":
+        raise ApiFailure(Code.CONFIG_LOCKED, "configuration is locked by another session; retry later")
+    if rule.kind == "truncate":
+        await _send_half(request, await _answer(request, handler))
+    elif rule.after_apply:
+        await _answer(request, handler)
     _reset_connection(request)
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiFailure as failure:
+        return envelope(failure=failure)
+
+
+async def _send_half(request: web.Request, response: web.StreamResponse) -> None:
+    """Send the status line, the headers and half of the body of ``response``."""
+    body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
+    partial = web.StreamResponse(status=response.status, headers=response.headers)
+    partial.content_length = len(body)
+    await partial.prepare(request)
+    await partial.write(body[: len(body) // 2])
 
 
 def _status_fault(rule: FaultRule) -> web.Response:
@@ -100,15 +127,24 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if path.startswith(PREFIX) and path not in UNGUARDED:
         state = request.app[STATE_KEY]
         state.sessions.check(request.headers.get("x-access-token"))
-        if request.method in WRITE_METHODS and path not in HA_EXEMPT and state.role == "standby":
-            raise ApiFailure(Code.STANDBY, "this unit is standby: configuration changes are refused")
     return await handler(request)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _strict_loads(text: str) -> Any:
+    """JSON as RFC 8259 has it: Python's NaN and Infinity extensions are refused."""
+    return json.loads(text, parse_constant=_reject_constant)
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = await request.json(loads=_strict_loads)
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiFailure(Code.MALFORMED_BODY, "request body too large", http_status=413) from None
+    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting or numbers
         raise ApiFailure(Code.MALFORMED_BODY, "request body is not valid JSON", http_status=400) from None
     if not isinstance(body, dict):
         raise ApiFailure(Code.MALFORMED_BODY, "request body must be a JSON object", http_status=400)
@@ -150,9 +186,10 @@ def _page(request: web.Request) -> tuple[int, int]:
         raw = request.query.get(key)
         if raw is None:
             return default
-        if not raw.isdigit() or int(raw) < 1:
+        value = decimal(raw)
+        if value is None or value < 1:
             raise invalid(key, "must be a positive integer")
-        return int(raw)
+        return value
 
     # Quirk: an oversized page is silently clamped, as appliances do; clients must use "total".
     return number("page", 1), min(number("page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
@@ -176,10 +213,11 @@ def _collection_handlers(path: str) -> tuple[Handler, Handler]:
     async def create_object(request: web.Request) -> web.Response:
         state = request.app[STATE_KEY]
         pool = request.match_info.get("pool")
-        body = await read_body(request)
-        name = f"{body.get('node')}:{body.get('port')}" if path == RSERVER else body.get("name")
-        label = _change_label(path, pool, name)
-        with _audited(state, request.method, path, label):
+        with _audited(request, path, pool, "?") as audit:
+            body = await read_body(request)
+            name = f"{body.get('node')}:{body.get('port')}" if kind.nested else body.get("name")
+            audit.name = _label(path, pool, name)
+            _require_active(state)
             record = state.store.create(path, body, pool=pool)
         return envelope(state.store.public(path, record))
 
@@ -197,40 +235,54 @@ def _item_handlers(path: str) -> tuple[Handler, Handler, Handler]:
         state = request.app[STATE_KEY]
         pool = request.match_info.get("pool")
         name = _object_name(path, request.match_info["name"])
-        body = await read_body(request)
-        with _audited(state, request.method, path, _change_label(path, pool, name)):
-            record = state.store.update(path, name, body, pool=pool)
+        with _audited(request, path, pool, name):
+            _require_active(state)
+            record = state.store.update(path, name, await read_body(request), pool=pool)
         return envelope(state.store.public(path, record))
 
     async def delete_object(request: web.Request) -> web.Response:
         state = request.app[STATE_KEY]
         pool = request.match_info.get("pool")
         name = _object_name(path, request.match_info["name"])
-        with _audited(state, request.method, path, _change_label(path, pool, name)):
+        with _audited(request, path, pool, name):
+            _require_active(state)
             state.store.delete(path, name, pool=pool)
         return envelope()
 
     return get_object, update_object, delete_object
 
 
-def _change_label(path: str, pool: str | None, name: Any) -> str:
+def _label(path: str, pool: str | None, name: Any) -> str:
     """How the change log names an object: ``name``, or ``pool/node:port`` for members."""
     text = _object_name(path, str(name)[:300])
     return f"{pool}/{text}" if path == RSERVER else text
 
 
+def _require_active(state: ApplianceState) -> None:
+    if state.role == "standby":
+        raise ApiFailure(Code.STANDBY, "this unit is standby: configuration changes are refused")
+
+
+@dataclass
+class _Audit:
+    name: str
+
+
 @contextmanager
-def _audited(state: ApplianceState, method: str, kind: str, name: str) -> Iterator[None]:
-    """Record a mutating request in the change log with its result code."""
+def _audited(request: web.Request, path: str, pool: str | None, name: str) -> Iterator[_Audit]:
+    """Record one configuration write in the change log with its result code, whatever
+    happens inside (the name may be filled in once the body is read)."""
+    state = request.app[STATE_KEY]
+    audit = _Audit(_label(path, pool, name))
     code = Code.INTERNAL_ERROR
     try:
-        yield
+        yield audit
         code = Code.SUCCESS
     except ApiFailure as failure:
         code = failure.code
         raise
     finally:
-        state.record_change(method=method, kind=kind, name=name, code=int(code))
+        state.record_change(method=request.method, kind=path, name=audit.name, code=int(code))
 
 
 def add_routes(app: web.Application) -> None:

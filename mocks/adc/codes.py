@@ -31,6 +31,7 @@ class Code(IntEnum):
     REFERENCE_NOT_FOUND = 2005
     # High availability (3xxx).
     STANDBY = 3001
+    CONFIG_LOCKED = 3002
     # Authentication and sessions (4xxx, HTTP 401/403).
     TOKEN_MISSING = 4011
     TOKEN_EXPIRED = 4012

@@ -7,12 +7,14 @@ answer loopback peers only. They are never subject to injected faults or the HA 
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import asdict
 
 from aiohttp import web
 
 from mocks.adc.api import STATE_KEY, Handler, envelope, read_body
 from mocks.adc.codes import ApiFailure, Code, invalid
+from mocks.adc.validation import decimal
 
 PREFIX = "/_mock"
 
@@ -56,27 +58,31 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 
 async def get_changes(request: web.Request) -> web.Response:
-    raw = request.query.get("since", "0")
-    if not raw.isdigit():
+    since = decimal(request.query.get("since", "0"))
+    if since is None:
         raise invalid("since", "must be a non-negative integer")
-    since = int(raw)
     changes = [asdict(change) for change in request.app[STATE_KEY].changes if change.seq > since]
     return envelope({"changes": changes, "total": len(changes)})
 
 
 async def set_role(request: web.Request) -> web.Response:
     body = await read_body(request)
-    role = body.get("role")
+    role, drop_sessions = body.get("role"), body.get("drop_sessions", False)
     if role not in ("active", "standby"):
         raise invalid("role", "must be active or standby")
-    request.app[STATE_KEY].role = role
-    return envelope({"role": role})
+    if not isinstance(drop_sessions, bool):
+        raise invalid("drop_sessions", "must be true or false")
+    state = request.app[STATE_KEY]
+    state.role = role
+    # A failover moves the management address to the other unit, which knows none of the tokens.
+    dropped = state.sessions.expire_all() if drop_sessions else 0
+    return envelope({"role": role, "dropped_sessions": dropped})
 
 
 async def advance_clock(request: web.Request) -> web.Response:
     body = await read_body(request)
     seconds = body.get("advance")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
         raise invalid("advance", "must be a non-negative number of seconds")
     request.app[STATE_KEY].clock.advance(float(seconds))
     return envelope({"offset": request.app[STATE_KEY].clock.offset})

@@ -5,7 +5,9 @@ that a resolution check written against it works against BIND: an existing name 
 the asked type is NODATA (NOERROR, empty), not NXDOMAIN; a name that only has names below
 it (an empty non-terminal) is NODATA too; a wildcard ``*.zone`` covers names at any depth
 below ``zone`` that do not exist themselves; an answer too large for UDP is sent empty
-with TC set, so clients retry over TCP. Disabled domains do not exist.
+with TC set, so clients retry over TCP. Disabled domains do not exist. Zone transfers,
+other classes and other opcodes are refused; there are no SOA or NS records (the mock
+has no zones), so negative answers carry no SOA.
 """
 
 from __future__ import annotations
@@ -30,36 +32,38 @@ from mocks.adc.store import Obj, Store
 
 log = logging.getLogger(__name__)
 UDP_DEFAULT_SIZE = 512
+ZONE_TRANSFERS = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
 TCP_IDLE_SECONDS = 10.0
 
 
 def find_domain(store: Store, name: str) -> Obj | None:
     """The enabled domain answering for ``name``: itself, else the wildcard at its closest
     encloser (the nearest ancestor that exists, RFC 4592)."""
-    exact = store.domain(name)
-    if exact is not None:
-        return exact if exact["enable"] else None
-    if store.has_names_below(name):
-        return None
+    exact = store.resolvable(name)
+    if exact is not None or store.has_names_below(name):
+        return exact
     labels = name.split(".")
     for depth in range(1, len(labels)):
         parent = ".".join(labels[depth:])
-        if store.domain(parent) is None and not store.has_names_below(parent):
+        if store.resolvable(parent) is None and not store.has_names_below(parent):
             continue
-        wildcard = store.domain(f"*.{parent}")
-        return wildcard if wildcard is not None and wildcard["enable"] else None
+        return store.resolvable(f"*.{parent}")
     return None
 
 
 def answer(query_wire: bytes, store: Store, *, max_size: int | None) -> bytes | None:
-    """The wire response to one query; None when the packet is not even a DNS header."""
+    """The wire response to one query; None when there is nothing to answer (not even a DNS
+    header, or a packet that is itself a response)."""
     try:
         query = dns.message.from_wire(query_wire)
+        if query.flags & dns.flags.QR:
+            return None
+        response = dns.message.make_response(query)
     except dns.exception.DNSException:
         return _format_error(query_wire)
-    response = dns.message.make_response(query)
-    response.flags |= dns.flags.AA
-    if query.opcode() != dns.opcode.QUERY:
+    if query.edns > 0:
+        response.set_rcode(dns.rcode.BADVERS)
+    elif query.opcode() != dns.opcode.QUERY:
         response.set_rcode(dns.rcode.NOTIMP)
     elif len(query.question) != 1:
         response.set_rcode(dns.rcode.FORMERR)
@@ -75,9 +79,10 @@ def answer(query_wire: bytes, store: Store, *, max_size: int | None) -> bytes | 
 
 
 def _fill(response: dns.message.Message, question: dns.rrset.RRset, store: Store) -> None:
-    if question.rdclass != dns.rdataclass.IN:
+    if question.rdclass != dns.rdataclass.IN or question.rdtype in ZONE_TRANSFERS:
         response.set_rcode(dns.rcode.REFUSED)
         return
+    response.flags |= dns.flags.AA
     name = question.name.to_text(omit_final_dot=True).lower()
     domain = find_domain(store, name)
     if domain is None:

@@ -1,8 +1,10 @@
 """Injectable faults: overload answers, server errors, connection resets and latency.
 
 Rules are matched in order against the request's method and path (shell-style globs). All
-matching ``latency`` rules add their delay; the first matching ``status`` or ``reset`` rule
-that fires decides the outcome. A rule fires with probability ``rate`` (from a seeded
+matching ``latency`` rules add their delay; the first other matching rule that fires decides
+the outcome: an HTTP error status, a "configuration locked" business failure (HTTP 200, the
+transient kind a client must retry), a connection reset before or after the request is
+applied, or an answer cut off halfway. A rule fires with probability ``rate`` (from a seeded
 random generator, so a run can be replayed) at most ``count`` times, which lets a test say
 "the next three writes get 503" deterministically.
 """
@@ -16,7 +18,7 @@ from typing import Any, Literal
 
 from mocks.adc.codes import ApiFailure, Code, invalid
 
-FaultKind = Literal["status", "reset", "latency"]
+FaultKind = Literal["status", "busy", "reset", "truncate", "latency"]
 STATUS_CODES: dict[int, Code] = {
     429: Code.RATE_LIMITED,
     500: Code.INTERNAL_ERROR,
@@ -120,21 +122,25 @@ def parse_rule(index: int, raw: Any) -> FaultRule:
 
 
 def _check_rule(where: str, rule: FaultRule) -> None:
-    if rule.kind not in ("status", "reset", "latency"):
-        raise invalid(f"{where}.kind", "must be status, reset or latency")
+    if rule.kind not in ("status", "busy", "reset", "truncate", "latency"):
+        raise invalid(f"{where}.kind", "must be status, busy, reset, truncate or latency")
     if not isinstance(rule.path, str) or not isinstance(rule.methods, list):
         raise invalid(f"{where}.path", "path must be a glob string and methods a list")
     if any(method not in METHODS for method in rule.methods):
         raise invalid(f"{where}.methods", f"methods are {', '.join(METHODS)}")
     if isinstance(rule.rate, bool) or not isinstance(rule.rate, int | float) or not 0 <= rule.rate <= 1:
         raise invalid(f"{where}.rate", "must be a number from 0 to 1")
-    if rule.count is not None and (not isinstance(rule.count, int) or rule.count < 0):
+    if rule.count is not None and (not _is_int(rule.count) or rule.count < 0):
         raise invalid(f"{where}.count", "must be a non-negative integer or null")
-    if rule.kind == "status" and rule.status not in STATUS_CODES:
+    if rule.kind == "status" and (not _is_int(rule.status) or rule.status not in STATUS_CODES):
         raise invalid(f"{where}.status", f"must be one of {sorted(STATUS_CODES)}")
-    if rule.retry_after is not None and (not isinstance(rule.retry_after, int) or rule.retry_after < 0):
+    if rule.retry_after is not None and (not _is_int(rule.retry_after) or rule.retry_after < 0):
         raise invalid(f"{where}.retry_after", "must be a non-negative integer or null")
     if rule.body not in ("json", "html"):
         raise invalid(f"{where}.body", "must be json or html")
-    if not isinstance(rule.latency_ms, int) or not 0 <= rule.latency_ms <= 60_000:
+    if not _is_int(rule.latency_ms) or not 0 <= rule.latency_ms <= 60_000:
         raise invalid(f"{where}.latency_ms", "must be an integer from 0 to 60000")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

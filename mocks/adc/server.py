@@ -17,7 +17,7 @@ from aiohttp import web
 
 from mocks.adc import api, controls
 from mocks.adc.dns_responder import DnsResponder
-from mocks.adc.persistence import DebouncedSaver, load_store
+from mocks.adc.persistence import DebouncedSaver, load_store, save_store
 from mocks.adc.sessions import AuthPolicy
 from mocks.adc.state import ApplianceState
 
@@ -56,6 +56,7 @@ class MockADC:
             self.state.store = store
         self._saver: DebouncedSaver | None = None
         if config.state_file is not None:
+            save_store(config.state_file, self.state.store)  # fail at start, not at the first change
             self._saver = DebouncedSaver(config.state_file, lambda: self.state.store)
             self.state.on_mutation = self._saver.changed
         self._runner: web.AppRunner | None = None

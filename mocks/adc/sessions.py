@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from mocks.adc.codes import ApiFailure, Code
 
+EXPIRED_MEMORY = 4096
+
 
 class Clock:
     """Monotonic time plus an offset that the mock controls can advance."""
@@ -51,6 +53,8 @@ class Sessions:
         self._policy = policy
         self._clock = clock
         self._tokens: dict[str, float] = {}
+        # Tokens that ran out, remembered so a late request still hears "expired", not "unknown".
+        self._expired: dict[str, None] = {}
         self._failures: dict[str, _Failures] = {}
 
     def login(self, username: str, password: str) -> tuple[str, int]:
@@ -83,12 +87,11 @@ class Sessions:
         """Raise the 401 failure that says why a request's token is not acceptable."""
         if not token:
             raise ApiFailure(Code.TOKEN_MISSING, "missing x-access-token header", http_status=401)
-        expires = self._tokens.get(token)
-        if expires is None:
-            raise ApiFailure(Code.TOKEN_INVALID, "unknown or logged-out token", http_status=401)
-        if expires <= self._clock.now():
-            del self._tokens[token]
+        self._purge_expired(self._clock.now())
+        if token in self._expired:
             raise ApiFailure(Code.TOKEN_EXPIRED, "token expired; log in again", http_status=401)
+        if token not in self._tokens:
+            raise ApiFailure(Code.TOKEN_INVALID, "unknown or logged-out token", http_status=401)
 
     def logout(self, token: str | None) -> None:
         self.check(token)
@@ -117,5 +120,12 @@ class Sessions:
             failures.locked_until = now + self._policy.lockout_seconds
 
     def _purge_expired(self, now: float) -> None:
-        for token in [token for token, expires in self._tokens.items() if expires <= now]:
+        # Tokens are issued with one lifetime, so the dict is ordered by expiry: stop early.
+        while self._tokens:
+            token, expires = next(iter(self._tokens.items()))
+            if expires > now:
+                break
             del self._tokens[token]
+            self._expired[token] = None
+        while len(self._expired) > EXPIRED_MEMORY:
+            del self._expired[next(iter(self._expired))]

@@ -35,8 +35,9 @@ class Store:
         self._referrers: dict[Ref, set[Ref]] = {}
         self._unique: dict[tuple[str, tuple[Any, ...]], str] = {}
         self._suffixes: Counter[str] = Counter()
-        for check in BUILT_IN_HEALTHCHECKS:
-            self._insert(KINDS[HEALTHCHECK], dict(check), pool=None, uuid=None)
+        for check in BUILT_IN_HEALTHCHECKS:  # built-ins keep one uuid across restarts and resets
+            fixed = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"mock-adc/{HEALTHCHECK}/{check['name']}"))
+            self._insert(KINDS[HEALTHCHECK], dict(check), pool=None, uuid=fixed)
 
     # Reads -----------------------------------------------------------------------------
 
@@ -57,11 +58,13 @@ class Store:
             view["rservers"] = [dict(member) for member in members.values()]
         return view
 
-    def domain(self, name: str) -> Obj | None:
-        return self._objects[DOMAIN].get(name)
+    def resolvable(self, name: str) -> Obj | None:
+        """The enabled domain called ``name``; a disabled one does not exist for DNS."""
+        found = self._objects[DOMAIN].get(name)
+        return found if found is not None and found["enable"] else None
 
     def has_names_below(self, name: str) -> bool:
-        """True when some domain ends in ``.name`` (``name`` is an empty non-terminal)."""
+        """True when some enabled domain ends in ``.name`` (an empty non-terminal for DNS)."""
         return self._suffixes[name] > 0
 
     def counts(self) -> dict[str, int]:
@@ -110,12 +113,8 @@ class Store:
     # Persistence -----------------------------------------------------------------------
 
     def dump(self) -> Obj:
-        """Every user-created object, in an order ``load`` can replay."""
-        objects = {
-            path: [dict(obj) for obj in self._objects[path].values()]
-            for path in LOAD_ORDER
-            if path not in (HEALTHCHECK, RSERVER)
-        }
+        """Every object, in an order ``load`` can replay (it skips the built-in ones)."""
+        objects = {path: [dict(obj) for obj in self._objects[path].values()] for path in LOAD_ORDER if path != RSERVER}
         members = {pool: [dict(obj) for obj in found.values()] for pool, found in self._members.items()}
         return {"version": STATE_VERSION, "objects": objects, "rservers": members}
 
@@ -244,7 +243,7 @@ class Store:
             self._referrers.setdefault(target, set()).add(me)
         for combo in kind.unique:
             self._unique[self._unique_key(kind, combo, record)] = me[1]
-        if kind.path == DOMAIN:
+        if kind.path == DOMAIN and record["enable"]:
             self._suffixes.update(_proper_suffixes(record["name"]))
 
     def _unindex(self, kind: Kind, record: Obj, pool: str | None) -> None:
@@ -257,7 +256,7 @@ class Store:
                     del self._referrers[target]
         for combo in kind.unique:
             self._unique.pop(self._unique_key(kind, combo, record), None)
-        if kind.path == DOMAIN:
+        if kind.path == DOMAIN and record["enable"]:
             self._suffixes.subtract(_proper_suffixes(record["name"]))
 
 

@@ -18,8 +18,9 @@ from mocks.adc.codes import invalid
 
 Validator = Callable[[str, Any], Any]
 
-OBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$")
-DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+OBJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,126}")
+DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+DECIMAL = re.compile(r"[0-9]{1,10}")
 MAX_DESCRIPTION = 255
 MAX_DOMAIN_ADDRESSES = 64
 MAX_TTL = 604_800
@@ -29,7 +30,7 @@ DOMAIN_TYPES = ("A", "AAAA", "A+AAAA")
 
 
 def object_name(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not OBJECT_NAME.match(value):
+    if not isinstance(value, str) or not OBJECT_NAME.fullmatch(value):
         raise invalid(field, "1-127 characters of letters, digits, '.', '_', '-', starting alphanumeric")
     return value
 
@@ -71,14 +72,28 @@ weight = integer_in(1, 255)
 ttl = integer_in(1, MAX_TTL)
 
 
+def decimal(text: str) -> int | None:
+    """The value of an ASCII decimal string (no signs, no Unicode digits), else None."""
+    return int(text) if DECIMAL.fullmatch(text) else None
+
+
 def ip_address(field: str, value: Any) -> str:
-    """An IPv4 or IPv6 address, returned in its canonical (compressed) text form."""
+    """A usable unicast IPv4 or IPv6 address, in its canonical (compressed) text form.
+
+    Unspecified, multicast, limited-broadcast and scoped (``fe80::1%eth0``) addresses are
+    refused: no appliance can send traffic to them or serve them in DNS.
+    """
     if not isinstance(value, str):
         raise invalid(field, "must be an IPv4 or IPv6 address string")
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise invalid(field, f"'{value[:64]}' is not an IPv4 or IPv6 address") from None
+    scoped = isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None
+    broadcast = address == ipaddress.IPv4Address("255.255.255.255")
+    if address.is_unspecified or address.is_multicast or scoped or broadcast:
+        raise invalid(field, f"'{value[:64]}' is not a unicast address")
+    return str(address)
 
 
 def vip(field: str, value: Any) -> str:
@@ -90,9 +105,10 @@ def vip(field: str, value: Any) -> str:
     address = ip_address(field, host[1:-1] if bracketed else host)
     if (":" in address) != bracketed:
         raise invalid(field, "IPv6 addresses go in brackets, IPv4 addresses do not")
-    if not port_text.isdigit():
+    number = decimal(port_text)
+    if number is None:
         raise invalid(field, "port must be a number from 1 to 65535")
-    number = port(field, int(port_text))
+    number = port(field, number)
     return f"[{address}]:{number}" if bracketed else f"{address}:{number}"
 
 
@@ -105,9 +121,9 @@ def domain_name(field: str, value: Any) -> str:
     """
     if not isinstance(value, str):
         raise invalid(field, "must be a string")
-    name = value.lower().removesuffix(".")
-    if not name.isascii():
+    if not value.isascii():  # before lower(): the Kelvin sign lower-cases to ASCII "k"
         raise invalid(field, "must be ASCII; convert international names to punycode")
+    name = value.lower().removesuffix(".")
     if len(name) > 253:
         raise invalid(field, "at most 253 characters")
     labels = name.split(".")
@@ -115,7 +131,7 @@ def domain_name(field: str, value: Any) -> str:
         raise invalid(field, "must be fully qualified (at least two labels)")
     first = 1 if labels[0] == "*" else 0
     for label in labels[first:]:
-        if not DNS_LABEL.match(label):
+        if not DNS_LABEL.fullmatch(label):
             raise invalid(field, f"label '{label[:63]}' is not a valid RFC 1123 label")
     return name
 
