@@ -6,8 +6,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mocks.adc import controls
+from mocks.adc import api, controls
 from mocks.adc.codes import Code
+from mocks.adc.kinds import KINDS
 
 API_DOCUMENT = (Path(__file__).parent.parent / "mocks" / "adc" / "README.md").read_text()
 
@@ -23,3 +24,19 @@ def test_every_mock_control_is_documented() -> None:
     routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource and r.method != "HEAD"}
     missing = [f"{method} {path}" for method, path in routes if f"{method} {path}" not in API_DOCUMENT]
     assert missing == []
+
+
+def test_every_fixed_appliance_route_is_documented() -> None:
+    app = web.Application()
+    api.add_routes(app)
+    fixed = {
+        f"{route.method} {route.resource.canonical}"
+        for route in app.router.routes()
+        if route.resource and route.method != "HEAD" and "{" not in route.resource.canonical
+    }
+    object_collections = {
+        f"{method} /adc/v3.0/{kind}" for kind in KINDS if "{" not in kind for method in ("GET", "POST")
+    }
+    missing = [route for route in fixed - object_collections if f"`{route}`" not in API_DOCUMENT]
+    assert missing == []
+    assert "POST /adc/v3.0/system/config/save" in fixed

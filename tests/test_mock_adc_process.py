@@ -96,6 +96,32 @@ async def test_state_is_saved_shortly_after_a_change_even_without_a_clean_stop(t
         assert (await Appliance(http).control("GET", "state"))["counts"]["slb/node"] == 1
 
 
+async def test_explicit_persistence_keeps_only_the_saved_configuration(tmp_path: Path) -> None:
+    """Like appliances whose running configuration is lost on reboot unless it was saved."""
+    state_file = tmp_path / "adc.state.json"
+    common = ("--password", PASSWORD, "--state-file", str(state_file), "--persist", "explicit")
+    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
+        adc = Appliance(http)
+        await adc.login()
+        assert (await adc.ok("GET", "system/info"))["unsaved_changes"] is False
+        await adc.ok("POST", "slb/node", NODE)
+        assert (await adc.ok("GET", "system/info"))["unsaved_changes"] is True
+        await adc.ok("POST", "system/config/save")
+        assert (await adc.ok("GET", "system/info"))["unsaved_changes"] is False
+        await adc.ok("POST", "slb/node", {"name": "n2", "ip": "10.0.0.2"})
+        assert (await adc.control("GET", "state"))["unsaved_changes"] is True
+        changes = (await adc.control("GET", "changes"))["changes"]
+        assert [(c["method"], c["kind"], c["name"]) for c in changes] == [
+            ("POST", "slb/node", "n1"),
+            ("POST", "system/config", "save"),
+            ("POST", "slb/node", "n2"),
+        ]
+    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
+        state = await Appliance(http).control("GET", "state")
+        assert [node["name"] for node in state["objects"]["slb/node"]] == ["n1"]
+        assert state["unsaved_changes"] is False
+
+
 async def test_unwritable_state_file_is_refused_at_start(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-dir" / "adc.state.json"
     code, err = await run_cli("--password", "x", "--state-file", str(missing), "--listen", "127.0.0.1:0")

@@ -170,7 +170,16 @@ async def logout(request: web.Request) -> web.Response:
 
 async def system_info(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    return envelope({"hostname": "mock-adc", "version": "3.0.0-mock", "ha_role": state.role})
+    info = {"hostname": "mock-adc", "version": "3.0.0-mock", "ha_role": state.role, "unsaved_changes": state.unsaved}
+    return envelope(info)
+
+
+async def save_config(request: web.Request) -> web.Response:
+    """Write the running configuration to the startup configuration (the state file)."""
+    state = request.app[STATE_KEY]
+    with _audited(request, "system/config", None, "save", changes_config=False):
+        state.save_config()
+    return envelope()
 
 
 # Object routes -------------------------------------------------------------------------
@@ -269,15 +278,20 @@ class _Audit:
 
 
 @contextmanager
-def _audited(request: web.Request, path: str, pool: str | None, name: str) -> Iterator[_Audit]:
+def _audited(
+    request: web.Request, path: str, pool: str | None, name: str, *, changes_config: bool = True
+) -> Iterator[_Audit]:
     """Record one configuration write in the change log with its result code, whatever
-    happens inside (the name may be filled in once the body is read)."""
+    happens inside (the name may be filled in once the body is read); on success, tell the
+    state its configuration changed."""
     state = request.app[STATE_KEY]
     audit = _Audit(_label(path, pool, name))
     code = Code.INTERNAL_ERROR
     try:
         yield audit
         code = Code.SUCCESS
+        if changes_config:
+            state.config_changed()
     except ApiFailure as failure:
         code = failure.code
         raise
@@ -290,6 +304,7 @@ def add_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/login", login)
     router.add_post(f"{PREFIX}/logout", logout)
     router.add_get(f"{PREFIX}/system/info", system_info)
+    router.add_post(f"{PREFIX}/system/config/save", save_config)
     for path in (NODE, POOL, VSERVER, DOMAIN, HEALTHCHECK, RSERVER):
         url = f"{PREFIX}/slb/pool/{{pool}}/rserver" if path == RSERVER else f"{PREFIX}/{path}"
         list_objects, create_object = _collection_handlers(path)

@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--tls-cert", type=Path, help="PEM certificate chain; serve HTTPS")
     cli.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     cli.add_argument("--state-file", type=Path, help="JSON file that keeps the configuration across restarts")
+    cli.add_argument(
+        "--persist",
+        choices=("auto", "explicit"),
+        default="auto",
+        help="auto: every change is saved; explicit: only POST /adc/v3.0/system/config/save saves (default auto)",
+    )
     cli.add_argument("--token-lifetime", type=positive_float, default=600.0, help="seconds (default 600)")
     cli.add_argument("--max-sessions", type=positive_int, default=16, help="concurrent sessions (default 16)")
     cli.add_argument("--lockout-threshold", type=positive_int, default=5, help="bad logins before lockout")
@@ -87,6 +93,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         state_file=args.state_file,
+        persist=args.persist,
         access_log=args.access_log,
     )
 

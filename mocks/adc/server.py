@@ -19,7 +19,7 @@ from mocks.adc import api, controls
 from mocks.adc.dns_responder import DnsResponder
 from mocks.adc.persistence import DebouncedSaver, load_store, save_store
 from mocks.adc.sessions import AuthPolicy
-from mocks.adc.state import ApplianceState
+from mocks.adc.state import ApplianceState, Persist
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class MockConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     state_file: Path | None = None
+    persist: Persist = "auto"
     access_log: bool = False
 
 
@@ -51,14 +52,16 @@ class MockADC:
     def __init__(self, config: MockConfig) -> None:
         self.config = config
         store = load_store(config.state_file) if config.state_file else None
-        self.state = ApplianceState(policy=config.policy)
+        self.state = ApplianceState(policy=config.policy, persist=config.persist)
         if store is not None:
             self.state.store = store
         self._saver: DebouncedSaver | None = None
         if config.state_file is not None:
             save_store(config.state_file, self.state.store)  # fail at start, not at the first change
             self._saver = DebouncedSaver(config.state_file, lambda: self.state.store)
-            self.state.on_mutation = self._saver.changed
+            self.state.on_save = self._saver.flush
+            if config.persist == "auto":
+                self.state.on_mutation = self._saver.changed
         self._runner: web.AppRunner | None = None
         self._dns: DnsResponder | None = None
         self.url = ""
@@ -82,7 +85,7 @@ class MockADC:
             await self._dns.stop()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._saver is not None:
+        if self._saver is not None and self.config.persist == "auto":
             self._saver.flush()
 
     async def __aenter__(self) -> MockADC:

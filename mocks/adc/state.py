@@ -19,6 +19,7 @@ from mocks.adc.sessions import AuthPolicy, Clock, Sessions
 from mocks.adc.store import Store
 
 Role = Literal["active", "standby"]
+Persist = Literal["auto", "explicit"]
 
 
 @dataclass
@@ -40,8 +41,14 @@ class ApplianceState:
     role: Role = "active"
     changes: list[Change] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
-    # Called after every successful mutation of the store (persistence hooks in here).
+    # "auto": every change is persisted shortly after it is made; "explicit": only
+    # ``save_config`` persists (what ``POST /adc/v3.0/system/config/save`` calls), as on
+    # appliances whose running configuration is lost on reboot unless it was saved.
+    persist: Persist = "auto"
+    # Persistence hooks: schedule a save after a change, and save now.
     on_mutation: Callable[[], None] = lambda: None
+    on_save: Callable[[], None] = lambda: None
+    unsaved: bool = False
     sessions: Sessions = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,8 +57,15 @@ class ApplianceState:
     def record_change(self, *, method: str, kind: str, name: str, code: int) -> None:
         seq = self.changes[-1].seq + 1 if self.changes else 1
         self.changes.append(Change(seq, time.time(), method, kind, name, code))
-        if code == 0:
-            self.on_mutation()
+
+    def config_changed(self) -> None:
+        """The configuration changed: persist it now (auto) or remember it is unsaved (explicit)."""
+        self.unsaved = self.persist == "explicit"
+        self.on_mutation()
+
+    def save_config(self) -> None:
+        self.on_save()
+        self.unsaved = False
 
     def reset(self) -> None:
         """Back to factory state: no objects, sessions, faults or history; role active."""
@@ -61,11 +75,12 @@ class ApplianceState:
         self.changes.clear()
         self.requests.clear()
         self.sessions = Sessions(self.policy, self.clock)
-        self.on_mutation()
+        self.save_config()  # a factory reset wipes the saved configuration too
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "role": self.role,
+            "unsaved_changes": self.unsaved,
             "sessions": self.sessions.active(),
             "counts": self.store.counts(),
             **self.store.dump(),
