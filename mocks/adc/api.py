@@ -1,10 +1,11 @@
 """The appliance's REST API (``/adc/v3.0``) on aiohttp.
 
 Request handling is layered as middlewares, outermost first: the envelope (every answer,
-failures included, is ``{"res": ..., "data": ...}``), fault injection, authentication,
-and the HA role (a standby unit refuses writes). Handlers below them only translate
-between HTTP and the store. Business failures answer HTTP 200 — the quirk that makes a
-client which trusts the HTTP status alone fail its tests.
+failures included, is ``{"res": ..., "data": ...}``), fault injection and authentication.
+Handlers below them translate between HTTP and the store; every configuration write runs
+inside ``_audited``, which logs it in the change log whatever its outcome, after the HA
+role check (a standby unit refuses writes). Business failures answer HTTP 200 — the quirk
+that makes a client which trusts the HTTP status alone fail its tests.
 """
 
 from __future__ import annotations

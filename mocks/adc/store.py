@@ -3,8 +3,9 @@
 Generic over the declarations in ``kinds.py``. Every write is validated completely before
 anything changes, so a failed request leaves the store exactly as it was — the property a
 client relies on when it retries. Indexes (who references whom, unique values, DNS name
-suffixes) are kept in step on every write so that integrity checks and DNS lookups are
-O(1) at any size; the benchmarks run it with tens of thousands of objects.
+suffixes) are kept in step on every write so that integrity checks and DNS lookups stay
+O(1) however large the configuration grows (later benchmarks load tens of thousands of
+objects).
 
 The store knows nothing about HTTP, sessions or the HA role; it raises ``ApiFailure``.
 """
