@@ -7,6 +7,8 @@ import json
 import ssl
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import dns.asyncquery
@@ -18,9 +20,18 @@ import trustme
 
 from mocks.adc.controls import _is_loopback
 from tests.conftest import PASSWORD, USERNAME, Appliance
-from tests.processes import mock_adc_process, run_cli
+from tests.processes import RunningMock, mock_adc_process, run_cli
 
 NODE = {"name": "n1", "ip": "10.0.0.1"}
+
+
+@asynccontextmanager
+async def logged_in(*args: str) -> AsyncIterator[tuple[RunningMock, Appliance]]:
+    """A mock ADC process started with ``args`` and a client logged in to it."""
+    async with mock_adc_process("--password", PASSWORD, *args) as mock, httpx.AsyncClient(base_url=mock.url) as http:
+        adc = Appliance(http)
+        await adc.login()
+        yield mock, adc
 
 
 async def test_curl_then_dig_path_of_the_demo(tmp_path: Path) -> None:
@@ -59,10 +70,7 @@ async def test_the_demo_instructions_work_as_printed(tmp_path: Path) -> None:
 
 async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state_file = tmp_path / "adc.state.json"
-    common = ("--password", PASSWORD, "--state-file", str(state_file))
-    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
-        adc = Appliance(http)
-        await adc.login()
+    async with logged_in("--state-file", str(state_file)) as (_, adc):
         await adc.ok("POST", "slb/node", NODE)
         await adc.ok("POST", "slb/pool", {"name": "p1", "healthcheck": ["tcp"]})
         await adc.ok("POST", "slb/pool/p1/rserver", {"node": "n1", "port": 30080, "weight": 3})
@@ -71,38 +79,31 @@ async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
         await adc.ok("POST", "dns/domain", {"name": "a.example.com", "type": "A", "addresses": ["192.0.2.1"]})
         before = await adc.control("GET", "state")
     assert json.loads(state_file.read_text())["version"] == 1
-    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
-        adc = Appliance(http)
+    async with logged_in("--state-file", str(state_file)) as (_, adc):
         after = await adc.control("GET", "state")
         # Restarted: same objects (uuids included), no sessions, no change history.
         assert after["objects"] == before["objects"]
         assert after["rservers"] == before["rservers"]
-        assert after["sessions"] == 0
+        assert after["sessions"] == 1  # only this test's own new login
         assert (await adc.control("GET", "changes"))["total"] == 0
-        await adc.login()
         await adc.fails("DELETE", "slb/node/n1", code=2003)
 
 
 async def test_state_is_saved_shortly_after_a_change_even_without_a_clean_stop(tmp_path: Path) -> None:
     state_file = tmp_path / "adc.state.json"
-    common = ("--password", PASSWORD, "--state-file", str(state_file))
-    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
-        adc = Appliance(http)
-        await adc.login()
+    async with logged_in("--state-file", str(state_file)) as (mock, adc):
         await adc.ok("POST", "slb/node", NODE)
         await asyncio.sleep(0.6)  # the save is debounced by 0.2 s
         mock.process.kill()
-    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
-        assert (await Appliance(http).control("GET", "state"))["counts"]["slb/node"] == 1
+    async with logged_in("--state-file", str(state_file)) as (_, adc):
+        assert (await adc.control("GET", "state"))["counts"]["slb/node"] == 1
 
 
 async def test_explicit_persistence_keeps_only_the_saved_configuration(tmp_path: Path) -> None:
     """Like appliances whose running configuration is lost on reboot unless it was saved."""
     state_file = tmp_path / "adc.state.json"
-    common = ("--password", PASSWORD, "--state-file", str(state_file), "--persist", "explicit")
-    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
-        adc = Appliance(http)
-        await adc.login()
+    common = ("--state-file", str(state_file), "--persist", "explicit")
+    async with logged_in(*common) as (_, adc):
         assert (await adc.ok("GET", "system/info"))["unsaved_changes"] is False
         await adc.ok("POST", "slb/node", NODE)
         assert (await adc.ok("GET", "system/info"))["unsaved_changes"] is True
@@ -116,8 +117,8 @@ async def test_explicit_persistence_keeps_only_the_saved_configuration(tmp_path:
             ("POST", "system/config", "save"),
             ("POST", "slb/node", "n2"),
         ]
-    async with mock_adc_process(*common) as mock, httpx.AsyncClient(base_url=mock.url) as http:
-        state = await Appliance(http).control("GET", "state")
+    async with logged_in(*common) as (_, adc):
+        state = await adc.control("GET", "state")
         assert [node["name"] for node in state["objects"]["slb/node"]] == ["n1"]
         assert state["unsaved_changes"] is False
 
