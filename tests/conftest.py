@@ -6,13 +6,21 @@ Everything goes over real sockets: tests talk to the mock ADC the way the bridge
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings
 
 from mocks.adc import AuthPolicy, MockADC, MockConfig
+
+# CI replays the same examples every run (a red CI must mean a change broke something);
+# developers' runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 USERNAME = "admin"
 PASSWORD = "s3cret-canary-password"
