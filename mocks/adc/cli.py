@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mocks.adc.persistence import StateFileError
-from mocks.adc.server import MockADC, MockConfig
+from mocks.adc.server import MockADC, MockConfig, host_port_text
 from mocks.adc.sessions import AuthPolicy
 
 
@@ -105,16 +105,12 @@ async def serve(config: MockConfig) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    dns = _host_port_text(*mock.dns_address) if mock.dns_address else None
+    dns = host_port_text(*mock.dns_address) if mock.dns_address else None
     print(json.dumps({"event": "listening", "url": mock.url, "dns": dns}), flush=True)
     try:
         await stop.wait()
     finally:
         await mock.stop()
-
-
-def _host_port_text(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

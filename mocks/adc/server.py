@@ -74,7 +74,7 @@ class MockADC:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         scheme = "https" if self.config.tls_cert else "http"
-        self.url = f"{scheme}://{_url_host(host)}:{port}"
+        self.url = f"{scheme}://{host_port_text(host, port)}"
         if self.config.dns_port is not None:
             self._dns = DnsResponder(lambda: self.state.store)
             await self._dns.start(self.config.dns_host, self.config.dns_port)
@@ -107,5 +107,6 @@ def _access_logger(config: MockConfig) -> logging.Logger | None:
     return logging.getLogger("mocks.adc.access") if config.access_log else None
 
 
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+def host_port_text(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -258,7 +258,10 @@ class Store:
         for combo in kind.unique:
             self._unique.pop(self._unique_key(kind, combo, record), None)
         if kind.path == DOMAIN and record["enable"]:
-            self._suffixes.subtract(_proper_suffixes(record["name"]))
+            for suffix in _proper_suffixes(record["name"]):
+                self._suffixes[suffix] -= 1
+                if not self._suffixes[suffix]:
+                    del self._suffixes[suffix]  # no zero entries piling up as names come and go
 
 
 def _proper_suffixes(name: str) -> list[str]:
