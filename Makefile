@@ -28,8 +28,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	@cat mocks/adc/demo.txt
-	$(BIN)/adcbridge-mock-adc --listen 127.0.0.1:8443 --dns-listen 127.0.0.1:8053 --username admin --password demo-password
+	BIN=$(BIN) bash mocks/demo.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py

@@ -1,23 +1,97 @@
-"""The ``adcbridge`` command line.
+"""The command line: parse arguments, load settings, set up logging, run.
 
-Only ``--version`` works so far: the engine (``run``, ``plan``, ``check``) arrives with the
-core engine issue. Until then every other invocation says so and exits with code 2, so a
-script cannot mistake the placeholder for a working bridge.
+Exit codes: 0 success (for ``run --once``: converged), 1 ran but did not converge or a
+check failed, 2 bad arguments or settings (the message names the field).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections.abc import Sequence
+from pathlib import Path
 
-from adcbridge import __version__
+from adcbridge import __version__, app, logs
+from adcbridge.config import Settings, load_settings, public_view
+from adcbridge.errors import AdcBridgeError, ConfigError
+from adcbridge.k8s.file_source import FileSource
+from adcbridge.presenting import cycle_json, cycle_text
+from adcbridge.reconciler import SnapshotSource
+
+EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USAGE = 0, 1, 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    cli = argparse.ArgumentParser(prog="adcbridge", description=__doc__.splitlines()[0] if __doc__ else None)
-    cli.add_argument("--version", action="version", version=f"adcbridge {__version__}")
-    cli.add_argument("command", nargs="?", help="not implemented yet")
-    args = cli.parse_args(argv)
-    print(f"adcbridge {__version__}: command {args.command or '(none)'!r} is not implemented yet", file=sys.stderr)
-    return 2
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="adcbridge", description="Keep a front ADC in step with the OpenNJet KIC.")
+    top.add_argument("--version", action="version", version=f"adcbridge {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the bridge (the service)")
+    run.add_argument("--once", action="store_true", help="run one cycle; exit 0 if it converged, 1 if not")
+    plan = commands.add_parser("plan", help="print the changes the bridge would make; write nothing")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    for command in (run, plan):
+        command.add_argument("--snapshot", type=Path, help="YAML file of Kubernetes objects to use as the cluster")
+    check = commands.add_parser("check", help="check settings, ADC reachability and login")
+    for command in (run, plan, check):
+        command.add_argument("--config", type=Path, help="YAML settings file (environment variables win)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        if args.command == "plan":
+            settings = settings.model_copy(update={"dry_run": True})
+        logs.configure(format=settings.log.format, level=settings.log.level)
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"adcbridge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_NOT_CONVERGED
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "check":
+        return await _check(settings)
+    source = _source(args, settings)
+    if args.command == "run" and not args.once:
+        return await app.Service(settings, source).serve()
+    report = await app.run_cycle(settings, source)
+    print(cycle_json(report) if getattr(args, "json", False) else cycle_text(report))
+    if args.command == "plan":
+        return EXIT_OK if report.ok else EXIT_NOT_CONVERGED
+    return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
+
+
+def _source(args: argparse.Namespace, settings: Settings) -> SnapshotSource:
+    if args.snapshot is None:
+        raise ConfigError(
+            "--snapshot FILE is required: this version reads the cluster from a snapshot file; "
+            "live Kubernetes watching is not built yet"
+        )
+    if not args.snapshot.is_file():
+        raise ConfigError(f"--snapshot: {args.snapshot} is not a readable file")
+    return FileSource(args.snapshot, settings)
+
+
+async def _check(settings: Settings) -> int:
+    """Settings (already valid here), then credentials, reachability and login, read-only."""
+    view = public_view(settings)
+    print(
+        f"ok    settings: owner {settings.owner_id}, ADC {view['adc']['url']}, VIPs {', '.join(settings.vip.addresses)}"
+    )
+    read_only = settings.model_copy(update={"dry_run": True})
+    try:
+        async with app.adc_client(read_only) as client:
+            info = await client.system_info()
+    except AdcBridgeError as exc:
+        print(f"FAIL  ADC: {exc}")
+        return EXIT_NOT_CONVERGED
+    role = info.get("ha_role", "?") if isinstance(info, dict) else "?"
+    version = info.get("version", "?") if isinstance(info, dict) else "?"
+    print(f"ok    ADC reachable, login accepted (version {version}, HA role {role})")
+    if role == "standby":
+        print("warn  this unit is standby: writes will wait for the active unit")
+    return EXIT_OK

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -179,16 +177,6 @@ async def test_https_with_a_test_ca(tmp_path: Path) -> None:
 )
 def test_controls_answer_loopback_peers_only(remote: str | None, allowed: bool) -> None:
     assert _is_loopback(remote) is allowed
-
-
-def test_adcbridge_placeholder_says_it_is_not_ready() -> None:
-    done = subprocess.run([sys.executable, "-m", "adcbridge", "run"], capture_output=True, text=True, check=False)
-    assert done.returncode == 2
-    assert "not implemented yet" in done.stderr
-    version = subprocess.run(
-        [sys.executable, "-m", "adcbridge", "--version"], capture_output=True, text=True, check=False
-    )
-    assert version.stdout.startswith("adcbridge 0.1.0")
 
 
 async def test_ipv6_loopback_listeners() -> None:

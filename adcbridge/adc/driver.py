@@ -1,0 +1,265 @@
+"""The ADC as the reconciler sees it: ``observe()`` the whole state, ``apply()`` a plan.
+
+Observing lists every kind page by page (one request per 500 objects, never one per
+object; pool pages carry their members), and a list that fails fails the whole
+observation: an unknown must never look like an absence. An item the parser cannot read
+is left out and logged; it is then neither ours to change nor a reason to stop.
+
+Applying runs the plan one dependency level at a time (a level = one action on one kind),
+with bounded concurrency inside a level. An operation whose prerequisite failed is skipped,
+not attempted. The appliance's own answers settle races: "already exists" on create
+re-reads the object and converges it if it is ours (a conflict otherwise), "not found" on
+delete means done, "not found" on update creates. After a level that wrote anything the
+running configuration is saved once at the end, so an appliance reboot keeps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from adcbridge.adc import parsing
+from adcbridge.adc.client import AdcClient, item_path
+from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
+from adcbridge.model import Action, AdcMember, AdcObject, AdcState, Kind, Operation, Owner, Plan
+from adcbridge.planner import changed_fields
+
+log = logging.getLogger(__name__)
+ALREADY_EXISTS = 2001
+NOT_FOUND = 2002
+KIND_PATHS = {
+    Kind.NODE: "slb/node",
+    Kind.POOL: "slb/pool",
+    Kind.VSERVER: "slb/vserver",
+    Kind.DOMAIN: "dns/domain",
+}
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    operation: Operation
+    outcome: str  # "done", "failed" or "skipped"
+    error: str = ""
+
+
+@dataclass
+class ApplyReport:
+    results: list[OperationResult] = field(default_factory=list)
+    saved: bool = False
+
+    @property
+    def failures(self) -> list[OperationResult]:
+        return [result for result in self.results if result.outcome != "done"]
+
+    @property
+    def writes(self) -> int:
+        return sum(result.outcome == "done" for result in self.results)
+
+
+class AdcDriver:
+    def __init__(self, client: AdcClient, owner: Owner, *, page_size: int, concurrency: int, save_config: bool) -> None:
+        self._client = client
+        self._owner = owner
+        self._page_size = page_size
+        self._concurrency = concurrency
+        self._save_config = save_config
+        self.skipped_items = 0  # unreadable items in the last observation
+
+    # ------------------------------------------------------------------ observe
+
+    async def observe(self) -> AdcState:
+        """Everything the appliance holds, ours and others'. Raises if any list fails."""
+        self.skipped_items = 0
+        nodes, pools, vservers, domains = await asyncio.gather(
+            self._list(KIND_PATHS[Kind.NODE]),
+            self._list(KIND_PATHS[Kind.POOL]),
+            self._list(KIND_PATHS[Kind.VSERVER]),
+            self._list(KIND_PATHS[Kind.DOMAIN]),
+        )
+        state = AdcState()
+        for item in nodes:
+            self._keep(state, parsing.parse_node, item)
+        for item in pools:
+            parsed = self._read(parsing.parse_pool, item)
+            if parsed is not None:
+                pool, members = parsed
+                state.pools[pool.key] = pool
+                state.members.update({member.key: member for member in members})
+        for item in vservers:
+            self._keep(state, parsing.parse_vserver, item)
+        for item in domains:
+            self._keep(state, parsing.parse_domain, item)
+        return state
+
+    def _keep(self, state: AdcState, parse: Callable[[Any], AdcObject], item: Any) -> None:
+        obj = self._read(parse, item)
+        if obj is not None:
+            state.of_kind(obj.kind)[obj.key] = obj
+
+    def _read(self, parse: Callable[[Any], Any], item: Any) -> Any:
+        try:
+            if not isinstance(item, Mapping):
+                raise ValueError("not an object")
+            return parse(item)
+        except ValueError as exc:
+            self.skipped_items += 1
+            name = item.get("name") if isinstance(item, Mapping) else None
+            log.warning("ignoring an ADC object that cannot be read (%s): %s", str(name)[:80], exc)
+            return None
+
+    async def _list(self, path: str) -> list[Any]:
+        """Every item of a collection: the first page tells the total, the rest come concurrently."""
+        key = path.rsplit("/", 1)[-1]
+        first = await self._page(path, key, 1)
+        items, total = first
+        pages = -(-total // self._page_size)
+        rest = await asyncio.gather(*(self._page(path, key, page) for page in range(2, pages + 1)))
+        for page_items, _ in rest:
+            items += page_items
+        if len(items) < total:
+            raise AdcProtocolError(f"GET {path}: {len(items)} items for a total of {total}")
+        return items
+
+    async def _page(self, path: str, key: str, page: int) -> tuple[list[Any], int]:
+        data = await self._client.get(path, page=page, page_size=self._page_size)
+        items = data.get(key) if isinstance(data, dict) else None
+        total = data.get("total") if isinstance(data, dict) else None
+        if not isinstance(items, list) or isinstance(total, bool) or not isinstance(total, int):
+            raise AdcProtocolError(f"GET {path} page {page}: the answer has no '{key}' list and 'total'")
+        return items, total
+
+    # ------------------------------------------------------------------ apply
+
+    async def apply(self, plan: Plan) -> ApplyReport:
+        report = AdcReportBuilder()
+        for level in levels(plan.operations):
+            gate = asyncio.Semaphore(self._concurrency)
+
+            async def run(operation: Operation, gate: asyncio.Semaphore = gate) -> None:
+                async with gate:
+                    await report.run(operation, self._execute)
+
+            await asyncio.gather(*(run(operation) for operation in level))
+        if report.report.writes and self._save_config:
+            await self._save(report.report)
+        return report.report
+
+    async def _save(self, report: ApplyReport) -> None:
+        try:
+            await self._client.request("POST", "system/config/save")
+            report.saved = True
+        except AdcError as exc:
+            log.warning("could not save the ADC's running configuration: %s", exc)
+
+    async def _execute(self, operation: Operation) -> None:
+        obj = operation.obj
+        if operation.action is Action.DELETE:
+            await self._ignoring(NOT_FOUND, self._client.request("DELETE", _path_of(obj)))
+        elif operation.action is Action.CREATE:
+            await self._create(obj)
+        else:
+            await self._update(obj, operation.changes)
+
+    async def _create(self, obj: AdcObject) -> None:
+        try:
+            await self._client.request("POST", _collection_of(obj), obj.body())
+        except AdcRejected as exc:
+            if exc.code != ALREADY_EXISTS:
+                raise
+            await self._converge_existing(obj)
+
+    async def _converge_existing(self, obj: AdcObject) -> None:
+        """Someone created it first (often our own earlier attempt whose answer was lost)."""
+        current = _parse_one(obj, await self._client.get(_path_of(obj)))
+        ours = self._owner.owns(current.description) or isinstance(obj, AdcMember)
+        if not ours:
+            raise AdcRejected(f"{obj.kind.label} {obj.key} already exists and is not ours", code=ALREADY_EXISTS)
+        changes = changed_fields(current, obj)
+        if changes:
+            await self._update(obj, changes)
+
+    async def _update(self, obj: AdcObject, changes: tuple[str, ...]) -> None:
+        body = obj.body()
+        try:
+            await self._client.request("PUT", _path_of(obj), {key: body[key] for key in changes if key in body})
+        except AdcRejected as exc:
+            if exc.code != NOT_FOUND:
+                raise
+            await self._create(obj)
+
+    @staticmethod
+    async def _ignoring(code: int, call: Awaitable[Any]) -> None:
+        try:
+            await call
+        except AdcRejected as exc:
+            if exc.code != code:
+                raise
+
+
+class AdcReportBuilder:
+    """Collects results and remembers failures, so dependants are skipped."""
+
+    def __init__(self) -> None:
+        self.report = ApplyReport()
+        self._failed: set[str] = set()
+
+    async def run(self, operation: Operation, execute: Callable[[Operation], Awaitable[None]]) -> None:
+        blocked = [need for need in operation.needs if need in self._failed]
+        if blocked:
+            self._record(operation, "skipped", f"needs {', '.join(blocked)}")
+            return
+        try:
+            await execute(operation)
+        except AdcError as exc:
+            self._record(operation, "failed", str(exc))
+            return
+        self.report.results.append(OperationResult(operation, "done"))
+
+    def _record(self, operation: Operation, outcome: str, error: str) -> None:
+        self._failed.add(operation.ref)
+        self.report.results.append(OperationResult(operation, outcome, error))
+
+
+def levels(operations: tuple[Operation, ...]) -> list[list[Operation]]:
+    """Consecutive operations of one phase and kind; the planner already ordered them."""
+    grouped: list[list[Operation]] = []
+    for operation in operations:
+        phase = (operation.action is Action.DELETE, operation.obj.kind)
+        if grouped and (grouped[-1][0].action is Action.DELETE, grouped[-1][0].obj.kind) == phase:
+            grouped[-1].append(operation)
+        else:
+            grouped.append([operation])
+    return grouped
+
+
+def _collection_of(obj: AdcObject) -> str:
+    if isinstance(obj, AdcMember):
+        return f"{item_path(KIND_PATHS[Kind.POOL], obj.pool)}/rserver"
+    return KIND_PATHS[obj.kind]
+
+
+def _path_of(obj: AdcObject) -> str:
+    if isinstance(obj, AdcMember):
+        return item_path(_collection_of(obj), f"{obj.node}:{obj.port}")
+    return item_path(KIND_PATHS[obj.kind], obj.key)
+
+
+def _parse_one(obj: AdcObject, data: Any) -> AdcObject:
+    if not isinstance(data, Mapping):
+        raise AdcProtocolError(f"GET {_path_of(obj)}: not an object")
+    try:
+        if isinstance(obj, AdcMember):
+            return parsing.parse_member(obj.pool, data)
+        parsers: dict[Kind, Callable[[Mapping[str, Any]], Any]] = {
+            Kind.NODE: parsing.parse_node,
+            Kind.POOL: lambda item: parsing.parse_pool(item)[0],
+            Kind.VSERVER: parsing.parse_vserver,
+            Kind.DOMAIN: parsing.parse_domain,
+        }
+        result: AdcObject = parsers[obj.kind](data)
+    except ValueError as exc:
+        raise AdcProtocolError(f"GET {_path_of(obj)}: {exc}") from None
+    return result

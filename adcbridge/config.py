@@ -1,0 +1,285 @@
+"""Settings: parsed once, at the edge, into grouped and documented models.
+
+Sources, strongest first: environment variables (``ADCBRIDGE_`` prefix, ``__`` between a
+group and its field, e.g. ``ADCBRIDGE_ADC__URL``), then the optional YAML file given with
+``--config``, then the defaults below. ``config/adcbridge.example.yaml`` documents every
+field and is checked against this module by a test.
+
+Each component receives only its own group. Credentials may instead live in files of a
+secrets directory (a mounted Kubernetes Secret); reading those is I/O, so the driver does it
+(at each login, which is how a rotated Secret is picked up). This module never reads the
+environment or files itself outside ``load_settings``, and never puts a secret value into
+an error message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    YamlConfigSettingsSource,
+)
+
+from adcbridge.errors import ConfigError, excerpt
+
+ENV_PREFIX = "ADCBRIDGE_"
+# Ports the KIC itself listens on; a sidecar shares its network namespace.
+KIC_PORTS = frozenset({80, 443, 8080, 8081, 12001, 12002, 12003, 12004})
+OWNER_ID = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+NAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AdcSettings(Group):
+    """How to reach and log in to the ADC's management API."""
+
+    url: str = Field(description="Base URL of the ADC, e.g. https://adc.example.net:8443")
+    username: str = Field("", description="API user; or the file adc-username in secrets_dir")
+    password: SecretStr = Field(SecretStr(""), description="API password; or the file adc-password in secrets_dir")
+    ca_file: Path | None = Field(None, description="PEM bundle that signs the ADC's certificate")
+    verify_tls: bool = Field(True, description="Verify the ADC's certificate (off only for labs)")
+    client_cert: Path | None = Field(None, description="PEM client certificate, for appliances that ask for one")
+    client_key: Path | None = Field(None, description="PEM key of client_cert")
+    timeout: Seconds = Field(10.0, description="Per-request timeout")
+    operation_deadline: Seconds = Field(60.0, description="Total time for one operation, retries included")
+    concurrency: int = Field(8, ge=1, le=64, description="Concurrent writes within one dependency level")
+    page_size: int = Field(500, ge=1, le=500, description="Objects per list request (the appliance caps at 500)")
+    save_config: bool = Field(True, description="Save the running configuration after each cycle that wrote")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+/?$", value):
+            raise ValueError("must be http(s)://host[:port] with no path")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _key_with_cert(self) -> AdcSettings:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        return self
+
+
+class KicSettings(Group):
+    """Which KIC this bridge serves: its Service and its ingress class (the shard)."""
+
+    namespace: str = Field("njet-ingress", min_length=1, description="Namespace of the KIC Service")
+    service: str = Field("njet-ingress-controller", min_length=1, description="Name of the KIC Service (NodePort)")
+    ingress_class: str = Field("njet", min_length=1, description="Ingress class this bridge serves")
+    ports: list[int | str] = Field(
+        default_factory=list, description="Service ports to expose, by name or number; empty = every TCP/UDP port"
+    )
+
+
+class VipSettings(Group):
+    addresses: list[str] = Field(min_length=1, description="Virtual IPs on the ADC; one per family for dual stack")
+
+    @field_validator("addresses")
+    @classmethod
+    def _unicast(cls, values: list[str]) -> list[str]:
+        normalised = []
+        for value in values:
+            address = ipaddress.ip_address(value)
+            if address.is_multicast or address.is_unspecified or address.is_link_local:
+                raise ValueError(f"{value} is not a usable unicast address")
+            normalised.append(str(address))
+        if len(set(normalised)) != len(normalised):
+            raise ValueError("addresses repeat")
+        return normalised
+
+
+class NodeSettings(Group):
+    """Which cluster nodes become pool members."""
+
+    address_type: Literal["InternalIP", "ExternalIP"] = Field("InternalIP", description="Node address to use")
+    include_unschedulable: bool = Field(False, description="Keep cordoned nodes as members")
+    label_selector: str = Field("", description="Equality-based selector, e.g. 'role=edge,!spot'")
+    drain_grace_seconds: float = Field(300.0, ge=0, description="How long a leaving node stays as a disabled member")
+
+    @field_validator("label_selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        parse_selector(value)
+        return value
+
+
+class PoolSettings(Group):
+    method: Literal["rr", "wrr", "lc", "ip-hash"] = Field("rr", description="Load-balancing method of our pools")
+    healthcheck: str | None = Field(None, description="ADC health check for our pools (tcp, http, icmp, or a name)")
+
+
+class DnsSettings(Group):
+    ttl: int = Field(300, ge=1, le=604800, description="TTL of our DNS records")
+
+
+class LimitSettings(Group):
+    """The mass-deletion guard."""
+
+    max_deletes: int = Field(1000, ge=0, description="More deletions than this in one cycle are held back")
+    max_delete_percent: float = Field(50.0, ge=0, le=100, description="Held back beyond this share of our objects")
+
+
+class ReconcileSettings(Group):
+    debounce_seconds: float = Field(0.2, ge=0, description="Quiet time after a change before a cycle starts")
+    resync_seconds: Seconds = Field(60.0, description="Re-read the ADC and repair drift at least this often")
+    max_backoff_seconds: Seconds = Field(300.0, description="Longest wait after failing cycles")
+
+
+class ServerSettings(Group):
+    listen: str = Field("0.0.0.0:9102", description="host:port of /healthz, /readyz and /metrics")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        _host, port = split_host_port(value)
+        if port in KIC_PORTS:
+            raise ValueError(f"port {port} is used by the KIC itself")
+        return value
+
+
+class LogSettings(Group):
+    format: Literal["text", "json"] = Field("text", description="text, or one JSON object per line")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged")
+
+
+class Settings(BaseSettings):
+    """All settings of one bridge (one ingress class = one shard = one owner id)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True, case_sensitive=False
+    )
+
+    owner_id: str = Field(description="Unique per bridge sharing an ADC, e.g. cluster-a.njet")
+    name_prefix: str = Field("k8s-", description="Start of every ADC object name we create")
+    policy: Literal["sync", "upsert-only", "create-only"] = Field("sync", description="What the bridge may change")
+    dry_run: bool = Field(False, description="Plan and report, never write to the ADC")
+    secrets_dir: Path | None = Field(None, description="Directory of credential files (a mounted Secret)")
+    adc: AdcSettings
+    kic: KicSettings = KicSettings()
+    vip: VipSettings
+    nodes: NodeSettings = NodeSettings()
+    pool: PoolSettings = PoolSettings()
+    dns: DnsSettings = DnsSettings()
+    limits: LimitSettings = LimitSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
+    server: ServerSettings = ServerSettings()
+    log: LogSettings = LogSettings()
+
+    @field_validator("owner_id")
+    @classmethod
+    def _owner(cls, value: str) -> str:
+        if not OWNER_ID.match(value):
+            raise ValueError("1-63 of a-z, 0-9, '.', '_', '-', starting and ending with a letter or digit")
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not NAME_PREFIX.match(value):
+            raise ValueError("1-32 of letters, digits, '.', '_', '-', starting with a letter or digit")
+        return value
+
+
+# Groups without defaults, and what they need at least (for the "missing" message).
+GROUPS = {"adc": ["ADCBRIDGE_ADC__URL"], "vip": ["ADCBRIDGE_VIP__ADDRESSES"]}
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port``; raises ValueError with a readable reason."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError("must be host:port with a port from 0 (any free port) to 65535")
+    return host.strip("[]"), int(port)
+
+
+Requirement = tuple[str, str, str]  # (key, operator "=" "!=" "exists" "!exists", value)
+
+
+def parse_selector(text: str) -> tuple[Requirement, ...]:
+    """An equality-based label selector (``a=b,c!=d,e,!f``) as requirements."""
+    requirements: list[Requirement] = []
+    for raw in filter(None, (part.strip() for part in text.split(","))):
+        match = re.fullmatch(r"(!?)\s*([^=!\s]+)\s*(?:(==|=|!=)\s*(\S*))?", raw)
+        if not match or (match.group(1) and match.group(3)):
+            raise ValueError(f"cannot parse {raw!r} (supported: key=value, key!=value, key, !key)")
+        negated, key, operator, value = match.groups()
+        if not LABEL_KEY.match(key) or (value is not None and not LABEL_VALUE.match(value)):
+            raise ValueError(f"{raw!r} is not a valid label key or value")
+        if operator is None:
+            requirements.append((key, "!exists" if negated else "exists", ""))
+        else:
+            requirements.append((key, "!=" if operator == "!=" else "=", value))
+    return tuple(requirements)
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Settings from the environment and the optional YAML file, or ConfigError naming the field."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"--config: {config_file} is not a readable file")
+
+    class FromSources(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            if config_file is None:
+                return (init_settings, env_settings)
+            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+
+    try:
+        return FromSources()
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None
+    except SettingsError as exc:  # a variable holding a list or mapping that is not JSON
+        raise ConfigError(_describe_unparsable(str(exc))) from None
+    except (ValueError, yaml.YAMLError) as exc:  # a YAML file that does not parse
+        raise ConfigError(f"invalid settings in {config_file}: {excerpt(str(exc))}") from None
+
+
+def _describe_unparsable(message: str) -> str:
+    match = re.search(r'field "(\w+)"', message)
+    group = match.group(1) if match else ""
+    variables = sorted(key for key in os.environ if group and key.upper().startswith(f"{ENV_PREFIX}{group.upper()}"))
+    named = ", ".join(variables) or f"{ENV_PREFIX}{group.upper()}"
+    return f"invalid setting {group or 'settings'} ({named}): cannot parse the value (lists and mappings are JSON)"
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per problem, naming the field and its environment variable, never the value."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        path = [str(part) for part in error["loc"] if not isinstance(part, int)]
+        dotted = ".".join(path) or "settings"
+        variable = ENV_PREFIX + "__".join(path).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "missing" and len(path) == 1 and path[0] in GROUPS:
+            message = "required; set " + ", ".join(GROUPS[path[0]])
+        lines.append(f"invalid setting {dotted} ({variable}): {message}")
+    return "\n".join(lines)
+
+
+def public_view(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data with secrets masked (for ``adcbridge check``)."""
+    return settings.model_dump(mode="json")

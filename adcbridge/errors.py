@@ -1,0 +1,89 @@
+"""The exception tree of adcbridge. Library exceptions are translated into it at the edges.
+
+::
+
+    AdcBridgeError
+    ├── ConfigError            invalid settings; the CLI exits 2 with the message
+    ├── SnapshotError          a cluster snapshot file that cannot be read or parsed
+    └── AdcError               anything the ADC side did not do
+        ├── TransientAdcError  worth retrying: the same request may succeed later
+        │   ├── AdcUnavailable     connect/read failure, timeout, reset, HTTP 429/5xx
+        │   ├── AdcBusy            configuration locked by another session (3002)
+        │   ├── AdcStandby         this unit is standby (3001): wait for the active one
+        │   └── AdcSessionLimit    too many sessions (4032): wait for one to expire
+        └── PermanentAdcError  retrying the same request cannot help: report it
+            ├── AdcAuthError       bad credentials, account locked, forbidden
+            ├── AdcRejected        the appliance refused the request (code and field)
+            └── AdcProtocolError   an answer that is not the appliance's envelope
+
+``retry_after`` carries the appliance's hint (Retry-After) to the retry policy. Messages
+never include credentials or tokens, and quote response bodies truncated.
+"""
+
+from __future__ import annotations
+
+
+class AdcBridgeError(Exception):
+    """Base of every error adcbridge raises on purpose."""
+
+
+class ConfigError(AdcBridgeError):
+    """Settings that cannot be used; the message names the field."""
+
+
+class SnapshotError(AdcBridgeError):
+    """A snapshot file that cannot be read or does not hold Kubernetes objects."""
+
+
+class AdcError(AdcBridgeError):
+    def __init__(self, message: str, *, code: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+class TransientAdcError(AdcError):
+    retry_after: float | None = None
+
+
+class AdcUnavailable(TransientAdcError):
+    def __init__(self, message: str, *, code: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class AdcBusy(TransientAdcError):
+    pass
+
+
+class AdcStandby(TransientAdcError):
+    pass
+
+
+class AdcSessionLimit(TransientAdcError):
+    pass
+
+
+class PermanentAdcError(AdcError):
+    pass
+
+
+class AdcAuthError(PermanentAdcError):
+    pass
+
+
+class AdcRejected(PermanentAdcError):
+    pass
+
+
+class AdcProtocolError(PermanentAdcError):
+    pass
+
+
+BODY_EXCERPT = 200
+
+
+def excerpt(text: str) -> str:
+    """A response body cut short enough for a log line."""
+    text = " ".join(text.split())
+    return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + "…"

@@ -1,0 +1,58 @@
+"""The Prometheus metrics of one bridge, in a registry of its own.
+
+One ``Metrics`` object is built by the composition root and handed to the components that
+count (the ADC client, the reconciler) and to the server that exposes it. A private
+registry keeps tests independent of each other and of the process-wide default registry.
+The pure core never sees this object. Label values are bounded sets (kinds, actions,
+outcomes, reasons): never hostnames or object names, which would explode cardinality.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CYCLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.reconcile_seconds = Histogram(
+            "adcbridge_reconcile_duration_seconds", "Duration of reconcile cycles", ["result"], registry=r,
+            buckets=CYCLE_BUCKETS,
+        )  # fmt: skip
+        self.operations = Counter(
+            "adcbridge_operations_total", "ADC object operations by kind, action and result",
+            ["kind", "action", "result"], registry=r,
+        )  # fmt: skip
+        self.adc_requests = Counter(
+            "adcbridge_adc_requests_total", "HTTP requests to the ADC by method and outcome", ["method", "outcome"],
+            registry=r,
+        )  # fmt: skip
+        self.adc_request_seconds = Histogram(
+            "adcbridge_adc_request_duration_seconds", "Latency of HTTP requests to the ADC", ["method"], registry=r,
+            buckets=LATENCY_BUCKETS,
+        )  # fmt: skip
+        self.drift_repairs = Counter(
+            "adcbridge_drift_repairs_total", "Objects changed on the ADC by someone else and put back", ["kind"],
+            registry=r,
+        )  # fmt: skip
+        self.held_back_deletions = Gauge(
+            "adcbridge_held_back_deletions", "Deletions held back by the guard in the last cycle", registry=r
+        )
+        self.managed_objects = Gauge(
+            "adcbridge_managed_objects", "Objects we own on the ADC after the last cycle", ["kind"], registry=r
+        )
+        self.rejected_hosts = Gauge(
+            "adcbridge_rejected_hosts", "Hostnames rejected as invalid in the last cycle", registry=r
+        )
+        self.conflicts = Gauge("adcbridge_conflicts", "Names held by objects we do not own", ["kind"], registry=r)
+        self.last_success = Gauge(
+            "adcbridge_last_success_timestamp_seconds", "Unix time of the last cycle that converged", registry=r
+        )
+        self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

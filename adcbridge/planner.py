@@ -1,0 +1,288 @@
+"""From desired and observed ADC state to an ordered, guarded list of operations. Pure.
+
+The shape follows external-dns's plan: match each kind's desired objects against what the
+appliance reports (both / only desired / only observed), then apply policies as filters.
+What it adds, because an ADC is shared and stateful:
+
+- **Ownership.** Only objects whose description carries our marker are ours; members belong
+  to their pool, so a member in one of our pools is ours whatever its description says.
+  A desired name taken by someone else is a *conflict*: reported, never touched, and
+  whatever depends on it (a virtual server on a foreign pool) is left out too.
+- **Unique values.** The appliance allows one node per IP and one virtual server per
+  VIP+protocol. A node IP already held by another node object is *reused*: our members
+  reference that node instead of creating a duplicate (another bridge on the same cluster,
+  or an administrator, may have created it). A VIP+protocol held by a foreign virtual
+  server is a conflict; held by one of ours under another name, the new one waits a cycle
+  for the old one's deletion.
+- **Order.** Creates and updates run kind by kind (nodes, pools, members, virtual servers,
+  domains), deletes after all of them in reverse. ``needs`` names the operations that must
+  succeed first, so a failure skips its dependants instead of cascading errors.
+- **Guards.** No deletions while the cluster view is incomplete or beyond the mass-deletion
+  limits: they are *held back*, all of them, and reported. ``upsert-only`` never deletes and
+  ``create-only`` only creates.
+
+Output is sorted, so an unchanged world gives an empty plan and the same world the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from adcbridge.model import (
+    Action,
+    AdcMember,
+    AdcNode,
+    AdcState,
+    AdcVserver,
+    Conflict,
+    DeleteLimits,
+    DesiredState,
+    Kind,
+    Operation,
+    Owner,
+    Plan,
+    Policy,
+)
+
+SLB_KINDS = (Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER)
+
+
+def plan(
+    desired: DesiredState,
+    observed: AdcState,
+    owner: Owner,
+    policy: Policy = "sync",
+    limits: DeleteLimits = DeleteLimits(),  # noqa: B008 - frozen value
+) -> Plan:
+    ours = owned(observed, owner)
+    target = _Target(desired, observed, ours)
+    target.resolve()
+    operations = _operations(target.state, ours, managed=_managed_kinds(desired))
+    operations = _allowed(operations, policy)
+    operations, held, reason = _guard(operations, desired.complete, ours.count(), limits)
+    ordered = tuple(sorted(_with_needs(operations, target.state, ours), key=_order))
+    return Plan(ordered, tuple(sorted(held, key=_order)), reason, tuple(sorted(target.conflicts, key=_conflict_order)))
+
+
+def owned(observed: AdcState, owner: Owner) -> AdcState:
+    """Our share of what the appliance holds: marked objects, and every member of our pools."""
+    pools = {key: pool for key, pool in observed.pools.items() if owner.owns(pool.description)}
+    return AdcState(
+        nodes={key: node for key, node in observed.nodes.items() if owner.owns(node.description)},
+        pools=pools,
+        members={key: member for key, member in observed.members.items() if member.pool in pools},
+        vservers={key: vs for key, vs in observed.vservers.items() if owner.owns(vs.description)},
+        domains={key: domain for key, domain in observed.domains.items() if owner.owns(domain.description)},
+    )
+
+
+def _managed_kinds(desired: DesiredState) -> tuple[Kind, ...]:
+    return tuple(Kind) if desired.slb_known else (Kind.DOMAIN,)
+
+
+# ---------------------------------------------------------------------------- the target
+
+
+@dataclass
+class _Target:
+    """The desired state adjusted to what the appliance allows: conflicts out, reused nodes in."""
+
+    desired: DesiredState
+    observed: AdcState
+    ours: AdcState
+    state: AdcState = field(default_factory=AdcState)
+    reused: set[str] = field(default_factory=set)  # nodes of others that our members use
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def resolve(self) -> None:
+        wanted = self.desired.objects
+        self.state = AdcState(
+            nodes=dict(wanted.nodes),
+            pools=dict(wanted.pools),
+            members=dict(wanted.members),
+            vservers=dict(wanted.vservers),
+            domains=dict(wanted.domains),
+        )
+        self._drop_absent_draining()
+        for kind in Kind:
+            self._drop_foreign_names(kind)
+        self._reuse_node_ips()
+        self._keep_what_others_use()
+        self._drop_orphans()
+        self._wait_for_unique_vips()
+
+    def _drop_absent_draining(self) -> None:
+        for ref in self.desired.keep_only:
+            label, _, key = ref.partition(":")
+            kind = next(kind for kind in Kind if kind.label == label)
+            if key not in self.ours.of_kind(kind):
+                self.state.of_kind(kind).pop(key, None)
+
+    def _drop_foreign_names(self, kind: Kind) -> None:
+        mine, theirs, ours = self.state.of_kind(kind), self.observed.of_kind(kind), self.ours.of_kind(kind)
+        for key in [key for key in mine if key in theirs and key not in ours]:
+            if kind is not Kind.MEMBER:  # a member of a foreign pool is reported with its pool
+                self.conflicts.append(Conflict(kind, key, f"name taken by a {kind.label} we do not own"))
+            del mine[key]
+
+    def _reuse_node_ips(self) -> None:
+        holders = {node.ip: node for node in self.observed.nodes.values()}
+        wanted = dict(self.state.nodes)
+        claimed: dict[str, str] = {}
+        renames: dict[str, str] = {}
+        waiting: list[str] = []
+        for name, node in sorted(wanted.items()):
+            holder = holders.get(node.ip)
+            if (
+                holder is not None
+                and holder.name != name
+                and holder.name in wanted
+                and wanted[holder.name].ip != node.ip
+            ):
+                waiting.append(name)  # the holder is ours and moves to its own new IP: take this one next cycle
+            elif holder is not None and holder.name != name:
+                renames[name] = holder.name
+                self.reused.add(holder.name)
+                if holder.name in self.ours.nodes and holder.name not in wanted:
+                    self.state.nodes[holder.name] = self.ours.nodes[holder.name]  # keep it: we now use it
+            elif node.ip in claimed:
+                renames[name] = claimed[node.ip]
+            else:
+                claimed[node.ip] = name
+        for name in [*renames, *waiting]:
+            self.state.nodes.pop(name, None)
+        members = [
+            replace(member, node=renames.get(member.node, member.node)) for member in self.state.members.values()
+        ]
+        self.state.members.clear()
+        self.state.members.update({member.key: member for member in members})
+
+    def _keep_what_others_use(self) -> None:
+        """Our nodes in others' pools and our pools under others' virtual servers: the appliance refuses
+        their deletion (another bridge reuses our nodes by design), so they stay as they are until freed."""
+        for member in self.observed.members.values():
+            if member.pool not in self.ours.pools and member.node in self.ours.nodes:
+                self.state.nodes.setdefault(member.node, self.ours.nodes[member.node])
+        for vserver in self.observed.vservers.values():
+            if vserver.name not in self.ours.vservers and vserver.pool in self.ours.pools:
+                self.state.pools.setdefault(vserver.pool, self.ours.pools[vserver.pool])
+
+    def _drop_orphans(self) -> None:
+        """Members whose pool or node, and virtual servers whose pool, we cannot have."""
+        usable_nodes = set(self.state.nodes) | self.reused
+        for key, member in list(self.state.members.items()):
+            if member.pool not in self.state.pools or member.node not in usable_nodes:
+                del self.state.members[key]
+        for key, vserver in list(self.state.vservers.items()):
+            if vserver.pool not in self.state.pools:
+                del self.state.vservers[key]
+                self.conflicts.append(Conflict(Kind.VSERVER, key, f"its pool {vserver.pool} is not ours"))
+
+    def _wait_for_unique_vips(self) -> None:
+        holders = {(vs.vip, vs.protocol): vs for vs in self.observed.vservers.values()}
+        for key, vserver in list(self.state.vservers.items()):
+            holder = holders.get((vserver.vip, vserver.protocol))
+            if holder is None or holder.name == key:
+                continue
+            del self.state.vservers[key]
+            if holder.name not in self.ours.vservers:
+                self.conflicts.append(
+                    Conflict(Kind.VSERVER, key, f"{vserver.vip}/{vserver.protocol} is held by {holder.name}")
+                )
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+def _operations(target: AdcState, ours: AdcState, *, managed: Iterable[Kind]) -> list[Operation]:
+    operations: list[Operation] = []
+    for kind in managed:
+        want, have = target.of_kind(kind), ours.of_kind(kind)
+        for key, obj in want.items():
+            current = have.get(key)
+            if current is None:
+                operations.append(Operation(Action.CREATE, obj))
+            elif current != obj:
+                operations.append(Operation(Action.UPDATE, obj, changed_fields(current, obj)))
+        deleted_pools = set(ours.pools) - set(target.pools) if Kind.POOL in managed else set()
+        operations += [
+            Operation(Action.DELETE, obj)
+            for key, obj in have.items()
+            if key not in want and not (isinstance(obj, AdcMember) and obj.pool in deleted_pools)
+        ]
+    return operations
+
+
+def changed_fields(current: Any, wanted: Any) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(wanted) if getattr(current, item.name) != getattr(wanted, item.name))
+
+
+def _allowed(operations: list[Operation], policy: Policy) -> list[Operation]:
+    if policy == "create-only":
+        return [op for op in operations if op.action is Action.CREATE]
+    if policy == "upsert-only":
+        return [op for op in operations if op.action is not Action.DELETE]
+    return operations
+
+
+def _guard(
+    operations: list[Operation], complete: bool, owned_count: int, limits: DeleteLimits
+) -> tuple[list[Operation], list[Operation], str]:
+    deletes = [op for op in operations if op.action is Action.DELETE]
+    reason = hold_reason(len(deletes), owned_count, complete=complete, limits=limits)
+    if not reason:
+        return operations, [], ""
+    return [op for op in operations if op.action is not Action.DELETE], deletes, reason
+
+
+def hold_reason(deletes: int, owned_count: int, *, complete: bool, limits: DeleteLimits) -> str:
+    """Why this many deletions must wait, or "" when they may go ahead."""
+    if not deletes:
+        return ""
+    if not complete:
+        return f"{deletes} deletion(s) held back: the cluster view is incomplete"
+    if deletes > limits.max_count:
+        return f"{deletes} deletion(s) held back: more than the limit of {limits.max_count} per cycle"
+    percent = 100.0 * deletes / max(owned_count, 1)
+    if deletes >= limits.percent_applies_from and percent > limits.max_percent:
+        return (
+            f"{deletes} deletion(s) held back: {percent:.0f}% of our {owned_count} objects, "
+            f"over the limit of {limits.max_percent:g}%"
+        )
+    return ""
+
+
+def _with_needs(operations: list[Operation], target: AdcState, ours: AdcState) -> list[Operation]:
+    """Attach to each operation the refs of the operations it depends on."""
+    refs = {op.ref: op for op in operations}
+
+    def present(*candidates: str) -> tuple[str, ...]:
+        return tuple(sorted(ref for ref in set(candidates) if ref in refs))
+
+    result = []
+    for op in operations:
+        obj = op.obj
+        needs: tuple[str, ...] = ()
+        if op.action is not Action.DELETE and isinstance(obj, AdcMember):
+            needs = present(f"node:{obj.node}", f"pool:{obj.pool}")
+        elif op.action is not Action.DELETE and isinstance(obj, AdcVserver):
+            needs = present(f"pool:{obj.pool}")
+        elif op.action is Action.DELETE and obj.kind is Kind.POOL:
+            needs = present(*(f"vserver:{vs.name}" for vs in ours.vservers.values() if vs.pool == obj.key))
+        elif op.action is Action.DELETE and isinstance(obj, AdcNode):
+            users = [member for member in ours.members.values() if member.node == obj.name]
+            needs = present(*(f"member:{m.key}" for m in users), *(f"pool:{m.pool}" for m in users))
+        result.append(replace(op, needs=needs) if needs else op)
+    return result
+
+
+def _order(op: Operation) -> tuple[int, int, str, str]:
+    if op.action is Action.DELETE:
+        return 1, -int(op.obj.kind), "", op.obj.key
+    return 0, int(op.obj.kind), op.action.value, op.obj.key
+
+
+def _conflict_order(conflict: Conflict) -> tuple[int, str]:
+    return int(conflict.kind), conflict.key

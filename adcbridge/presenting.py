@@ -1,0 +1,115 @@
+"""Plans and cycle results as text for people (``adcbridge plan``, ``run --once``) or JSON.
+
+Formatting only: no I/O besides the returned strings, no decisions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from adcbridge.model import Action, Operation, Plan
+from adcbridge.reconciler import CycleReport
+
+MAX_ROWS = 200
+
+
+def plan_table(plan: Plan) -> str:
+    """ACTION KIND NAME DETAIL, one row per operation (at most MAX_ROWS, then a count)."""
+    rows = [("ACTION", "KIND", "NAME", "DETAIL")]
+    rows += [_row(operation) for operation in plan.operations[:MAX_ROWS]]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in rows
+    ]
+    if len(plan.operations) > MAX_ROWS:
+        lines.append(f"... and {len(plan.operations) - MAX_ROWS} more")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _row(operation: Operation) -> tuple[str, str, str, str]:
+    detail = ""
+    if operation.action is Action.UPDATE:
+        detail = "changes " + ", ".join(operation.changes)
+    elif operation.action is Action.CREATE:
+        detail = _describe(operation.obj.body())
+    return operation.action.value, operation.obj.kind.label, operation.obj.key, detail
+
+
+def _describe(body: dict[str, Any]) -> str:
+    shown = {key: value for key, value in body.items() if key not in ("name", "description", "enable")}
+    if body.get("enable") is False:
+        shown["enable"] = False
+    return " ".join(f"{key}={_short(value)}" for key, value in shown.items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value) or "-"
+    return str(value)
+
+
+def cycle_text(report: CycleReport) -> str:
+    """Everything a person should know about one cycle, plan table included."""
+    lines: list[str] = []
+    if report.error:
+        lines.append(f"error: {report.error}")
+    if report.plan is not None:
+        lines.append(plan_table(report.plan) if report.plan.operations else "no changes: the ADC matches the cluster")
+        lines += [f"conflict: {c.kind.label} {c.key}: {c.reason}" for c in report.plan.conflicts]
+        if report.plan.hold_reason:
+            lines.append(f"held back: {report.plan.hold_reason}")
+    if report.desired is not None:
+        lines += [f"rejected host {r.host!r} in {r.source}: {r.reason}" for r in report.desired.rejections]
+        lines += [f"degraded: {reason}" for reason in report.desired.degraded]
+        if not report.desired.complete:
+            lines.append("degraded: the cluster view is incomplete; deletions wait")
+    if report.applied is not None:
+        applied = report.applied
+        lines += [f"{r.outcome}: {r.operation.action.value} {r.operation.ref}: {r.error}" for r in applied.failures]
+        lines.append(f"applied {applied.writes} of {len(report.plan.operations) if report.plan else 0} operation(s)")
+    lines.append(_verdict(report))
+    return "\n".join(lines)
+
+
+def _verdict(report: CycleReport) -> str:
+    if report.dry_run and report.plan is not None and report.plan.operations:
+        return f"dry run: {len(report.plan.operations)} change(s) pending, nothing written"
+    return "converged" if report.converged else "not converged"
+
+
+def cycle_json(report: CycleReport) -> str:
+    plan = report.plan
+    data: dict[str, Any] = {
+        "converged": report.converged,
+        "error": report.error or None,
+        "operations": [_operation_json(op) for op in plan.operations] if plan else [],
+        "held_back": [_operation_json(op) for op in plan.held_back] if plan else [],
+        "hold_reason": plan.hold_reason if plan else "",
+        "conflicts": [{"kind": c.kind.label, "name": c.key, "reason": c.reason} for c in plan.conflicts]
+        if plan
+        else [],
+        "rejected_hosts": [
+            {"host": r.host, "reason": r.reason, "source": str(r.source)}
+            for r in (report.desired.rejections if report.desired else ())
+        ],
+        "degraded": list(report.desired.degraded) if report.desired else [],
+    }
+    if report.applied is not None:
+        data["failures"] = [
+            {"operation": _operation_json(r.operation), "outcome": r.outcome, "error": r.error}
+            for r in report.applied.failures
+        ]
+        data["writes"] = report.applied.writes
+    return json.dumps(data, indent=2)
+
+
+def _operation_json(operation: Operation) -> dict[str, Any]:
+    return {
+        "action": operation.action.value,
+        "kind": operation.obj.kind.label,
+        "name": operation.obj.key,
+        "changes": list(operation.changes),
+        "object": operation.obj.body(),
+    }

@@ -1,0 +1,246 @@
+"""The loop: snapshot -> desired -> observe -> plan -> apply, again and again.
+
+Level-triggered: a change in the cluster view only wakes the loop; every cycle rebuilds
+the whole desired state and re-reads the whole ADC, so a missed event costs a delay, never
+a wrong state. A periodic resync re-reads the ADC even when the cluster is quiet, which is
+what repairs drift (a member removed by hand comes back). A draining node's grace period
+ending also wakes the loop.
+
+Failure handling: one object's failure is reported and the others go on; a cycle that
+cannot run (ADC unreachable, snapshot unreadable, even a bug) is logged, counted and
+retried with exponential backoff; the loop itself only stops when cancelled.
+
+Findings that persist (rejected hosts, conflicts, held-back deletions, degraded view) are
+logged when they appear or change, not every cycle, so the log stays readable at 10,000
+hosts. Dry run never reaches ``apply``, and the client under the driver is read-only too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from adcbridge.adc import AdcDriver, ApplyReport
+from adcbridge.config import Settings
+from adcbridge.desired import build_desired, owner_of
+from adcbridge.errors import AdcBridgeError
+from adcbridge.metrics import Metrics
+from adcbridge.model import (
+    Action,
+    AdcObject,
+    AdcState,
+    ClusterSnapshot,
+    DeleteLimits,
+    DesiredState,
+    Kind,
+    Operation,
+    Plan,
+)
+from adcbridge.planner import owned, plan
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotSource(Protocol):
+    """Where the cluster view comes from (a file today, live watches later)."""
+
+    async def snapshot(self) -> ClusterSnapshot: ...
+
+    async def wait_for_change(self) -> None:
+        """Return when the view may have changed."""
+
+
+@dataclass
+class CycleReport:
+    started_at: float
+    duration: float = 0.0
+    desired: DesiredState | None = None
+    plan: Plan | None = None
+    applied: ApplyReport | None = None
+    error: str = ""
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """The cycle ran: the view and the ADC were read and the plan was carried out."""
+        return not self.error and self.plan is not None
+
+    @property
+    def converged(self) -> bool:
+        """The ADC now holds exactly what we want, and nothing stands in the way."""
+        if not self.ok or self.desired is None or self.plan is None:
+            return False
+        applied_cleanly = self.applied is not None and not self.applied.failures
+        nothing_pending = self.plan.empty or (applied_cleanly and not self.dry_run)
+        return (
+            nothing_pending
+            and not self.plan.held_back
+            and not self.plan.conflicts
+            and self.desired.complete
+            and not self.desired.degraded
+        )
+
+
+@dataclass
+class _Remembered:
+    """What was last logged, so persistent findings are logged once per change."""
+
+    findings: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def changed(self, topic: str, items: frozenset[str]) -> frozenset[str]:
+        previous = self.findings.get(topic, frozenset())
+        self.findings[topic] = items
+        return items - previous
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        source: SnapshotSource,
+        driver: AdcDriver,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._source = source
+        self._driver = driver
+        self._metrics = metrics
+        self._clock = clock
+        self._owner = owner_of(settings)
+        self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
+        self._unfit_since: dict[str, float] = {}
+        self._previous: DesiredState | None = None
+        self._remembered = _Remembered()
+        self.last: CycleReport | None = None
+        self.last_success_at: float | None = None
+
+    # ------------------------------------------------------------------ one cycle
+
+    async def run_once(self) -> CycleReport:
+        report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
+        began = time.perf_counter()
+        try:
+            await self._cycle(report)
+        except AdcBridgeError as exc:
+            report.error = str(exc)
+            log.error("cycle failed: %s", exc)
+        except Exception as exc:  # a bug must not end the loop; it is logged with its traceback
+            report.error = f"internal error: {type(exc).__name__}: {exc}"
+            log.exception("cycle failed with an internal error")
+        report.duration = time.perf_counter() - began
+        self._finish(report)
+        return report
+
+    async def _cycle(self, report: CycleReport) -> None:
+        snapshot = await self._source.snapshot()
+        desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
+        self._unfit_since = desired.unfit_since
+        report.desired = desired
+        self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
+        self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
+        observed = await self._driver.observe()
+        report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits)
+        self._log_plan(report.plan)
+        if not report.plan.empty and not self._settings.dry_run:
+            report.applied = await self._driver.apply(report.plan)
+            self._log_applied(report.applied)
+        self._count(desired, report.plan, report.applied, owned(observed, self._owner))
+        self._previous = desired
+
+    def _finish(self, report: CycleReport) -> None:
+        result = "converged" if report.converged else ("ok" if report.ok else "failed")
+        self._metrics.reconcile_seconds.labels(result).observe(report.duration)
+        if report.converged:
+            self.last_success_at = self._clock()
+            self._metrics.last_success.set(self.last_success_at)
+        self.last = report
+
+    # ------------------------------------------------------------------ reporting
+
+    def _log_findings(self, topic: str, items: list[str]) -> None:
+        for item in sorted(self._remembered.changed(topic, frozenset(items))):
+            log.warning("%s: %s", topic, item)
+
+    def _log_plan(self, current: Plan) -> None:
+        self._log_findings("conflict", [f"{c.kind.label} {c.key}: {c.reason}" for c in current.conflicts])
+        self._log_findings("held back", [current.hold_reason] if current.hold_reason else [])
+        if current.operations:
+            verb = "would apply (dry run)" if self._settings.dry_run else "applying"
+            log.info("%s %d operation(s): %s", verb, len(current.operations), _summary(current))
+
+    def _log_applied(self, applied: ApplyReport) -> None:
+        for result in applied.failures[:20]:
+            operation = result.operation
+            log.warning("%s %s %s: %s", result.outcome, operation.action.value, operation.ref, result.error)
+        if len(applied.failures) > 20:
+            log.warning("... and %d more failed or skipped operations", len(applied.failures) - 20)
+
+    def _count(self, desired: DesiredState, current: Plan, applied: ApplyReport | None, ours: AdcState) -> None:
+        metrics = self._metrics
+        metrics.rejected_hosts.set(len(desired.rejections))
+        metrics.held_back_deletions.set(len(current.held_back))
+        metrics.degraded.set(0 if desired.complete and not desired.degraded else 1)
+        for kind in Kind:
+            metrics.conflicts.labels(kind.label).set(sum(c.kind is kind for c in current.conflicts))
+        done = [result.operation for result in applied.results if result.outcome == "done"] if applied else []
+        for result in applied.results if applied else []:
+            operation = result.operation
+            metrics.operations.labels(operation.obj.kind.label, operation.action.value, result.outcome).inc()
+            if result.outcome == "done" and self._is_drift(operation.obj):
+                metrics.drift_repairs.labels(operation.obj.kind.label).inc()
+        self._count_managed(ours, done)
+
+    def _count_managed(self, ours: AdcState, done: list[Operation]) -> None:
+        """Our objects after the cycle: those we had, plus creates and minus deletes that went through."""
+        counts = {kind: len(ours.of_kind(kind)) for kind in Kind}
+        for operation in done:
+            counts[operation.obj.kind] += {Action.CREATE: 1, Action.DELETE: -1}.get(operation.action, 0)
+        for kind, count in counts.items():
+            self._metrics.managed_objects.labels(kind.label).set(count)
+
+    def _is_drift(self, obj: AdcObject) -> bool:
+        """A write for an object we wanted unchanged since the last cycle: someone else changed it."""
+        previous = self._previous
+        return previous is not None and previous.objects.of_kind(obj.kind).get(obj.key) == obj
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run_forever(self) -> None:
+        failures = 0
+        while True:
+            report = await self.run_once()
+            failures = 0 if report.ok else failures + 1
+            if failures:
+                await asyncio.sleep(self._backoff(failures))
+                continue
+            await self._wait_for_reason(report)
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(self._settings.reconcile.max_backoff_seconds, 2.0 ** min(failures, 16))
+        return ceiling * random.uniform(0.5, 1.0)
+
+    async def _wait_for_reason(self, report: CycleReport) -> None:
+        """Sleep until the view changes, the resync period ends or a grace period does."""
+        timeout = self._settings.reconcile.resync_seconds
+        if report.desired is not None and report.desired.next_change_at is not None:
+            timeout = min(timeout, max(0.0, report.desired.next_change_at - self._clock()) + 0.01)
+        try:
+            await asyncio.wait_for(self._source.wait_for_change(), timeout)
+        except TimeoutError:
+            return
+        await asyncio.sleep(self._settings.reconcile.debounce_seconds)
+
+
+def _summary(current: Plan) -> str:
+    counts: dict[str, int] = {}
+    for operation in current.operations:
+        label = f"{operation.action.value} {operation.obj.kind.label}"
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{count} {label}" for label, count in counts.items())

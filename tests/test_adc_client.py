@@ -1,0 +1,119 @@
+"""The ADC client's session and error rules: mostly against the mock ADC, respx only for
+answers the mock cannot be made to give (a 200 that is not the envelope, a login without a token)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from adcbridge.adc import AdcClient, AdcDriver, Credentials
+from adcbridge.config import AdcSettings
+from adcbridge.errors import AdcAuthError, AdcProtocolError, AdcRejected, AdcUnavailable
+from adcbridge.model import Owner
+from mocks.adc import MockADC
+from tests.conftest import PASSWORD, USERNAME, Appliance
+
+
+def client_for(url: str, *, deadline: float = 5.0, **kwargs: Any) -> AdcClient:
+    settings = AdcSettings(url=url, operation_deadline=deadline, timeout=2.0)
+    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), **kwargs)
+
+
+async def logins(adc: Appliance) -> int:
+    return int((await adc.control("GET", "stats"))["requests"].get("POST", 0))
+
+
+async def test_a_burst_of_expired_requests_opens_one_new_session(mock_adc: MockADC, adc: Appliance) -> None:
+    async with client_for(mock_adc.url) as client:
+        await client.system_info()
+        await adc.control("POST", "sessions/expire")
+        before = await logins(adc)
+        answers = await asyncio.gather(*(client.get("slb/node") for _ in range(20)))
+        assert all(answer["total"] == 0 for answer in answers)
+        assert await logins(adc) == before + 1
+
+
+async def test_unavailable_answers_are_retried(mock_adc: MockADC, adc: Appliance) -> None:
+    await adc.control("POST", "faults", {"rules": [{"kind": "status", "status": 503, "count": 2, "retry_after": 0}]})
+    async with client_for(mock_adc.url) as client:
+        assert (await client.system_info())["ha_role"] == "active"
+
+
+async def test_permanent_rejections_are_not_retried(mock_adc: MockADC, adc: Appliance) -> None:
+    async with client_for(mock_adc.url) as client:
+        with pytest.raises(AdcRejected) as caught:
+            await client.request("POST", "slb/node", {"name": "n1", "ip": "not-an-ip"})
+    assert caught.value.code == 1002
+    assert caught.value.field == "ip"
+    changes = (await adc.control("GET", "changes"))["changes"]
+    assert [change["code"] for change in changes] == [1002]  # exactly one attempt
+
+
+async def test_transient_errors_give_up_at_the_deadline(mock_adc: MockADC, adc: Appliance) -> None:
+    await adc.control("POST", "faults", {"rules": [{"kind": "status", "status": 503, "retry_after": 0}]})
+    async with client_for(mock_adc.url, deadline=1.0) as client:
+        with pytest.raises(AdcUnavailable, match="HTTP 503"):
+            await client.system_info()
+
+
+async def test_already_exists_converges_and_not_found_on_delete_is_done(mock_adc: MockADC, adc: Appliance) -> None:
+    owner = Owner("c1")
+    await adc.ok("POST", "slb/node", {"name": "k8s-c1-n1", "ip": "10.0.0.1", "description": owner.marker})
+    await adc.ok("POST", "slb/node", {"name": "foreign", "ip": "10.0.0.2"})
+    from adcbridge.model import Action, AdcNode, Operation, Plan
+
+    wanted = AdcNode("k8s-c1-n1", "10.0.0.9", owner.marker)
+    gone = AdcNode("k8s-c1-gone", "10.0.0.3", owner.marker)
+    clash = AdcNode("foreign", "10.0.0.4", owner.marker)
+    plan = Plan((Operation(Action.CREATE, wanted), Operation(Action.CREATE, clash), Operation(Action.DELETE, gone)))
+    async with client_for(mock_adc.url) as client:
+        report = await AdcDriver(client, owner, page_size=500, concurrency=2, save_config=False).apply(plan)
+    outcomes = {result.operation.obj.name: (result.outcome, result.error) for result in report.results}
+    assert outcomes["k8s-c1-n1"] == ("done", "")
+    assert outcomes["k8s-c1-gone"] == ("done", "")
+    assert outcomes["foreign"][0] == "failed"
+    assert "not ours" in outcomes["foreign"][1]
+    assert (await adc.ok("GET", "slb/node/k8s-c1-n1"))["ip"] == "10.0.0.9"
+    assert (await adc.ok("GET", "slb/node/foreign"))["ip"] == "10.0.0.2"
+
+
+@respx.mock
+async def test_an_answer_that_is_not_the_envelope_is_a_protocol_error() -> None:
+    respx.post("https://adc.test/adc/v3.0/login").respond(
+        200, json={"res": {"status": "success", "code": 0}, "data": {}}
+    )
+    async with client_for("https://adc.test") as client:
+        with pytest.raises(AdcProtocolError, match="no token"):
+            await client.login()
+    respx.post("https://adc.test/adc/v3.0/login").respond(200, text="<html>portal login</html>")
+    async with client_for("https://adc.test") as client:
+        with pytest.raises(AdcProtocolError, match="not an ADC answer: <html>portal login</html>"):
+            await client.login()
+
+
+@respx.mock
+async def test_retry_after_as_an_http_date_falls_back_to_backoff() -> None:
+    route = respx.post("https://adc.test/adc/v3.0/login")
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+        httpx.Response(200, json={"res": {"status": "success", "code": 0, "msg": "ok"}, "data": {"token": "t"}}),
+    ]
+    respx.post("https://adc.test/adc/v3.0/logout").respond(200, json={"res": {"status": "success", "code": 0}})
+    async with client_for("https://adc.test") as client:
+        await client.login()
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_locked_account_is_reported_and_does_not_mark_the_password_wrong() -> None:
+    locked = {"res": {"status": "failure", "code": 4031, "msg": "account locked; retry in 300 s"}, "data": {}}
+    route = respx.post("https://adc.test/adc/v3.0/login").respond(403, json=locked)
+    async with client_for("https://adc.test") as client:
+        for _ in range(2):
+            with pytest.raises(AdcAuthError, match="locked"):
+                await client.login()
+    assert route.call_count == 2  # locked is not "wrong password": it is tried again next cycle

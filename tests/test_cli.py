@@ -1,0 +1,207 @@
+"""The ``adcbridge`` command as users run it: real processes, the mock ADC as a real process.
+
+Every test also searches everything the bridge printed for the canary password: secrets
+never appear in output, logs or errors, even at DEBUG level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, USERNAME
+from tests.processes import START_TIMEOUT, RunningMock, mock_adc_process
+
+DEMO_SNAPSHOT = Path(__file__).parent.parent / "config" / "demo-snapshot.yaml"
+EXAMPLE_CONFIG = Path(__file__).parent.parent / "config" / "adcbridge.example.yaml"
+
+
+def bridge_env(url: str, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
+    env |= {
+        "ADCBRIDGE_ADC__URL": url,
+        "ADCBRIDGE_ADC__USERNAME": USERNAME,
+        "ADCBRIDGE_ADC__PASSWORD": PASSWORD,
+        "ADCBRIDGE_OWNER_ID": "cli-test",
+        "ADCBRIDGE_VIP__ADDRESSES": '["192.0.2.10"]',
+        "ADCBRIDGE_LOG__LEVEL": "DEBUG",
+        "ADCBRIDGE_SERVER__LISTEN": "127.0.0.1:0",
+    }
+    return env | extra
+
+
+async def adcbridge(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adcbridge",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT * 3)
+    assert process.returncode is not None
+    stdout, stderr = out.decode(), err.decode()
+    assert PASSWORD not in stdout + stderr
+    return process.returncode, stdout, stderr
+
+
+@pytest.fixture
+async def mock() -> AsyncIterator[RunningMock]:
+    async with mock_adc_process("--no-dns", "--username", USERNAME, "--password", PASSWORD) as running:
+        yield running
+
+
+async def state_of(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=url) as http:
+        data: dict[str, Any] = (await http.get("/_mock/state")).json()["data"]
+        return data
+
+
+async def test_plan_then_run_once_then_nothing_to_do(mock: RunningMock) -> None:
+    env = bridge_env(mock.url)
+    code, out, _ = await adcbridge("plan", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+    assert code == 0
+    assert re.search(r"^create\s+domain\s+shop\.example\.com", out, re.MULTILINE)
+    assert "dry run: 19 change(s) pending, nothing written" in out
+    assert (await state_of(mock.url))["counts"].get("dns/domain", 0) == 0
+
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+    assert code == 0, out
+    assert out.rstrip().endswith("converged")
+    assert (await state_of(mock.url))["counts"]["dns/domain"] == 6
+
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+    assert code == 0
+    assert "no changes: the ADC matches the cluster" in out
+
+    code, out, _ = await adcbridge("plan", "--json", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+    assert code == 0
+    assert '"operations": []' in out
+
+
+async def test_run_once_exit_code_says_whether_it_converged(mock: RunningMock, tmp_path: Path) -> None:
+    snapshot = tmp_path / "bad-host.yaml"
+    snapshot.write_text(DEMO_SNAPSHOT.read_text().replace("api.example.com", "api_bad.example.com"))
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(snapshot), env=bridge_env(mock.url))
+    assert code == 0  # a rejected host is reported but does not hold back the others
+    assert "rejected host 'api_bad.example.com'" in out
+    held = tmp_path / "no-service.yaml"
+    held.write_text(DEMO_SNAPSHOT.read_text().replace("name: njet-ingress-controller", "name: renamed"))
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(held), env=bridge_env(mock.url))
+    assert code == 1
+    assert "degraded: KIC Service njet-ingress/njet-ingress-controller not found" in out
+
+
+async def test_check_reports_reachability_and_login(mock: RunningMock) -> None:
+    code, out, _ = await adcbridge("check", env=bridge_env(mock.url))
+    assert code == 0
+    assert "login accepted" in out
+    code, out, _ = await adcbridge("check", env=bridge_env(mock.url, ADCBRIDGE_ADC__PASSWORD="wrong-one"))
+    assert code == 1
+    assert "wrong username or password" in out
+    code, out, _ = await adcbridge("check", env=bridge_env("http://127.0.0.1:9", ADCBRIDGE_ADC__OPERATION_DEADLINE="1"))
+    assert code == 1
+    assert "FAIL" in out
+
+
+async def test_credentials_from_a_secrets_directory(mock: RunningMock, tmp_path: Path) -> None:
+    (tmp_path / "adc-username").write_text(USERNAME + "\n")
+    (tmp_path / "adc-password").write_text(PASSWORD + "\n")
+    env = bridge_env(mock.url, ADCBRIDGE_SECRETS_DIR=str(tmp_path))
+    del env["ADCBRIDGE_ADC__PASSWORD"]
+    code, out, _ = await adcbridge("check", env=env)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("ADCBRIDGE_OWNER_ID", "Not Valid!", "owner_id (ADCBRIDGE_OWNER_ID)"),
+        ("ADCBRIDGE_VIP__ADDRESSES", '["224.0.0.1"]', "vip.addresses (ADCBRIDGE_VIP__ADDRESSES)"),
+        ("ADCBRIDGE_VIP__ADDRESSES", "not-json", "ADCBRIDGE_VIP__ADDRESSES"),
+        ("ADCBRIDGE_ADC__URL", "ftp://adc", "adc.url (ADCBRIDGE_ADC__URL)"),
+        ("ADCBRIDGE_ADC__CONCURRENCY", "0", "adc.concurrency (ADCBRIDGE_ADC__CONCURRENCY)"),
+        ("ADCBRIDGE_SERVER__LISTEN", "0.0.0.0:8080", "server.listen (ADCBRIDGE_SERVER__LISTEN)"),
+        ("ADCBRIDGE_POLICY", "delete-all", "policy (ADCBRIDGE_POLICY)"),
+        ("ADCBRIDGE_NODES__LABEL_SELECTOR", "a in (b)", "nodes.label_selector"),
+        ("ADCBRIDGE_ADC__VERIFY_TLS", "maybe", "adc.verify_tls (ADCBRIDGE_ADC__VERIFY_TLS)"),
+    ],
+)
+async def test_invalid_settings_exit_2_naming_the_field(variable: str, value: str, named: str) -> None:
+    code, out, err = await adcbridge("check", env=bridge_env("http://127.0.0.1:9") | {variable: value})
+    assert code == 2
+    assert named in err
+    assert out == ""
+
+
+async def test_version() -> None:
+    code, out, _ = await adcbridge("--version", env=bridge_env("http://127.0.0.1:9"))
+    assert (code, out.startswith("adcbridge 0.1.0")) == (0, True)
+
+
+async def test_missing_settings_and_files_exit_2() -> None:
+    env = bridge_env("http://127.0.0.1:9")
+    del env["ADCBRIDGE_OWNER_ID"]
+    code, _, err = await adcbridge("check", env=env)
+    assert (code, "owner_id (ADCBRIDGE_OWNER_ID): Field required" in err) == (2, True)
+    code, _, err = await adcbridge("plan", env=bridge_env("http://127.0.0.1:9"))
+    assert (code, "--snapshot FILE is required" in err) == (2, True)
+    code, _, err = await adcbridge("plan", "--snapshot", "/nonexistent.yaml", env=bridge_env("http://127.0.0.1:9"))
+    assert (code, "/nonexistent.yaml" in err) == (2, True)
+
+
+async def test_the_example_config_file_loads_and_the_environment_wins(mock: RunningMock) -> None:
+    env = bridge_env(mock.url)
+    code, out, err = await adcbridge("check", "--config", str(EXAMPLE_CONFIG), env=env)
+    assert code == 0, err
+    assert "owner cli-test" in out  # environment over file
+    del env["ADCBRIDGE_OWNER_ID"]
+    code, out, _ = await adcbridge("check", "--config", str(EXAMPLE_CONFIG), env=env)
+    assert "owner demo.njet" in out  # the file's value
+
+
+async def test_the_service_serves_health_and_stops_on_sigterm(mock: RunningMock) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adcbridge", "run", "--snapshot", str(DEMO_SNAPSHOT),
+        env=bridge_env(mock.url, ADCBRIDGE_LOG__FORMAT="json"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    seen: list[str] = []
+    try:
+        port = 0
+        while not port:
+            line = (await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT)).decode()
+            assert line, "".join(seen)
+            seen.append(line)
+            match = re.search(r"on port (\d+)", line)
+            port = int(match.group(1)) if match else 0
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.get("/healthz")).status_code == 200
+            for _ in range(100):
+                if (await http.get("/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await http.get("/readyz")).text == "ready\n"
+            metrics = (await http.get("/metrics")).text
+            assert 'adcbridge_managed_objects{kind="domain"} 6.0' in metrics
+            assert (await http.get("/settings")).status_code == 404
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest = (await asyncio.wait_for(process.stderr.read(), START_TIMEOUT)).decode()
+        await process.wait()
+    output = "".join(seen) + rest
+    assert process.returncode == 0, output
+    assert '"message": "stopped by signal"' in output
+    assert PASSWORD not in output
