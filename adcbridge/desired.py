@@ -49,6 +49,8 @@ from adcbridge.model import (
 
 PROTOCOLS = {"TCP": "tcp", "UDP": "udp"}
 FAMILY_SUFFIX = {4: (), 6: ("v6",)}
+# "_" never occurs in a Kubernetes node name, so node "x-v6" cannot take node x's IPv6 name.
+NODE_FAMILY_SUFFIX = {4: "", 6: "_v6"}
 
 
 def owner_of(settings: Settings) -> Owner:
@@ -145,7 +147,7 @@ def _desired_slb(snapshot: ClusterSnapshot, settings: Settings, owner: Owner, un
             ip = node_address(cluster_node, settings.nodes.address_type, family)
             if ip is None:
                 continue
-            adc_node = AdcNode(owner.name(cluster_node.name, *FAMILY_SUFFIX[family]), ip, owner.marker)
+            adc_node = AdcNode(owner.name(cluster_node.name + NODE_FAMILY_SUFFIX[family]), ip, owner.marker)
             nodes[adc_node.key] = adc_node
             family_nodes[adc_node.name] = enabled
             if not enabled:

@@ -7,13 +7,18 @@ What it adds, because an ADC is shared and stateful:
 - **Ownership.** Only objects whose description carries our marker are ours; members belong
   to their pool, so a member in one of our pools is ours whatever its description says.
   A desired name taken by someone else is a *conflict*: reported, never touched, and
-  whatever depends on it (a virtual server on a foreign pool) is left out too.
+  whatever depends on it (a virtual server on a foreign pool) is left out too. What others
+  use of ours (our node in their pool, our pool under their virtual server) stays as it is
+  until freed: the appliance refuses its deletion.
 - **Unique values.** The appliance allows one node per IP and one virtual server per
   VIP+protocol. A node IP already held by another node object is *reused*: our members
   reference that node instead of creating a duplicate (another bridge on the same cluster,
-  or an administrator, may have created it). A VIP+protocol held by a foreign virtual
-  server is a conflict; held by one of ours under another name, the new one waits a cycle
-  for the old one's deletion.
+  or an administrator, may have created it; one of ours is kept, enabled). Held by a node of
+  ours that moves to its own new IP this cycle, the IP is taken the next cycle (nodes of
+  ours that swapped IPs are deleted, then recreated). A VIP+protocol held by a foreign
+  virtual server is a conflict; held by one of ours under another name, the new one waits
+  a cycle for the old one's deletion. Draining objects count as existing under the node
+  name reuse gives them.
 - **Order.** Creates and updates run kind by kind (nodes, pools, members, virtual servers,
   domains), deletes after all of them in reverse. ``needs`` names the operations that must
   succeed first, so a failure skips its dependants instead of cascading errors.
@@ -105,20 +110,31 @@ class _Target:
             vservers=dict(wanted.vservers),
             domains=dict(wanted.domains),
         )
-        self._drop_absent_draining()
         for kind in Kind:
             self._drop_foreign_names(kind)
-        self._reuse_node_ips()
+        renames = self._reuse_node_ips()
+        self._drop_absent_draining(renames)
         self._keep_what_others_use()
         self._drop_orphans()
         self._wait_for_unique_vips()
 
-    def _drop_absent_draining(self) -> None:
+    def _drop_absent_draining(self, renames: dict[str, str]) -> None:
+        """Draining objects stay if they exist (under the node name reuse gave them), and are never created."""
         for ref in self.desired.keep_only:
             label, _, key = ref.partition(":")
             kind = next(kind for kind in Kind if kind.label == label)
-            if key not in self.ours.of_kind(kind):
-                self.state.of_kind(kind).pop(key, None)
+            obj = self.desired.objects.of_kind(kind).get(key)
+            if isinstance(obj, AdcMember):
+                obj = replace(obj, node=renames.get(obj.node, obj.node))
+            elif isinstance(obj, AdcNode):
+                obj = replace(obj, name=renames.get(obj.name, obj.name))
+            # Only the draining object itself: a renamed member of a fit node may hold the same key.
+            if (
+                obj is not None
+                and obj.key not in self.ours.of_kind(kind)
+                and self.state.of_kind(kind).get(obj.key) == obj
+            ):
+                del self.state.of_kind(kind)[obj.key]
 
     def _drop_foreign_names(self, kind: Kind) -> None:
         mine, theirs, ours = self.state.of_kind(kind), self.observed.of_kind(kind), self.ours.of_kind(kind)
@@ -127,7 +143,8 @@ class _Target:
                 self.conflicts.append(Conflict(kind, key, f"name taken by a {kind.label} we do not own"))
             del mine[key]
 
-    def _reuse_node_ips(self) -> None:
+    def _reuse_node_ips(self) -> dict[str, str]:
+        """Point our members at the node that already holds their node's IP; returns the renames."""
         holders = {node.ip: node for node in self.observed.nodes.values()}
         wanted = dict(self.state.nodes)
         claimed: dict[str, str] = {}
@@ -135,29 +152,28 @@ class _Target:
         waiting: list[str] = []
         for name, node in sorted(wanted.items()):
             holder = holders.get(node.ip)
-            if (
-                holder is not None
-                and holder.name != name
-                and holder.name in wanted
-                and wanted[holder.name].ip != node.ip
-            ):
+            if holder is None or holder.name == name:
+                if node.ip in claimed:
+                    renames[name] = claimed[node.ip]
+                else:
+                    claimed[node.ip] = name
+            elif holder.name in wanted and wanted[holder.name].ip != node.ip:
                 waiting.append(name)  # the holder is ours and moves to its own new IP: take this one next cycle
-            elif holder is not None and holder.name != name:
+            else:
                 renames[name] = holder.name
                 self.reused.add(holder.name)
                 if holder.name in self.ours.nodes and holder.name not in wanted:
-                    self.state.nodes[holder.name] = self.ours.nodes[holder.name]  # keep it: we now use it
-            elif node.ip in claimed:
-                renames[name] = claimed[node.ip]
-            else:
-                claimed[node.ip] = name
+                    self.state.nodes[holder.name] = replace(node, name=holder.name)  # keep it, enabled: we use it
         for name in [*renames, *waiting]:
             self.state.nodes.pop(name, None)
-        members = [
-            replace(member, node=renames.get(member.node, member.node)) for member in self.state.members.values()
+        members = [  # members of nodes dropped before go first: a renamed member may take their key
+            replace(member, node=renames.get(member.node, member.node))
+            for member in self.state.members.values()
+            if member.node in wanted
         ]
         self.state.members.clear()
         self.state.members.update({member.key: member for member in members})
+        return renames
 
     def _keep_what_others_use(self) -> None:
         """Our nodes in others' pools and our pools under others' virtual servers: the appliance refuses

@@ -179,7 +179,7 @@ def adc_domain(
 
 # ---------------------------------------------------------------------------- random builders (hypothesis)
 
-NODE_NAMES = ["n0", "n1", "n2", "n3", "edge-a", "edge-b"]
+NODE_NAMES = ["n0", "n1", "n2", "n0-v6", "edge-a", "edge-b"]  # n0-v6: not to be confused with n0's IPv6 node
 DNS_UDP = port(53, 30053, name="dns", protocol="UDP")
 SCTP = port(9, 30009, name="sctp", protocol="SCTP")
 SERVICE_PORTS = [HTTP, HTTPS, DNS_UDP, SCTP, port(8443, None, name="alt"), port(53, 30054, name="dns-tcp")]
@@ -256,8 +256,8 @@ CONFIGS = st.builds(
         nodes={"address_type": address_type, "label_selector": selector, "drain_grace_seconds": grace},
     ),
     st.sampled_from([[VIP4], [VIP6], [VIP4, VIP6], [VIP4, "198.51.100.7"]]),
-    st.sampled_from(["InternalIP", "InternalIP", "ExternalIP"]),
-    st.sampled_from(["", "", "!spot", "role=edge"]),
+    st.sampled_from(["InternalIP", "InternalIP", "InternalIP", "ExternalIP"]),
+    st.sampled_from(["", "", "", "!spot", "role=edge"]),
     st.sampled_from([0.0, 300.0]),
 )
 CARRIED = st.dictionaries(st.sampled_from(NODE_NAMES), st.sampled_from([0.0, 800.0, 1000.0]), max_size=3)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from adcbridge.adc import parsing
 from adcbridge.adc.client import AdcClient, item_path
@@ -28,6 +28,7 @@ from adcbridge.model import Action, AdcMember, AdcObject, AdcState, Kind, Operat
 from adcbridge.planner import changed_fields
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ALREADY_EXISTS = 2001
 NOT_FOUND = 2002
 KIND_PATHS = {
@@ -73,7 +74,7 @@ class AdcDriver:
     async def observe(self) -> AdcState:
         """Everything the appliance holds, ours and others'. Raises if any list fails."""
         self.skipped_items = 0
-        nodes, pools, vservers, domains = await asyncio.gather(
+        nodes, pools, vservers, domains = await all_or_nothing(
             self._list(KIND_PATHS[Kind.NODE]),
             self._list(KIND_PATHS[Kind.POOL]),
             self._list(KIND_PATHS[Kind.VSERVER]),
@@ -116,7 +117,7 @@ class AdcDriver:
         first = await self._page(path, key, 1)
         items, total = first
         pages = -(-total // self._page_size)
-        rest = await asyncio.gather(*(self._page(path, key, page) for page in range(2, pages + 1)))
+        rest = await all_or_nothing(*(self._page(path, key, page) for page in range(2, pages + 1)))
         for page_items, _ in rest:
             items += page_items
         if len(items) < total:
@@ -142,7 +143,7 @@ class AdcDriver:
                 async with gate:
                     await report.run(operation, self._execute)
 
-            await asyncio.gather(*(run(operation) for operation in level))
+            await all_or_nothing(*(run(operation) for operation in level))
         if report.report.writes and self._save_config:
             await self._save(report.report)
         return report.report
@@ -221,6 +222,16 @@ class AdcReportBuilder:
     def _record(self, operation: Operation, outcome: str, error: str) -> None:
         self._failed.add(operation.ref)
         self.report.results.append(OperationResult(operation, outcome, error))
+
+
+async def all_or_nothing(*calls: Coroutine[Any, Any, T]) -> list[T]:
+    """Run concurrently; the first failure cancels the others (no task outlives the call) and is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 def levels(operations: tuple[Operation, ...]) -> list[list[Operation]]:
