@@ -233,8 +233,25 @@ def load_settings(config_file: Path | None = None) -> Settings:
     """Settings from the environment and the optional YAML file, or ConfigError naming the field."""
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"--config: {config_file} is not a readable file")
+    try:
+        return _sourced(environment=True, yaml_file=config_file)()
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None
+    except SettingsError as exc:  # a variable holding a list or mapping that is not JSON
+        raise ConfigError(_describe_unparsable(str(exc))) from None
+    except (ValueError, yaml.YAMLError) as exc:  # a YAML file that does not parse
+        raise ConfigError(f"invalid settings in {config_file}: {excerpt(str(exc))}") from None
 
-    class FromSources(Settings):
+
+def settings_from_values(**values: Any) -> Settings:
+    """Settings from these values alone, ignoring the environment (tests, benchmarks)."""
+    return _sourced(environment=False, yaml_file=None)(**values)
+
+
+def _sourced(*, environment: bool, yaml_file: Path | None) -> type[Settings]:
+    """A Settings class reading its arguments, then optionally the environment, then optionally a file."""
+
+    class Sourced(Settings):
         @classmethod
         def settings_customise_sources(
             cls,
@@ -244,18 +261,12 @@ def load_settings(config_file: Path | None = None) -> Settings:
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            if config_file is None:
-                return (init_settings, env_settings)
-            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+            sources = [init_settings, *([env_settings] if environment else [])]
+            if yaml_file is not None:
+                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+            return tuple(sources)
 
-    try:
-        return FromSources()
-    except ValidationError as exc:
-        raise ConfigError(describe_errors(exc)) from None
-    except SettingsError as exc:  # a variable holding a list or mapping that is not JSON
-        raise ConfigError(_describe_unparsable(str(exc))) from None
-    except (ValueError, yaml.YAMLError) as exc:  # a YAML file that does not parse
-        raise ConfigError(f"invalid settings in {config_file}: {excerpt(str(exc))}") from None
+    return Sourced
 
 
 def _describe_unparsable(message: str) -> str:

@@ -2,8 +2,8 @@
 
 Settings are built from keyword arguments only: ``Settings`` is a pydantic BaseSettings and
 would otherwise read ``ADCBRIDGE_*`` variables (even through ``model_validate``), so a
-developer's shell could change what a test computes. ``settings()`` uses a subclass whose
-only source is its arguments.
+developer's shell could change what a test computes. ``settings()`` goes through
+``settings_from_values``, whose only source is its arguments.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from adcbridge.config import Settings
+from adcbridge.config import Settings, settings_from_values
 from adcbridge.model import (
     AdcDomain,
     AdcMember,
@@ -38,21 +37,6 @@ VIP6 = "2001:db8::10"
 TAKEN_AT = 1000.0
 
 
-class _ArgumentsOnly(Settings):
-    """Settings from the constructor's arguments alone: no environment, no files."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
 def settings(**overrides: Any) -> Settings:
     """Valid settings for owner ``c1`` and VIP ``192.0.2.10``; groups given as dicts merge into the defaults.
 
@@ -65,7 +49,7 @@ def settings(**overrides: Any) -> Settings:
     }
     for key, value in overrides.items():
         data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
-    return _ArgumentsOnly(**data)
+    return settings_from_values(**data)
 
 
 # ---------------------------------------------------------------------------- cluster side
