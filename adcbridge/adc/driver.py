@@ -6,7 +6,8 @@ observation: an unknown must never look like an absence. An item the parser cann
 is left out and logged; it is then neither ours to change nor a reason to stop.
 
 Applying runs the plan one dependency level at a time (a level = one action on one kind),
-with bounded concurrency inside a level. An operation whose prerequisite failed is skipped,
+with ``concurrency`` workers inside a level (workers, not a task per operation: a level can
+hold 10,000 domains). An operation whose prerequisite failed is skipped,
 not attempted. The appliance's own answers settle races: "already exists" on create
 re-reads the object and converges it if it is ours (a conflict otherwise), "not found" on
 delete means done, "not found" on update creates. After a level that wrote anything the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -137,13 +138,13 @@ class AdcDriver:
     async def apply(self, plan: Plan) -> ApplyReport:
         report = AdcReportBuilder()
         for level in levels(plan.operations):
-            gate = asyncio.Semaphore(self._concurrency)
+            pending = iter(level)  # shared by the workers: each takes the next operation when it is free
 
-            async def run(operation: Operation, gate: asyncio.Semaphore = gate) -> None:
-                async with gate:
+            async def work(pending: Iterator[Operation] = pending) -> None:
+                for operation in pending:
                     await report.run(operation, self._execute)
 
-            await all_or_nothing(*(run(operation) for operation in level))
+            await all_or_nothing(*(work() for _ in range(min(self._concurrency, len(level)))))
         if report.report.writes and self._save_config:
             await self._save(report.report)
         return report.report
