@@ -127,7 +127,8 @@ async def test_cold_sync_creates_everything_in_order_then_nothing(mock_adc: Mock
         }
         vservers = {vs["name"]: vs for vs in state["objects"]["slb/vserver"]}
         assert vservers["k8s-c1-192.0.2.10-443-tcp"]["vip"] == f"{VIP4}:443"
-        assert state["unsaved_changes"] is False  # saved after writing
+        last = (await changes_since(adc, 0))[-1]
+        assert (last["method"], last["kind"], last["name"]) == ("POST", "system/config", "save")  # saved once, last
         kinds = [change["kind"] for change in await writes_since(adc, 0)]
         assert kinds == sorted(
             kinds, key=["slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"].index
