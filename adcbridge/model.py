@@ -13,7 +13,7 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum, StrEnum
 from typing import Any, ClassVar, Literal
 
@@ -111,8 +111,18 @@ _KIND_LABELS = {
 }
 
 
+class _Body:
+    """``body()``: the object as the appliance's API takes it, fields in declaration order."""
+
+    in_path: ClassVar[tuple[str, ...]] = ()  # fields the URL carries instead of the body
+
+    def body(self) -> dict[str, Any]:
+        values = ((item.name, getattr(self, item.name)) for item in fields(self) if item.name not in self.in_path)  # type: ignore[arg-type]
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in values}
+
+
 @dataclass(frozen=True)
-class AdcNode:
+class AdcNode(_Body):
     kind: ClassVar[Kind] = Kind.NODE
     name: str
     ip: str
@@ -123,12 +133,9 @@ class AdcNode:
     def key(self) -> str:
         return self.name
 
-    def body(self) -> dict[str, Any]:
-        return {"name": self.name, "ip": self.ip, "description": self.description, "enable": self.enable}
-
 
 @dataclass(frozen=True)
-class AdcPool:
+class AdcPool(_Body):
     kind: ClassVar[Kind] = Kind.POOL
     name: str
     method: str = "rr"
@@ -140,21 +147,13 @@ class AdcPool:
     def key(self) -> str:
         return self.name
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "method": self.method,
-            "healthcheck": list(self.healthcheck),
-            "description": self.description,
-            "enable": self.enable,
-        }
-
 
 @dataclass(frozen=True)
-class AdcMember:
+class AdcMember(_Body):
     """A pool member (the appliance's ``rserver``), keyed ``pool/node:port``."""
 
     kind: ClassVar[Kind] = Kind.MEMBER
+    in_path: ClassVar[tuple[str, ...]] = ("pool",)
     pool: str
     node: str
     port: int
@@ -166,18 +165,9 @@ class AdcMember:
     def key(self) -> str:
         return f"{self.pool}/{self.node}:{self.port}"
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "node": self.node,
-            "port": self.port,
-            "weight": self.weight,
-            "description": self.description,
-            "enable": self.enable,
-        }
-
 
 @dataclass(frozen=True)
-class AdcVserver:
+class AdcVserver(_Body):
     kind: ClassVar[Kind] = Kind.VSERVER
     name: str
     vip: str  # "IP:PORT" or "[IPv6]:PORT"
@@ -190,19 +180,9 @@ class AdcVserver:
     def key(self) -> str:
         return self.name
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "vip": self.vip,
-            "protocol": self.protocol,
-            "pool": self.pool,
-            "description": self.description,
-            "enable": self.enable,
-        }
-
 
 @dataclass(frozen=True)
-class AdcDomain:
+class AdcDomain(_Body):
     kind: ClassVar[Kind] = Kind.DOMAIN
     name: str
     type: str  # A, AAAA or A+AAAA
@@ -214,16 +194,6 @@ class AdcDomain:
     @property
     def key(self) -> str:
         return self.name
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "addresses": list(self.addresses),
-            "ttl": self.ttl,
-            "description": self.description,
-            "enable": self.enable,
-        }
 
 
 AdcObject = AdcNode | AdcPool | AdcMember | AdcVserver | AdcDomain
