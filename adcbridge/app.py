@@ -56,7 +56,7 @@ def readiness(reconciler: Reconciler, settings: Settings) -> tuple[bool, str]:
         return False, "cluster view incomplete"
     recent = 2 * settings.reconcile.resync_seconds + 30
     if success is None or time.time() - success > recent:
-        return False, f"no converged cycle in the last {recent:.0f} s: {last.error or 'see the log'}"
+        return False, f"no successful cycle in the last {recent:.0f} s: {last.error or 'see the log'}"
     return True, "ready"
 
 

@@ -50,7 +50,9 @@ class Metrics:
         )
         self.conflicts = Gauge("adcbridge_conflicts", "Names held by objects we do not own", ["kind"], registry=r)
         self.last_success = Gauge(
-            "adcbridge_last_success_timestamp_seconds", "Unix time of the last cycle that converged", registry=r
+            "adcbridge_last_success_timestamp_seconds",
+            "Unix time of the last cycle whose operations all succeeded",
+            registry=r,
         )
         self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
 

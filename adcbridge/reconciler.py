@@ -71,6 +71,12 @@ class CycleReport:
         return not self.error and self.plan is not None
 
     @property
+    def succeeded(self) -> bool:
+        """The cycle ran and every operation it attempted went through (conflicts and held-back
+        deletions are findings to report, not failures of the bridge: they do not count)."""
+        return self.ok and (self.applied is None or not self.applied.failures)
+
+    @property
     def converged(self) -> bool:
         """The ADC now holds exactly what we want, and nothing stands in the way."""
         if not self.ok or self.desired is None or self.plan is None:
@@ -157,7 +163,7 @@ class Reconciler:
     def _finish(self, report: CycleReport) -> None:
         result = "converged" if report.converged else ("ok" if report.ok else "failed")
         self._metrics.reconcile_seconds.labels(result).observe(report.duration)
-        if report.converged:
+        if report.succeeded:
             self.last_success_at = self._clock()
             self._metrics.last_success.set(self.last_success_at)
         self.last = report

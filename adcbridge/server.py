@@ -1,8 +1,9 @@
 """Health, readiness and metrics over HTTP (aiohttp) — and nothing else.
 
 ``/healthz`` answers 200 while the process runs its loop; ``/readyz`` answers 200 only when
-the cluster view is complete and a cycle converged recently (503 with the reason
-otherwise), so a rollout waits for a bridge that actually works; ``/metrics`` is the
+the cluster view is complete and a cycle succeeded recently (every operation it attempted
+went through; a standing conflict does not make the bridge unready), 503 with the reason
+otherwise, so a rollout waits for a bridge that actually works; ``/metrics`` is the
 Prometheus exposition of our own registry. Every other path is 404. The answers never
 carry settings or secrets.
 """

@@ -71,6 +71,14 @@ async def test_readiness_follows_the_cycles(mock_adc: MockADC, adc: Appliance) -
                 assert (await http.get("/readyz")).status_code == 503
                 await bridge.cycle()
                 assert (await http.get("/readyz")).text == "ready\n"
+                await adc.ok(
+                    "POST", "dns/domain", {"name": "taken.example.com", "type": "A", "addresses": ["203.0.113.9"]}
+                )
+                conflicted = await bridge.cycle(cluster(hosts=[*HOSTS, "taken.example.com"]))
+                assert conflicted.plan is not None
+                assert conflicted.plan.conflicts
+                assert not conflicted.converged
+                assert (await http.get("/readyz")).text == "ready\n"  # a standing conflict is reported, not fatal
                 await bridge.cycle(cluster(complete=False))
                 answer = await http.get("/readyz")
                 assert (answer.status_code, answer.text) == (503, "cluster view incomplete\n")
