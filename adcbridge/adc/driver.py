@@ -68,13 +68,11 @@ class AdcDriver:
         self._page_size = page_size
         self._concurrency = concurrency
         self._save_config = save_config
-        self.skipped_items = 0  # unreadable items in the last observation
 
     # ------------------------------------------------------------------ observe
 
     async def observe(self) -> AdcState:
         """Everything the appliance holds, ours and others'. Raises if any list fails."""
-        self.skipped_items = 0
         nodes, pools, vservers, domains = await all_or_nothing(
             self._list(KIND_PATHS[Kind.NODE]),
             self._list(KIND_PATHS[Kind.POOL]),
@@ -107,7 +105,6 @@ class AdcDriver:
                 raise ValueError("not an object")
             return parse(item)
         except ValueError as exc:
-            self.skipped_items += 1
             name = item.get("name") if isinstance(item, Mapping) else None
             log.warning("ignoring an ADC object that cannot be read (%s): %s", str(name)[:80], exc)
             return None
