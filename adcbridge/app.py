@@ -11,15 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
+import socket
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 from adcbridge.adc import AdcClient, AdcDriver, credential_source
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
+from adcbridge.errors import KubeNotFound
+from adcbridge.k8s.api import KubeApi
+from adcbridge.k8s.cluster_source import SERVICES, VIRTUAL_SERVERS, ClusterSource
+from adcbridge.k8s.events import EventRecorder
+from adcbridge.k8s.leases import KubeLeaseStore
+from adcbridge.k8s.status import StatusWriter
+from adcbridge.leader import LeaderElector
 from adcbridge.metrics import Metrics
+from adcbridge.presenting import findings
 from adcbridge.reconciler import CycleReport, Reconciler, SnapshotSource
 from adcbridge.server import HealthServer
 
@@ -28,9 +39,13 @@ SHUTDOWN_SECONDS = 10.0
 
 
 @contextlib.asynccontextmanager
-async def adc_client(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[AdcClient]:
+async def adc_client(
+    settings: Settings, metrics: Metrics | None = None, *, write_gate: Callable[[], bool] | None = None
+) -> AsyncIterator[AdcClient]:
     credentials = credential_source(settings.adc.username, settings.adc.password, settings.secrets_dir)
-    async with AdcClient(settings.adc, credentials, read_only=settings.dry_run, metrics=metrics) as client:
+    async with AdcClient(
+        settings.adc, credentials, read_only=settings.dry_run, metrics=metrics, write_gate=write_gate
+    ) as client:
         yield client
 
 
@@ -41,6 +56,22 @@ def driver_for(settings: Settings, client: AdcClient) -> AdcDriver:
     )
 
 
+@dataclass
+class Cluster:
+    """The live Kubernetes side: one API connection and the watch-fed source."""
+
+    api: KubeApi
+    source: ClusterSource
+
+
+@contextlib.asynccontextmanager
+async def cluster(settings: Settings) -> AsyncIterator[Cluster]:
+    """Connect to the API server and watch it until the block ends."""
+    api = await KubeApi.connect(settings.kube)
+    async with api, ClusterSource(api, settings) as source:
+        yield Cluster(api, source)
+
+
 async def run_cycle(settings: Settings, source: SnapshotSource) -> CycleReport:
     """One cycle (``run --once``, and ``plan`` with dry_run set)."""
     metrics = Metrics()
@@ -48,7 +79,48 @@ async def run_cycle(settings: Settings, source: SnapshotSource) -> CycleReport:
         return await Reconciler(settings, source, driver_for(settings, client), metrics).run_once()
 
 
-def readiness(reconciler: Reconciler, settings: Settings) -> tuple[bool, str]:
+async def check_cluster(settings: Settings) -> list[str]:
+    """``adcbridge check`` lines for the Kubernetes side: API server, KIC Service, CRD."""
+    kic = settings.kic
+    async with await KubeApi.connect(settings.kube) as api:
+        version = await api.get("/version")
+        lines = [f"ok    Kubernetes API reachable (version {version.get('gitVersion', '?')})"]
+        try:
+            service = await api.get(SERVICES.path(kic.namespace, kic.service))
+            ports = [p.get("nodePort") for p in service.get("spec", {}).get("ports", []) if isinstance(p, dict)]
+            lines.append(f"ok    KIC Service {kic.namespace}/{kic.service} (nodePorts {ports})")
+        except KubeNotFound:
+            lines.append(f"FAIL  KIC Service {kic.namespace}/{kic.service} not found")
+        try:
+            await api.get(VIRTUAL_SERVERS.path(), {"limit": "1"})
+            lines.append("ok    VirtualServer CRD installed")
+        except KubeNotFound:
+            lines.append("warn  VirtualServer CRD not installed: only Ingresses count")
+    return lines
+
+
+def elector_for(settings: Settings, api: KubeApi) -> LeaderElector:
+    leader, kic = settings.leader, settings.kic
+    store = KubeLeaseStore(
+        api,
+        namespace=leader.lease_namespace or kic.namespace,
+        name=leader.lease_name or f"adcbridge-{kic.ingress_class}",
+    )
+    identity = leader.identity or f"{socket.gethostname()}_{secrets.token_hex(4)}"
+    return LeaderElector(store, leader, identity)
+
+
+def readiness(
+    reconciler: Reconciler,
+    settings: Settings,
+    elector: LeaderElector | None = None,
+    view_complete: Callable[[], bool] = lambda: True,
+) -> tuple[bool, str]:
+    if elector is not None and not elector.is_leader:
+        leader = elector.holder or "nobody yet"
+        if not view_complete():
+            return False, f"standby (leader: {leader}); cluster view incomplete"
+        return True, f"standby (leader: {leader})"
     last, success = reconciler.last, reconciler.last_success_at
     if last is None:
         return False, "no cycle yet"
@@ -64,38 +136,98 @@ def readiness(reconciler: Reconciler, settings: Settings) -> tuple[bool, str]:
 class Service:
     settings: Settings
     source: SnapshotSource
+    cluster: Cluster | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    elector: LeaderElector | None = None  # set while serving with leader election (tests look)
 
     async def serve(self) -> int:
-        metrics = Metrics()
-        async with adc_client(self.settings, metrics) as client:
-            reconciler = Reconciler(self.settings, self.source, driver_for(self.settings, client), metrics)
-            server = HealthServer(self.settings.server.listen, metrics, lambda: readiness(reconciler, self.settings))
+        """Run until SIGTERM/SIGINT (exit 0) or until a job dies (exit 1)."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            return await self.serve_until(stop)
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+    async def serve_until(self, stop: asyncio.Event) -> int:
+        metrics = self.metrics
+        live = self.cluster
+        elector = elector_for(self.settings, live.api) if live and self.settings.leader.enabled else None
+        self.elector = elector
+        gate = (lambda: elector.is_leader) if elector is not None else None
+        async with adc_client(self.settings, metrics, write_gate=gate) as client:
+            reconciler = Reconciler(
+                self.settings, self.source, driver_for(self.settings, client), metrics, after_cycle=self._reporter()
+            )
+            complete = (lambda: live.source.cache.synced) if live else (lambda: True)
+            server = HealthServer(
+                self.settings.server.listen, metrics, lambda: readiness(reconciler, self.settings, elector, complete)
+            )
             await server.start()
             log.info("serving /healthz, /readyz and /metrics on port %d", server.port)
             try:
-                return await _supervise(reconciler)
+                if elector is None:
+                    metrics.leader.set(1)
+                    return await _supervise({"reconcile-loop": reconciler.run_forever()}, stop)
+                log.info("lease: this replica is %s", elector.identity)
+                jobs = {"lease": elector.run(), "reconcile-loop": _lead(elector, reconciler, metrics)}
+                return await _supervise(jobs, stop)
             finally:
+                if elector is not None:
+                    await elector.release()
                 await server.stop()
 
+    def _reporter(self) -> Callable[[CycleReport], Awaitable[None]] | None:
+        live, kube = self.cluster, self.settings.kube
+        if live is None or not (kube.events or kube.write_status):
+            return None
+        source = live.source
+        events = EventRecorder(live.api, source.find, instance=socket.gethostname()) if kube.events else None
+        status = StatusWriter(live.api, source.find, self.settings.vip.addresses) if kube.write_status else None
 
-async def _supervise(reconciler: Reconciler) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop_task = asyncio.create_task(reconciler.run_forever(), name="reconcile-loop")
+        async def report(cycle: CycleReport) -> None:
+            if events is not None:
+                await events.publish(findings(cycle, self.settings.kic))
+            if status is not None and cycle.ok and not cycle.dry_run:
+                await status.update(cycle.desired, cycle.snapshot)
+
+        return report
+
+
+async def _lead(elector: LeaderElector, reconciler: Reconciler, metrics: Metrics) -> None:
+    """Run the loop while this replica leads; stop it the moment the lease is lost."""
+    while True:
+        await elector.wait_for(True)
+        metrics.leader.set(1)
+        loop_task = asyncio.create_task(reconciler.run_forever(), name="reconcile-while-leading")
+        lost = asyncio.create_task(elector.wait_for(False), name="lease-lost")
+        try:
+            await asyncio.wait({loop_task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (loop_task, lost):
+                task.cancel()
+            await asyncio.wait({loop_task, lost})
+            metrics.leader.set(0)
+        if loop_task.done() and not loop_task.cancelled() and loop_task.exception() is not None:
+            raise loop_task.exception()  # type: ignore[misc]
+
+
+async def _supervise(jobs: dict[str, Coroutine[Any, Any, Any]], stop: asyncio.Event) -> int:
+    """Run the jobs until ``stop`` is set (exit 0) or one of them ends (it should not: exit 1)."""
+    tasks = {asyncio.create_task(job, name=name) for name, job in jobs.items()}
     stop_task = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
-        done, _ = await asyncio.wait({loop_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks | {stop_task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
-        for task in (loop_task, stop_task):
+        for task in tasks | {stop_task}:
             task.cancel()
-        await asyncio.wait({loop_task, stop_task}, timeout=SHUTDOWN_SECONDS)
-    if loop_task in done:
-        error = loop_task.exception() if not loop_task.cancelled() else None
-        log.error("the reconcile loop stopped: %r", error)
+        await asyncio.wait(tasks | {stop_task}, timeout=SHUTDOWN_SECONDS)
+    for task in done - {stop_task}:
+        error = task.exception() if not task.cancelled() else None
+        log.error("%s stopped: %r", task.get_name(), error)
         return 1
     log.info("stopped by signal")
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adcbridge import __version__, app, logs
 from adcbridge.config import Settings, load_settings, public_view
-from adcbridge.errors import AdcBridgeError, ConfigError
+from adcbridge.errors import AdcBridgeError, ConfigError, KubeNotConfigured
 from adcbridge.k8s.file_source import FileSource
 from adcbridge.presenting import cycle_json, cycle_text
 from adcbridge.reconciler import SnapshotSource
@@ -30,7 +30,9 @@ def parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="print the changes the bridge would make; write nothing")
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
     for command in (run, plan):
-        command.add_argument("--snapshot", type=Path, help="YAML file of Kubernetes objects to use as the cluster")
+        command.add_argument(
+            "--snapshot", type=Path, help="YAML file of Kubernetes objects to use instead of the live cluster"
+        )
     check = commands.add_parser("check", help="check settings, ADC reachability and login")
     for command in (run, plan, check):
         command.add_argument("--config", type=Path, help="YAML settings file (environment variables win)")
@@ -55,9 +57,15 @@ def main(argv: list[str] | None = None) -> int:
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         return await _check(settings)
-    source = _source(args, settings)
+    if args.snapshot is not None:
+        return await _run(args, settings, _file_source(args.snapshot, settings), None)
+    async with app.cluster(settings) as live:
+        return await _run(args, settings, live.source, live)
+
+
+async def _run(args: argparse.Namespace, settings: Settings, source: SnapshotSource, live: app.Cluster | None) -> int:
     if args.command == "run" and not args.once:
-        return await app.Service(settings, source).serve()
+        return await app.Service(settings, source, live).serve()
     report = await app.run_cycle(settings, source)
     print(cycle_json(report) if getattr(args, "json", False) else cycle_text(report))
     if args.command == "plan":
@@ -65,15 +73,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
 
 
-def _source(args: argparse.Namespace, settings: Settings) -> SnapshotSource:
-    if args.snapshot is None:
-        raise ConfigError(
-            "--snapshot FILE is required: this version reads the cluster from a snapshot file; "
-            "live Kubernetes watching is not built yet"
-        )
-    if not args.snapshot.is_file():
-        raise ConfigError(f"--snapshot: {args.snapshot} is not a readable file")
-    return FileSource(args.snapshot, settings)
+def _file_source(path: Path, settings: Settings) -> FileSource:
+    if not path.is_file():
+        raise ConfigError(f"--snapshot: {path} is not a readable file")
+    return FileSource(path, settings)
 
 
 async def _check(settings: Settings) -> int:
@@ -94,4 +97,20 @@ async def _check(settings: Settings) -> int:
     print(f"ok    ADC reachable, login accepted (version {version}, HA role {role})")
     if role == "standby":
         print("warn  this unit is standby: writes will wait for the active unit")
-    return EXIT_OK
+    kube_ok = await _check_kube(settings)
+    return EXIT_OK if kube_ok else EXIT_NOT_CONVERGED
+
+
+async def _check_kube(settings: Settings) -> bool:
+    """The API server, the KIC Service and the VirtualServer CRD, read-only. Skipped when no
+    kubeconfig or service account is configured (the bridge can still run on ``--snapshot``)."""
+    try:
+        lines = await app.check_cluster(settings)
+    except KubeNotConfigured as exc:
+        print(f"skip  Kubernetes: {exc}")
+        return True
+    except AdcBridgeError as exc:
+        print(f"FAIL  Kubernetes: {exc}")
+        return False
+    print("\n".join(lines))
+    return not any(line.startswith("FAIL") for line in lines)

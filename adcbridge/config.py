@@ -38,6 +38,7 @@ KIC_PORTS = frozenset({80, 443, 8080, 8081, 12001, 12002, 12003, 12004})
 OWNER_ID = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 NAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -159,6 +160,63 @@ class LogSettings(Group):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged")
 
 
+class KubeSettings(Group):
+    """How the bridge reaches the Kubernetes API and what it watches there."""
+
+    kubeconfig: Path | None = Field(
+        None, description="kubeconfig file; unset: $KUBECONFIG, then the pod's service account, then ~/.kube/config"
+    )
+    context: str = Field("", description="kubeconfig context; empty: its current context")
+    namespaces: list[str] = Field([], description="Namespaces whose Ingresses and VirtualServers count; empty: all")
+    label_selector: str = Field("", description="Only Ingresses and VirtualServers with these labels count")
+    page_size: int = Field(500, ge=1, le=5000, description="Objects per list request")
+    watch_seconds: int = Field(300, ge=10, le=3600, description="Each watch is renewed after this (server timeout)")
+    request_timeout: Seconds = Field(30.0, description="Timeout of one list or write request")
+    max_backoff_seconds: Seconds = Field(30.0, description="Longest wait before re-listing after API errors")
+    crd_retry_seconds: Seconds = Field(60.0, description="How often to look again for a missing VirtualServer CRD")
+    events: bool = Field(True, description="Write Kubernetes Events about rejected hosts, conflicts, held-back deletes")
+    write_status: bool = Field(False, description="Write the VIPs into status.loadBalancer of our Ingresses/VS")
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespace_names(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not DNS_LABEL.match(value):
+                raise ValueError(f"{excerpt(value)!r} is not a namespace name (RFC 1123 label)")
+        return values
+
+    @field_validator("label_selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        parse_selector(value)
+        return value
+
+
+class LeaderSettings(Group):
+    """Leader election over a coordination.k8s.io/v1 Lease: every replica watches, one writes."""
+
+    enabled: bool = Field(True, description="Elect a leader (off: this process always writes)")
+    lease_name: str = Field("", description="Lease name; empty: adcbridge-<ingress class>")
+    lease_namespace: str = Field("", description="Lease namespace; empty: the KIC's namespace")
+    identity: str = Field("", description="This replica's name (the pod name, from the downward API)")
+    lease_duration_seconds: float = Field(15.0, ge=2, le=600, description="A silent leader is replaced after this")
+    renew_deadline_seconds: float = Field(10.0, gt=1, description="A leader that cannot renew within this stops")
+    retry_period_seconds: float = Field(2.0, gt=1, description="How often to try to acquire or renew")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LeaderSettings:
+        if not self.retry_period_seconds < self.renew_deadline_seconds < self.lease_duration_seconds:
+            raise ValueError("needs retry_period_seconds < renew_deadline_seconds < lease_duration_seconds")
+        return self
+
+    @field_validator("lease_name", "lease_namespace")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        if value and not DNS_LABEL.match(value):
+            raise ValueError(f"{excerpt(value)!r} is not a valid name (RFC 1123 label)")
+        return value
+
+
 class Settings(BaseSettings):
     """All settings of one bridge (one ingress class = one shard = one owner id)."""
 
@@ -181,6 +239,8 @@ class Settings(BaseSettings):
     reconcile: ReconcileSettings = ReconcileSettings()
     server: ServerSettings = ServerSettings()
     log: LogSettings = LogSettings()
+    kube: KubeSettings = KubeSettings()
+    leader: LeaderSettings = LeaderSettings()
 
     @field_validator("owner_id")
     @classmethod
@@ -234,13 +294,22 @@ def load_settings(config_file: Path | None = None) -> Settings:
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"--config: {config_file} is not a readable file")
     try:
-        return _sourced(environment=True, yaml_file=config_file)()
+        return _kubeconfig_from_environment(_sourced(environment=True, yaml_file=config_file)())
     except ValidationError as exc:
         raise ConfigError(describe_errors(exc)) from None
     except SettingsError as exc:  # a variable holding a list or mapping that is not JSON
         raise ConfigError(_describe_unparsable(str(exc))) from None
     except (ValueError, yaml.YAMLError) as exc:  # a YAML file that does not parse
         raise ConfigError(f"invalid settings in {config_file}: {excerpt(str(exc))}") from None
+
+
+def _kubeconfig_from_environment(settings: Settings) -> Settings:
+    """``$KUBECONFIG`` (its first entry, as kubectl merges but we read one file) when the setting is unset."""
+    entries = [entry for entry in os.environ.get("KUBECONFIG", "").split(os.pathsep) if entry]
+    if settings.kube.kubeconfig is not None or not entries:
+        return settings
+    kube = settings.kube.model_copy(update={"kubeconfig": Path(entries[0])})
+    return settings.model_copy(update={"kube": kube})
 
 
 def settings_from_values(**values: Any) -> Settings:

@@ -4,7 +4,14 @@
 
     AdcBridgeError
     ├── ConfigError            invalid settings; the CLI exits 2 with the message
+    │   └── KubeNotConfigured      nothing says how to reach the Kubernetes API
     ├── SnapshotError          a cluster snapshot file that cannot be read or parsed
+    ├── KubeError              a Kubernetes API request that did not succeed
+    │   ├── KubeUnavailable        connect/read failure, timeout, HTTP 429/5xx: retry
+    │   ├── KubeExpired            410 Gone: the resourceVersion is compacted; list again
+    │   ├── KubeNotFound           404: the object, or the whole kind (a missing CRD)
+    │   ├── KubeConflict           409: a stale resourceVersion, or the name is taken
+    │   └── KubeRejected           any other 4xx (forbidden, invalid): report it
     └── AdcError               anything the ADC side did not do
         ├── TransientAdcError  worth retrying: the same request may succeed later
         │   ├── AdcUnavailable     connect/read failure, timeout, reset, HTTP 429/5xx
@@ -31,8 +38,38 @@ class ConfigError(AdcBridgeError):
     """Settings that cannot be used; the message names the field."""
 
 
+class KubeNotConfigured(ConfigError):
+    """No kubeconfig setting, no $KUBECONFIG, no service account and no ~/.kube/config."""
+
+
 class SnapshotError(AdcBridgeError):
     """A snapshot file that cannot be read or does not hold Kubernetes objects."""
+
+
+class KubeError(AdcBridgeError):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class KubeUnavailable(KubeError):
+    pass
+
+
+class KubeExpired(KubeError):
+    pass
+
+
+class KubeNotFound(KubeError):
+    pass
+
+
+class KubeConflict(KubeError):
+    pass
+
+
+class KubeRejected(KubeError):
+    pass
 
 
 class AdcError(AdcBridgeError):

@@ -54,6 +54,7 @@ class Metrics:
             "Unix time of the last cycle whose operations all succeeded",
             registry=r,
         )
+        self.leader = Gauge("adcbridge_leader", "1 while this replica holds the Lease and may write", registry=r)
         self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
 
     def exposition(self) -> bytes:

@@ -364,3 +364,15 @@ class Owner:
             return text
         digest = hashlib.sha256(text.encode()).hexdigest()[:10]
         return f"{text[: MAX_NAME - 11]}-{digest}"
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """The leader-election Lease as ``leader.py`` reasons about it (``k8s/leases.py`` stores it)."""
+
+    holder: str
+    duration_seconds: int
+    acquired_at: float  # wall-clock seconds, as written into the Lease
+    renewed_at: float
+    transitions: int
+    resource_version: str = ""

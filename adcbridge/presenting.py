@@ -1,4 +1,5 @@
-"""Plans and cycle results as text for people (``adcbridge plan``, ``run --once``) or JSON.
+"""Plans and cycle results as text for people (``adcbridge plan``, ``run --once``) or JSON,
+and as findings for Kubernetes Events.
 
 Formatting only: no I/O besides the returned strings, no decisions.
 """
@@ -8,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adcbridge.model import Action, Operation, Plan
+from adcbridge.config import KicSettings
+from adcbridge.hostnames import InvalidHost, normalize_host
+from adcbridge.k8s.events import Finding
+from adcbridge.model import Action, ClusterSnapshot, Kind, ObjectRef, Operation, Plan
 from adcbridge.reconciler import CycleReport
 
 MAX_ROWS = 200
@@ -113,3 +117,35 @@ def _operation_json(operation: Operation) -> dict[str, Any]:
         "changes": list(operation.changes),
         "object": operation.obj.body(),
     }
+
+
+def findings(report: CycleReport, kic: KicSettings) -> list[Finding]:
+    """What one cycle found, as Events on the Kubernetes objects concerned."""
+    service = ObjectRef("Service", kic.namespace, kic.service)
+    found: list[Finding] = []
+    if report.desired is not None:
+        desired = report.desired
+        found += [
+            Finding(r.source, "HostRejected", f"host {r.host!r} not published: {r.reason}") for r in desired.rejections
+        ]
+        problems = set(report.snapshot.problems if report.snapshot else ())
+        found += [Finding(service, "Degraded", reason) for reason in desired.degraded if reason not in problems]
+    if report.plan is not None:
+        claims = _claims_by_host(report.snapshot)
+        for conflict in report.plan.conflicts:
+            message = f"ADC {conflict.kind.label} {conflict.key}: {conflict.reason}"
+            refs = claims.get(conflict.key, []) if conflict.kind is Kind.DOMAIN else [service]
+            found += [Finding(ref, "NameConflict", message) for ref in refs or [service]]
+        if report.plan.hold_reason:
+            found.append(Finding(service, "DeletionsHeldBack", report.plan.hold_reason))
+    return found
+
+
+def _claims_by_host(snapshot: ClusterSnapshot | None) -> dict[str, list[ObjectRef]]:
+    claims: dict[str, list[ObjectRef]] = {}
+    for claim in snapshot.hosts if snapshot else ():
+        try:
+            claims.setdefault(normalize_host(claim.host), []).append(claim.source)
+        except InvalidHost:
+            continue
+    return claims

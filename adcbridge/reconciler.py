@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 class SnapshotSource(Protocol):
-    """Where the cluster view comes from (a file today, live watches later)."""
+    """Where the cluster view comes from: a snapshot file, or live watches (``k8s/``)."""
 
     async def snapshot(self) -> ClusterSnapshot: ...
 
@@ -59,6 +59,7 @@ class SnapshotSource(Protocol):
 class CycleReport:
     started_at: float
     duration: float = 0.0
+    snapshot: ClusterSnapshot | None = None
     desired: DesiredState | None = None
     plan: Plan | None = None
     applied: ApplyReport | None = None
@@ -113,8 +114,10 @@ class Reconciler:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
+        after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
+        self._after_cycle = after_cycle  # Events, status: told about every cycle, never able to fail it
         self._source = source
         self._driver = driver
         self._metrics = metrics
@@ -146,6 +149,7 @@ class Reconciler:
 
     async def _cycle(self, report: CycleReport) -> None:
         snapshot = await self._source.snapshot()
+        report.snapshot = snapshot
         desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
         self._unfit_since = desired.unfit_since
         report.desired = desired
@@ -222,11 +226,20 @@ class Reconciler:
         failures = 0
         while True:
             report = await self.run_once()
+            await self._tell(report)
             failures = 0 if report.ok else failures + 1
             if failures:
                 await asyncio.sleep(self._backoff(failures))
                 continue
             await self._wait_for_reason(report)
+
+    async def _tell(self, report: CycleReport) -> None:
+        if self._after_cycle is None:
+            return
+        try:
+            await self._after_cycle(report)
+        except Exception:  # reporting must not stop the loop
+            log.exception("reporting the cycle failed")
 
     def _backoff(self, failures: int) -> float:
         ceiling = min(self._settings.reconcile.max_backoff_seconds, 2.0 ** min(failures, 16))

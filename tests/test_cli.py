@@ -26,7 +26,10 @@ EXAMPLE_CONFIG = Path(__file__).parent.parent / "config" / "adcbridge.example.ya
 
 
 def bridge_env(url: str, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
+    # Nothing of the developer's machine leaks in: no settings, no kubeconfig, no in-cluster account.
+    hidden = ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_") and key not in hidden}
+    env["HOME"] = "/nonexistent-home-of-adcbridge-tests"
     env |= {
         "ADCBRIDGE_ADC__URL": url,
         "ADCBRIDGE_ADC__USERNAME": USERNAME,
@@ -156,7 +159,7 @@ async def test_missing_settings_and_files_exit_2() -> None:
     code, _, err = await adcbridge("check", env=env)
     assert (code, "owner_id (ADCBRIDGE_OWNER_ID): Field required" in err) == (2, True)
     code, _, err = await adcbridge("plan", env=bridge_env("http://127.0.0.1:9"))
-    assert (code, "--snapshot FILE is required" in err) == (2, True)
+    assert (code, "nothing says how to reach the Kubernetes API (or use --snapshot FILE)" in err) == (2, True)
     code, _, err = await adcbridge("plan", "--snapshot", "/nonexistent.yaml", env=bridge_env("http://127.0.0.1:9"))
     assert (code, "/nonexistent.yaml" in err) == (2, True)
 

@@ -72,7 +72,8 @@ CredentialSource = Callable[[], Credentials]
 
 
 class ReadOnlyViolation(AdcError):
-    """A write attempted through a read-only (dry-run) client: a bug, never sent."""
+    """A write attempted through a read-only (dry-run) client, or by a replica that is not
+    (or no longer) the leader: never sent."""
 
 
 def item_path(kind_path: str, name: str) -> str:
@@ -90,10 +91,12 @@ class AdcClient:
         read_only: bool = False,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        write_gate: Callable[[], bool] | None = None,
     ) -> None:
         self._settings = settings
         self._credentials = credentials
         self.read_only = read_only
+        self._write_gate = write_gate  # False while this replica is not the leader
         self._metrics = metrics
         self._http = httpx.AsyncClient(
             base_url=settings.url + API,
@@ -129,8 +132,7 @@ class AdcClient:
 
     async def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         """One logical call with retries of transient failures; returns the envelope's ``data``."""
-        if self.read_only and method != "GET":
-            raise ReadOnlyViolation(f"dry run: refused {method} {path}")
+        self._refuse_unless_writable(method, path)
         return await self._retrying(lambda: self._authenticated(method, path, body, params))
 
     async def login(self) -> None:
@@ -154,7 +156,17 @@ class AdcClient:
 
     # ------------------------------------------------------------------ session
 
+    def _refuse_unless_writable(self, method: str, path: str) -> None:
+        if method == "GET":
+            return
+        if self.read_only:
+            raise ReadOnlyViolation(f"dry run: refused {method} {path}")
+        if self._write_gate is not None and not self._write_gate():
+            raise ReadOnlyViolation(f"not the leader: refused {method} {path}")
+
     async def _authenticated(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
+        # Checked again before every attempt: retries may outlive the leadership they started under.
+        self._refuse_unless_writable(method, path)
         if not self._token:
             await self._relogin("")
         token = self._token
