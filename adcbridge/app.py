@@ -139,6 +139,7 @@ class Service:
     cluster: Cluster | None = None
     metrics: Metrics = field(default_factory=Metrics)
     elector: LeaderElector | None = None  # set while serving with leader election (tests look)
+    readiness: Callable[[], tuple[bool, str]] = lambda: (False, "not serving")
 
     async def serve(self) -> int:
         """Run until SIGTERM/SIGINT (exit 0) or until a job dies (exit 1)."""
@@ -163,9 +164,8 @@ class Service:
                 self.settings, self.source, driver_for(self.settings, client), metrics, after_cycle=self._reporter()
             )
             complete = (lambda: live.source.cache.synced) if live else (lambda: True)
-            server = HealthServer(
-                self.settings.server.listen, metrics, lambda: readiness(reconciler, self.settings, elector, complete)
-            )
+            self.readiness = lambda: readiness(reconciler, self.settings, elector, complete)
+            server = HealthServer(self.settings.server.listen, metrics, self.readiness)
             await server.start()
             log.info("serving /healthz, /readyz and /metrics on port %d", server.port)
             try:

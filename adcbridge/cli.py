@@ -31,7 +31,9 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print JSON instead of a table")
     for command in (run, plan):
         command.add_argument(
-            "--snapshot", type=Path, help="YAML file of Kubernetes objects to use instead of the live cluster"
+            "--snapshot",
+            type=Path,
+            help="YAML file (or directory of them) of Kubernetes objects, instead of the live cluster",
         )
     check = commands.add_parser("check", help="check settings, ADC reachability and login")
     for command in (run, plan, check):
@@ -74,8 +76,8 @@ async def _run(args: argparse.Namespace, settings: Settings, source: SnapshotSou
 
 
 def _file_source(path: Path, settings: Settings) -> FileSource:
-    if not path.is_file():
-        raise ConfigError(f"--snapshot: {path} is not a readable file")
+    if not path.is_file() and not path.is_dir():
+        raise ConfigError(f"--snapshot: {path} is not a readable file or directory")
     return FileSource(path, settings)
 
 

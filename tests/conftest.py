@@ -1,6 +1,7 @@
-"""Shared fixtures: an emulated appliance on loopback port 0 and an HTTP client for it.
+"""Shared fixtures: an emulated appliance on loopback port 0 and an HTTP client for it, and
+the fake Kubernetes API server (``fake_kube``, ``kube_api``, from ``kube_fixtures``).
 
-Everything goes over real sockets: tests talk to the mock ADC the way the bridge will.
+Everything goes over real sockets: tests talk to the mocks the way the bridge will.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import pytest
 from hypothesis import settings
 
 from mocks.adc import AuthPolicy, MockADC, MockConfig
+from tests.kube_fixtures import fake_kube, kube_api
+
+__all__ = ["fake_kube", "kube_api"]  # fixtures, shared with every test module
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
 # developers' runs keep exploring new ones.

@@ -21,7 +21,14 @@ import pytest
 from tests.conftest import PASSWORD, USERNAME
 from tests.processes import START_TIMEOUT, RunningMock, mock_adc_process
 
-DEMO_SNAPSHOT = Path(__file__).parent.parent / "config" / "demo-snapshot.yaml"
+DEMO_SNAPSHOT = Path(__file__).parent.parent / "config" / "demo"
+
+
+def demo_text() -> str:
+    """The demo cluster as one YAML stream (for tests that edit it)."""
+    return "\n---\n".join(file.read_text() for file in sorted(DEMO_SNAPSHOT.glob("*.yaml")))
+
+
 EXAMPLE_CONFIG = Path(__file__).parent.parent / "config" / "adcbridge.example.yaml"
 
 
@@ -76,13 +83,13 @@ async def test_plan_then_run_once_then_nothing_to_do(mock: RunningMock) -> None:
     code, out, _ = await adcbridge("plan", "--snapshot", str(DEMO_SNAPSHOT), env=env)
     assert code == 0
     assert re.search(r"^create\s+domain\s+shop\.example\.com", out, re.MULTILINE)
-    assert "dry run: 19 change(s) pending, nothing written" in out
+    assert "dry run: 20 change(s) pending, nothing written" in out
     assert (await state_of(mock.url))["counts"].get("dns/domain", 0) == 0
 
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
     assert code == 0, out
     assert out.rstrip().endswith("converged")
-    assert (await state_of(mock.url))["counts"]["dns/domain"] == 6
+    assert (await state_of(mock.url))["counts"]["dns/domain"] == 7
 
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
     assert code == 0
@@ -95,12 +102,12 @@ async def test_plan_then_run_once_then_nothing_to_do(mock: RunningMock) -> None:
 
 async def test_run_once_exit_code_says_whether_it_converged(mock: RunningMock, tmp_path: Path) -> None:
     snapshot = tmp_path / "bad-host.yaml"
-    snapshot.write_text(DEMO_SNAPSHOT.read_text().replace("api.example.com", "api_bad.example.com"))
+    snapshot.write_text(demo_text().replace("api.example.com", "api_bad.example.com"))
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(snapshot), env=bridge_env(mock.url))
     assert code == 0  # a rejected host is reported but does not hold back the others
     assert "rejected host 'api_bad.example.com'" in out
     held = tmp_path / "no-service.yaml"
-    held.write_text(DEMO_SNAPSHOT.read_text().replace("name: njet-ingress-controller", "name: renamed"))
+    held.write_text(demo_text().replace("name: njet-ingress-controller", "name: renamed"))
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(held), env=bridge_env(mock.url))
     assert code == 1
     assert "degraded: KIC Service njet-ingress/njet-ingress-controller not found" in out
@@ -198,7 +205,7 @@ async def test_the_service_serves_health_and_stops_on_sigterm(mock: RunningMock)
                 await asyncio.sleep(0.1)
             assert (await http.get("/readyz")).text == "ready\n"
             metrics = (await http.get("/metrics")).text
-            assert 'adcbridge_managed_objects{kind="domain"} 6.0' in metrics
+            assert 'adcbridge_managed_objects{kind="domain"} 7.0' in metrics
             assert (await http.get("/settings")).status_code == 404
     finally:
         process.send_signal(signal.SIGTERM)

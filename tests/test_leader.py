@@ -74,7 +74,9 @@ async def test_the_first_replica_takes_a_missing_lease_and_the_second_stays_stan
     await a.try_once()
     await b.try_once()
     assert (a.is_leader, b.is_leader, b.holder) == (True, False, "a")
-    assert store.record is not None and store.record.holder == "a" and store.record.duration_seconds == 15
+    assert store.record is not None
+    assert store.record.holder == "a"
+    assert store.record.duration_seconds == 15
 
 
 async def test_a_renewing_leader_keeps_the_lease_however_long() -> None:
@@ -85,7 +87,8 @@ async def test_a_renewing_leader_keeps_the_lease_however_long() -> None:
         await b.try_once()
         clock.now += 2
     assert (a.is_leader, b.is_leader) == (True, False)
-    assert store.record is not None and store.record.transitions == 0
+    assert store.record is not None
+    assert store.record.transitions == 0
 
 
 async def test_a_standby_takes_over_once_the_lease_expired_by_its_own_clock() -> None:
@@ -99,7 +102,8 @@ async def test_a_standby_takes_over_once_the_lease_expired_by_its_own_clock() ->
     clock.now += 0.2  # 15.1 s after b saw the record last change
     await b.try_once()
     assert b.is_leader
-    assert store.record is not None and (store.record.holder, store.record.transitions) == ("b", 1)
+    assert store.record is not None
+    assert (store.record.holder, store.record.transitions) == ("b", 1)
 
 
 async def test_timestamps_written_by_a_skewed_clock_do_not_shorten_the_wait() -> None:
@@ -143,7 +147,9 @@ async def test_two_candidates_racing_for_an_expired_lease_make_one_leader() -> N
     # b and c both read the expired record, then both write over the same resourceVersion.
     await asyncio.gather(b.try_once(), c.try_once())
     assert [b.is_leader, c.is_leader].count(True) == 1
-    assert store.record is not None and store.record.holder in ("b", "c") and store.record.transitions == 1
+    assert store.record is not None
+    assert store.record.holder in ("b", "c")
+    assert store.record.transitions == 1
 
 
 async def test_release_hands_over_at_the_standbys_next_attempt() -> None:

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from adcbridge.config import KicSettings
 from adcbridge.errors import SnapshotError
 from adcbridge.k8s.objects import endpoint_nodes, node_from, service_from, snapshot_from
-from adcbridge.k8s.snapshot_file import read_snapshot
+from adcbridge.k8s.snapshot_file import load_objects, read_snapshot
 from adcbridge.model import ClusterNode, ClusterSnapshot, KicService, ObjectRef, ServicePort
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "config" / "demo-snapshot.yaml"
+DEMO = ROOT / "config" / "demo"  # a directory: the demo cluster, also the fake API server's seed
 KIC = KicSettings()  # njet-ingress/njet-ingress-controller, class njet
 TAKEN_AT = 1000.0
 Obj = dict[str, Any]
@@ -653,9 +653,19 @@ def test_file_errors_name_the_file(tmp_path: Path, content: str | bytes | None, 
     assert message in str(caught.value)
 
 
-def test_a_directory_is_not_a_snapshot_file(tmp_path: Path) -> None:
-    with pytest.raises(SnapshotError, match="cannot read it"):
+def test_a_directory_without_manifests_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    with pytest.raises(SnapshotError, match=r"holds no \.yaml, \.yml or \.json files"):
         read_snapshot(tmp_path, KIC, taken_at=TAKEN_AT)
+
+
+def test_a_directory_is_read_file_by_file_in_name_order(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(ingress(name="web", hosts=("second.example.com",))))
+    (tmp_path / "a.yml").write_text(yaml.safe_dump(ingress(name="web", hosts=("first.example.com",))))
+    (tmp_path / "README.md").write_text("ignored")
+    snapshot = read_snapshot(tmp_path, KIC, taken_at=TAKEN_AT)
+    assert claims(snapshot) == ["second.example.com <- Ingress default/web"]  # the same object twice: the last wins
+    assert snapshot.problems == ("Ingress default/web: appears more than once; the last one counts",)
 
 
 # ---------------------------------------------------------------------------- the demo file
@@ -680,6 +690,8 @@ def test_demo_snapshot() -> None:
     assert snapshot.endpoint_nodes == {"node-a", "node-b"}
     assert claims(snapshot) == [
         "api.example.com <- Ingress api/api",
+        "legacy.example.com <- Ingress web/legacy",
+        "old_site.example.com <- Ingress web/legacy",  # claimed as written; build_desired rejects it
         "pay.example.com <- Ingress pay/pay-master",
         "secure.example.com <- Ingress api/api",
         "shop.example.com <- Ingress shop/shop",
@@ -753,7 +765,7 @@ def _unidentifiable(obj: Any) -> bool:
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.permutations(list(yaml.safe_load_all(DEMO.read_text()))))
+@given(st.permutations(load_objects(DEMO)))
 def test_the_order_of_objects_does_not_matter(objects: list[Obj]) -> None:
     assert snapshot_from(objects, KIC, taken_at=TAKEN_AT) == read_snapshot(DEMO, KIC, taken_at=TAKEN_AT)
 

@@ -1,4 +1,4 @@
-"""A snapshot file as a cluster source: re-read when it changes, polled once a second.
+"""A snapshot file (or directory) as a cluster source: re-read when it changes, polled once a second.
 
 Serves ``adcbridge plan --snapshot`` and ``run --snapshot`` (offline runs, demos, tests).
 The file is parsed only when its modification time or size changed, so a resync of an
@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adcbridge.config import Settings
-from adcbridge.k8s.snapshot_file import read_snapshot
+from adcbridge.k8s.snapshot_file import read_snapshot, snapshot_files
 from adcbridge.model import ClusterSnapshot
 
 POLL_SECONDS = 1.0
+Signature = tuple[tuple[str, int, int], ...]
 
 
 class FileSource:
@@ -34,7 +35,7 @@ class FileSource:
         self._settings = settings
         self._clock = clock
         self._poll_seconds = poll_seconds
-        self._cached: tuple[tuple[int, int], ClusterSnapshot] | None = None
+        self._cached: tuple[Signature, ClusterSnapshot] | None = None
 
     async def snapshot(self) -> ClusterSnapshot:
         signature = self._signature()
@@ -57,9 +58,15 @@ class FileSource:
         while self._signature() == seen:  # noqa: ASYNC110 - polling a file is the point
             await asyncio.sleep(self._poll_seconds)
 
-    def _signature(self) -> tuple[int, int]:
+    def _signature(self) -> Signature:
+        """Name, modification time and size of the file, or of every file of the directory."""
         try:
-            status = os.stat(self._path)
+            files = snapshot_files(self._path) if self._path.is_dir() else [self._path]
+            return tuple((file.name, *_stat(file)) for file in files)
         except OSError:
-            return (-1, -1)
-        return (status.st_mtime_ns, status.st_size)
+            return ()
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return (status.st_mtime_ns, status.st_size)

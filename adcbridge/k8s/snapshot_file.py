@@ -1,8 +1,10 @@
-"""The offline cluster source: a YAML file of Kubernetes objects read into a ``ClusterSnapshot``.
+"""The offline cluster source: YAML files of Kubernetes objects read into a ``ClusterSnapshot``.
 
 For demos, tests and dry runs without a cluster: ``kubectl get ... -o yaml`` output or
-hand-written manifests. The file may be a stream of documents (``---``), each one an
-object, a ``kind: List`` (its ``items``) or a plain YAML list of objects.
+hand-written manifests, in one file or in a directory of them (read in name order; the demo
+cluster in ``config/demo/`` is one, and also seeds the fake API server). A file may be a
+stream of documents (``---``), each one an object, a ``kind: List`` (its ``items``) or a
+plain YAML list of objects.
 
 What makes the *file* unusable raises ``SnapshotError`` naming it: it cannot be read, is not
 YAML, holds no documents at all, or holds something other than objects where objects belong
@@ -29,6 +31,8 @@ from adcbridge.errors import SnapshotError, excerpt
 from adcbridge.k8s.objects import described, snapshot_from
 from adcbridge.model import ClusterSnapshot
 
+SUFFIXES = frozenset({".yaml", ".yml", ".json"})
+
 
 def read_snapshot(path: Path | str, settings: KicSettings | Settings, *, taken_at: float) -> ClusterSnapshot:
     """The snapshot the file describes, or SnapshotError if the file itself is unusable."""
@@ -36,7 +40,13 @@ def read_snapshot(path: Path | str, settings: KicSettings | Settings, *, taken_a
 
 
 def load_objects(path: Path) -> list[Mapping[str, Any]]:
-    """Every object of the file, Lists and plain lists flattened, in file order."""
+    """Every object of the file (or of the directory's files, by name), Lists and plain lists
+    flattened, in file order."""
+    if path.is_dir():
+        files = snapshot_files(path)
+        if not files:
+            raise SnapshotError(f"snapshot directory {path}: holds no .yaml, .yml or .json files")
+        return [obj for file in files for obj in load_objects(file)]
     documents = _documents(_text(path), path)
     if all(document is None for document in documents):
         raise SnapshotError(f"snapshot file {path}: holds no Kubernetes objects (empty file?)")
@@ -44,6 +54,11 @@ def load_objects(path: Path) -> list[Mapping[str, Any]]:
     for number, document in enumerate(documents, 1):
         objects.extend(_objects_in(document, f"snapshot file {path}: document {number}"))
     return objects
+
+
+def snapshot_files(directory: Path) -> list[Path]:
+    """The files a snapshot directory is made of, in name order (``00-namespaces.yaml`` first)."""
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in SUFFIXES)
 
 
 def _text(path: Path) -> str:

@@ -1,0 +1,75 @@
+"""``KubeState``: everything one fake API server holds, shared by the handlers and the controls.
+
+Kept apart from ``server.py`` so that ``api.py`` and ``controls.py`` can reach it without
+importing the class that starts them. Knobs that tests turn at run time live here too:
+the bookmark interval, a cap on watch durations, the watch queue bound and an outage.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from mocks.kube.cluster import Cluster
+from mocks.kube.resources import Registry
+from mocks.kube.store import Store
+from mocks.kube.watching import Watchers
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str]
+    verb: str = "other"  # list, watch, get, create, update, patch, delete, discovery, other
+    status: int | None = None  # None while a watch stream is still open
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "query": self.query, "verb": self.verb, "status": self.status}
+
+
+@dataclass
+class KubeState:
+    bookmark_interval: float = 1.0
+    watch_timeout_cap: float | None = None
+    default_watch_timeout: float = 1800.0
+    watch_queue_limit: int = 1000
+    history_limit: int = 10_000
+    outage: int | None = None
+    store: Store = field(init=False)
+    registry: Registry = field(default_factory=Registry)
+    cluster: Cluster = field(init=False)
+    watchers: Watchers = field(default_factory=Watchers)
+    requests: list[RequestRecord] = field(default_factory=list)
+    server_address: str = ""
+
+    def __post_init__(self) -> None:
+        self.store = Store(history_limit=self.history_limit)
+        self.store.subscribe(self.watchers.offer)
+        self.cluster = Cluster(self.store, self.registry)
+        self.cluster.on_kind_removed = lambda key: self.watchers.finish_all(
+            "kind-removed", where=lambda watcher: watcher.resource.key == key
+        )
+
+    def compact(self, *, end_watches: bool = False) -> None:
+        self.store.compact()
+        if end_watches:
+            self.watchers.finish_all("expire", oldest=self.store.compacted)
+
+    def drop_watches(self) -> int:
+        dropped = len(self.watchers)
+        self.watchers.finish_all("drop")
+        return dropped
+
+    def set_outage(self, status: int | None) -> None:
+        self.outage = status
+        if status is not None:
+            self.watchers.finish_all("drop")
+
+    def watch_timeout(self, asked: float | None) -> float:
+        timeout = asked if asked is not None else self.default_watch_timeout
+        return min(timeout, self.watch_timeout_cap) if self.watch_timeout_cap is not None else timeout
+
+    def stats(self) -> dict[str, int]:
+        return dict(Counter(record.verb for record in self.requests))
