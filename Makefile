@@ -28,7 +28,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	BIN=$(BIN) bash mocks/demo.sh
+	$(BIN)/python -m mocks.demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py

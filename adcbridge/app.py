@@ -117,10 +117,7 @@ def readiness(
     view_complete: Callable[[], bool] = lambda: True,
 ) -> tuple[bool, str]:
     if elector is not None and not elector.is_leader:
-        leader = elector.holder or "nobody yet"
-        if not view_complete():
-            return False, f"standby (leader: {leader}); cluster view incomplete"
-        return True, f"standby (leader: {leader})"
+        return standby_readiness(elector, view_complete())
     last, success = reconciler.last, reconciler.last_success_at
     if last is None:
         return False, "no cycle yet"
@@ -130,6 +127,15 @@ def readiness(
     if success is None or time.time() - success > recent:
         return False, f"no successful cycle in the last {recent:.0f} s: {last.error or 'see the log'}"
     return True, "ready"
+
+
+def standby_readiness(elector: LeaderElector, view_complete: bool) -> tuple[bool, str]:
+    """A standby is ready (a rollout may go on) when someone else leads and its own view is whole."""
+    if not elector.holder or elector.holder == elector.identity:
+        return False, "electing a leader"
+    if not view_complete:
+        return False, f"standby (leader: {elector.holder}); cluster view incomplete"
+    return True, f"standby (leader: {elector.holder})"
 
 
 @dataclass
