@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, USERNAME
+from tests.live import seeded_kube
 from tests.processes import START_TIMEOUT, RunningMock, mock_adc_process
 
 DEMO_SNAPSHOT = Path(__file__).parent.parent / "config" / "demo"
@@ -123,6 +124,23 @@ async def test_check_reports_reachability_and_login(mock: RunningMock) -> None:
     code, out, _ = await adcbridge("check", env=bridge_env("http://127.0.0.1:9", ADCBRIDGE_ADC__OPERATION_DEADLINE="1"))
     assert code == 1
     assert "FAIL" in out
+
+
+async def test_check_looks_at_the_cluster_when_one_is_configured(mock: RunningMock, tmp_path: Path) -> None:
+    code, out, _ = await adcbridge("check", env=bridge_env(mock.url))
+    assert (code, "skip  Kubernetes: invalid setting kube.kubeconfig" in out) == (0, True)
+    async with seeded_kube(tmp_path) as kube:
+        env = bridge_env(mock.url, ADCBRIDGE_KUBE__KUBECONFIG=str(tmp_path / "kubeconfig"))
+        code, out, _ = await adcbridge("check", env=env)
+        assert code == 0, out
+        assert "ok    Kubernetes API reachable" in out
+        assert "ok    KIC Service njet-ingress/njet-ingress-controller (nodePorts [30080])" in out
+        assert "warn  VirtualServer CRD not installed" in out
+        kube.delete("v1", "Service", "njet-ingress-controller", namespace="njet-ingress")
+        code, out, _ = await adcbridge("check", env=env)
+        assert (code, "FAIL  KIC Service njet-ingress/njet-ingress-controller not found" in out) == (1, True)
+    code, out, _ = await adcbridge("check", env=env)  # the API server is gone
+    assert (code, "FAIL  Kubernetes:" in out) == (1, True)
 
 
 async def test_credentials_from_a_secrets_directory(mock: RunningMock, tmp_path: Path) -> None:

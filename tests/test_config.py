@@ -69,6 +69,11 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
         ("ADCBRIDGE_NODES__LABEL_SELECTOR", "role=edge,=x", "nodes.label_selector"),
         ("ADCBRIDGE_NAME_PREFIX", "-bad", "name_prefix"),
         ("ADCBRIDGE_LIMITS__MAX_DELETE_PERCENT", "150", "limits.max_delete_percent"),
+        ("ADCBRIDGE_KUBE__NAMESPACES", '["Not_A_Namespace"]', "invalid setting kube.namespaces"),
+        ("ADCBRIDGE_KUBE__LABEL_SELECTOR", "a in (b)", "invalid setting kube.label_selector"),
+        ("ADCBRIDGE_LEADER__RENEW_DEADLINE_SECONDS", "20", "retry_period_seconds < renew_deadline_seconds"),
+        ("ADCBRIDGE_LEADER__RETRY_PERIOD_SECONDS", "0.5", "invalid setting leader.retry_period_seconds"),
+        ("ADCBRIDGE_LEADER__LEASE_NAME", "Bad_Name", "invalid setting leader.lease_name"),
         ("ADCBRIDGE_UNKNOWN_FIELD", "1", ""),  # unknown variables are ignored, not fatal
     ],
 )
@@ -83,6 +88,18 @@ def test_errors_name_the_field_and_never_echo_the_value(
         load_settings(EXAMPLE)
     assert message in str(caught.value)
     assert PASSWORD not in str(caught.value)
+
+
+def test_kubeconfig_comes_from_the_setting_then_the_first_kubeconfig_entry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'first'}{os.pathsep}{tmp_path / 'second'}")
+    assert load_settings(EXAMPLE).kube.kubeconfig == tmp_path / "first"
+    monkeypatch.setenv("ADCBRIDGE_KUBE__KUBECONFIG", str(tmp_path / "chosen"))
+    assert load_settings(EXAMPLE).kube.kubeconfig == tmp_path / "chosen"
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.delenv("ADCBRIDGE_KUBE__KUBECONFIG")
+    assert load_settings(EXAMPLE).kube.kubeconfig is None
 
 
 def test_a_yaml_file_that_does_not_parse_is_a_config_error(tmp_path: Path) -> None:

@@ -1,0 +1,92 @@
+"""Findings as Kubernetes Events: which object each finding lands on, and how repeats are counted."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adcbridge.config import KicSettings
+from adcbridge.k8s.api import KubeApi
+from adcbridge.k8s.events import EventRecorder, Finding
+from adcbridge.model import AdcState, Conflict, DesiredState, Kind, ObjectRef, Plan, Rejection
+from adcbridge.presenting import findings
+from adcbridge.reconciler import CycleReport
+from mocks.kube.server import FakeKube
+from tests import kube_objects as k
+from tests.builders import claim, snapshot
+from tests.live import live_settings, seeded_kube
+
+SERVICE = ObjectRef("Service", "njet-ingress", "njet-ingress-controller")
+SHOP = ObjectRef("Ingress", "shop", "shop")
+
+
+def report(
+    *, desired: DesiredState | None = None, plan: Plan | None = None, problems: tuple[str, ...] = ()
+) -> CycleReport:
+    view = snapshot(hosts=[claim("Shop.example.com.", "shop", namespace="shop"), claim("api.example.com", "api")])
+    view = dataclasses.replace(view, problems=problems)
+    return CycleReport(started_at=0.0, snapshot=view, desired=desired, plan=plan)
+
+
+def test_each_finding_lands_on_the_object_concerned() -> None:
+    desired = DesiredState(
+        AdcState(),
+        slb_known=True,
+        complete=True,
+        rejections=(Rejection("bad_host.example.com", "label 'bad_host' is not ...", SHOP),),
+        degraded=("KIC Service njet-ingress/njet-ingress-controller exposes no nodePort", "a minion without master"),
+    )
+    plan = Plan(
+        hold_reason="32 deletions held back: more than 50% of our objects",
+        conflicts=(
+            Conflict(Kind.DOMAIN, "shop.example.com", "held by another owner"),
+            Conflict(Kind.POOL, "k8s-c1-80-tcp", "exists without our marker"),
+        ),
+    )
+    found = findings(report(desired=desired, plan=plan, problems=("a minion without master",)), KicSettings())
+    assert {(f.ref, f.reason) for f in found} == {
+        (SHOP, "HostRejected"),
+        (SERVICE, "Degraded"),  # the Service problem only: source problems are the source's
+        (SHOP, "NameConflict"),  # the host's claimant, matched after normalising "Shop.example.com."
+        (SERVICE, "NameConflict"),  # an SLB object's conflict concerns the KIC Service
+        (SERVICE, "DeletionsHeldBack"),
+    }
+    assert "bad_host.example.com" in next(f.message for f in found if f.reason == "HostRejected")
+
+
+def test_a_cycle_that_failed_early_has_no_findings() -> None:
+    assert findings(CycleReport(started_at=0.0, error="ADC unreachable"), KicSettings()) == []
+
+
+@pytest.fixture
+async def kube(tmp_path: Path) -> AsyncIterator[FakeKube]:
+    async with seeded_kube(tmp_path) as server:
+        yield server
+
+
+async def test_events_are_written_once_per_appearance_and_repeats_count(kube: FakeKube, tmp_path: Path) -> None:
+    ingress = kube.create(k.ingress("shop", "shop", "shop.example.com"))
+    clock = [1000.0]
+    config = live_settings(tmp_path)
+    async with await KubeApi.connect(config.kube) as api:
+
+        def find(ref: ObjectRef) -> dict[str, object] | None:
+            return ingress if ref == SHOP else None
+
+        recorder = EventRecorder(api, find, instance="test", clock=lambda: clock[0])
+        finding = Finding(SHOP, "HostRejected", "host 'x' not published")
+        await recorder.publish([finding])
+        await recorder.publish([finding])  # still there: nothing new
+        await recorder.publish([])
+        clock[0] += 60
+        await recorder.publish([finding])  # back: the same Event, counted
+        await recorder.publish([Finding(ObjectRef("Ingress", "shop", "gone"), "HostRejected", "x")])  # no object
+    events = kube.list_objects("v1", "Event", namespace="shop")
+    assert len(events) == 1
+    event = events[0]
+    assert (event["count"], event["reason"], event["type"]) == (2, "HostRejected", "Warning")
+    assert event["involvedObject"]["uid"] == ingress["metadata"]["uid"]
+    assert event["lastTimestamp"] > event["firstTimestamp"]
