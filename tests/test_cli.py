@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import kube_objects
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import seeded_kube
 from tests.processes import START_TIMEOUT, RunningMock, mock_adc_process
@@ -141,6 +142,18 @@ async def test_check_looks_at_the_cluster_when_one_is_configured(mock: RunningMo
         assert (code, "FAIL  KIC Service njet-ingress/njet-ingress-controller not found" in out) == (1, True)
     code, out, _ = await adcbridge("check", env=env)  # the API server is gone
     assert (code, "FAIL  Kubernetes:" in out) == (1, True)
+
+
+async def test_plan_and_run_once_read_the_live_cluster_without_snapshot(mock: RunningMock, tmp_path: Path) -> None:
+    async with seeded_kube(tmp_path) as kube:
+        kube.create(kube_objects.ingress("shop", "shop", "shop.example.com"))
+        env = bridge_env(mock.url, ADCBRIDGE_KUBE__KUBECONFIG=str(tmp_path / "kubeconfig"))
+        code, out, _ = await adcbridge("plan", env=env)
+        assert code == 0, out
+        assert re.search(r"^create\s+domain\s+shop\.example\.com", out, re.MULTILINE)
+        code, out, _ = await adcbridge("run", "--once", env=env)
+        assert (code, out.rstrip().endswith("converged")) == (0, True), out
+        assert (await state_of(mock.url))["counts"]["dns/domain"] == 1
 
 
 async def test_credentials_from_a_secrets_directory(mock: RunningMock, tmp_path: Path) -> None:
