@@ -1,9 +1,12 @@
 """The composition root: builds the components from settings and runs them.
 
-Each component gets only its own settings group. ``serve`` runs the reconcile loop as a
-supervised task beside the health server: if the loop dies the process exits non-zero
-instead of serving a green ``/healthz`` over a dead bridge; SIGTERM/SIGINT stop it within
-a bounded time (the ADC session is logged out on the way).
+Each component gets only its own settings group. ``serve`` runs supervised jobs beside the
+health server: the reconcile loop and, on a live cluster with leader election, the Lease
+loop. The reconcile loop runs only while this replica leads and is cancelled the moment the
+lease is lost (the ADC client's write gate refuses writes even before that). If a job dies
+the process exits non-zero instead of serving a green ``/healthz`` over a dead bridge;
+SIGTERM/SIGINT stop it within a bounded time, releasing the Lease and logging out of the ADC.
+Watchers live in the cluster source (``k8s/cluster_source.py``) for as long as it is open.
 """
 
 from __future__ import annotations

@@ -65,3 +65,35 @@ async def run_cli(*args: str) -> tuple[int, str]:
     _, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
     assert process.returncode is not None
     return process.returncode, err.decode(errors="replace")
+
+
+@dataclass
+class RunningKube:
+    process: asyncio.subprocess.Process
+    url: str
+
+
+@asynccontextmanager
+async def fake_kube_process(*args: str) -> AsyncIterator[RunningKube]:
+    """Start ``python -m mocks.kube --listen 127.0.0.1:0 ARGS``, yield its URL, stop it with SIGTERM."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mocks.kube",
+        "--listen",
+        "127.0.0.1:0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)).decode()
+        if not line.startswith("fake-kube listening on "):
+            raise RuntimeError(f"fake API server did not start: {line}{await _stderr(process)}")
+        yield RunningKube(process, line.split()[-1])
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), START_TIMEOUT)
+        await _stderr(process)
