@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,6 +51,14 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 NAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 Seconds = Annotated[float, Field(gt=0)]
+
+
+def _valid_selector(value: str) -> str:
+    parse_selector(value)
+    return value
+
+
+Selector = Annotated[str, AfterValidator(_valid_selector)]  # "a=b,c!=d,e,!f"
 
 
 class Group(BaseModel):
@@ -111,14 +128,8 @@ class NodeSettings(Group):
 
     address_type: Literal["InternalIP", "ExternalIP"] = Field("InternalIP", description="Node address to use")
     include_unschedulable: bool = Field(False, description="Keep cordoned nodes as members")
-    label_selector: str = Field("", description="Equality-based selector, e.g. 'role=edge,!spot'")
+    label_selector: Selector = Field("", description="Equality-based selector, e.g. 'role=edge,!spot'")
     drain_grace_seconds: float = Field(300.0, ge=0, description="How long a leaving node stays as a disabled member")
-
-    @field_validator("label_selector")
-    @classmethod
-    def _selector(cls, value: str) -> str:
-        parse_selector(value)
-        return value
 
 
 class PoolSettings(Group):
@@ -168,7 +179,7 @@ class KubeSettings(Group):
     )
     context: str = Field("", description="kubeconfig context; empty: its current context")
     namespaces: list[str] = Field([], description="Namespaces whose Ingresses and VirtualServers count; empty: all")
-    label_selector: str = Field("", description="Only Ingresses and VirtualServers with these labels count")
+    label_selector: Selector = Field("", description="Only Ingresses and VirtualServers with these labels count")
     page_size: int = Field(500, ge=1, le=5000, description="Objects per list request")
     watch_seconds: int = Field(300, ge=10, le=3600, description="Each watch is renewed after this (server timeout)")
     request_timeout: Seconds = Field(30.0, description="Timeout of one list or write request")
@@ -184,12 +195,6 @@ class KubeSettings(Group):
             if not DNS_LABEL.match(value):
                 raise ValueError(f"{excerpt(value)!r} is not a namespace name (RFC 1123 label)")
         return values
-
-    @field_validator("label_selector")
-    @classmethod
-    def _selector(cls, value: str) -> str:
-        parse_selector(value)
-        return value
 
 
 class LeaderSettings(Group):

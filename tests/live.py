@@ -31,10 +31,11 @@ def live_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return settings(kube=kube, **overrides)
 
 
-async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0, what: str = "the condition") -> None:
-    """Poll ``check`` every 50 ms; fail the test if it is not true within ``seconds``."""
-    deadline = time.monotonic() + seconds
+async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0, what: str = "the condition") -> float:
+    """Poll ``check`` every 50 ms; fail the test if it is not true within ``seconds``. Returns the time it took."""
+    started = time.monotonic()
     while not await check():
-        if time.monotonic() > deadline:
+        if time.monotonic() - started > seconds:
             raise AssertionError(f"{what} not reached within {seconds} s")
         await asyncio.sleep(0.05)
+    return time.monotonic() - started

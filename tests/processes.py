@@ -24,32 +24,34 @@ class RunningMock:
 @asynccontextmanager
 async def mock_adc_process(*args: str) -> AsyncIterator[RunningMock]:
     """Start ``python -m mocks.adc ARGS`` on port 0, yield its addresses, stop it with SIGTERM."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mocks.adc",
-        "--listen",
-        "127.0.0.1:0",
-        "--dns-listen",
-        "127.0.0.1:0",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+    async with _emulator("mocks.adc", "--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0", *args) as process:
+        line = await _first_line(process)
         if not line:
             raise RuntimeError(f"mock ADC did not start: {await _stderr(process)}")
         ready: dict[str, Any] = json.loads(line)
         host, _, port = (ready["dns"] or "").rpartition(":")
         dns = (host.strip("[]"), int(port)) if ready["dns"] else None
         yield RunningMock(process, ready["url"], dns)
+
+
+@asynccontextmanager
+async def _emulator(module: str, *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``python -m MODULE ARGS`` with pipes, stopped with SIGTERM (and waited for) on the way out."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        yield process
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), START_TIMEOUT)
         await _stderr(process)
+
+
+async def _first_line(process: asyncio.subprocess.Process) -> str:
+    assert process.stdout is not None
+    return (await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)).decode()
 
 
 async def _stderr(process: asyncio.subprocess.Process) -> str:
@@ -76,24 +78,8 @@ class RunningKube:
 @asynccontextmanager
 async def fake_kube_process(*args: str) -> AsyncIterator[RunningKube]:
     """Start ``python -m mocks.kube --listen 127.0.0.1:0 ARGS``, yield its URL, stop it with SIGTERM."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mocks.kube",
-        "--listen",
-        "127.0.0.1:0",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)).decode()
+    async with _emulator("mocks.kube", "--listen", "127.0.0.1:0", *args) as process:
+        line = await _first_line(process)
         if not line.startswith("fake-kube listening on "):
             raise RuntimeError(f"fake API server did not start: {line}{await _stderr(process)}")
         yield RunningKube(process, line.split()[-1])
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), START_TIMEOUT)
-        await _stderr(process)

@@ -20,7 +20,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,9 @@ import httpx
 import pytest
 import yaml
 
+from tests import kube_objects
 from tests.conftest import PASSWORD, USERNAME
+from tests.live import until
 from tests.processes import START_TIMEOUT, RunningKube, RunningMock, fake_kube_process, mock_adc_process
 from tests.test_cli import DEMO_SNAPSHOT, bridge_env
 
@@ -206,7 +208,7 @@ class Cluster:
         return float(match.group(1)) if match else None
 
     async def create_ingress(self, name: str, namespace: str, host: str) -> None:
-        await self.kube_call("POST", INGRESSES.format(namespace=namespace), ingress(name, namespace, host))
+        await self.kube_call("POST", INGRESSES.format(namespace=namespace), kube_objects.ingress(name, namespace, host))
 
     async def delete_ingress(self, name: str, namespace: str) -> None:
         await self.kube_call("DELETE", f"{INGRESSES.format(namespace=namespace)}/{name}")
@@ -222,29 +224,6 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         httpx.AsyncClient(timeout=5) as http,
     ):
         yield Cluster(kube, kubeconfig, adc, http)
-
-
-def ingress(name: str, namespace: str, host: str) -> dict[str, Any]:
-    backend = {"service": {"name": "web", "port": {"number": 8080}}}
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "ingressClassName": "njet",
-            "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}],
-        },
-    }
-
-
-async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0, what: str = "the condition") -> float:
-    """Poll ``check`` every 50 ms; fail if it is not true within ``seconds``. Returns the time it took."""
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > seconds:
-            raise AssertionError(f"{what} not reached within {seconds} s")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started
 
 
 async def converged(cluster: Cluster, bridge: Bridge) -> None:
@@ -330,7 +309,7 @@ async def test_changes_through_the_api_server_reach_the_adc(cluster: Cluster) ->
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 async def test_kubectl_changes_reach_the_adc(cluster: Cluster, tmp_path: Path) -> None:
     manifest = tmp_path / "docs.yaml"
-    manifest.write_text(yaml.safe_dump(ingress("docs", "web", "docs.example.com")))
+    manifest.write_text(yaml.safe_dump(kube_objects.ingress("docs", "web", "docs.example.com")))
 
     async def kubectl(*args: str) -> str:
         process = await asyncio.create_subprocess_exec(
