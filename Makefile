@@ -33,6 +33,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py
 	$(BIN)/python benchmarks/engine_sync.py
+	$(BIN)/python benchmarks/k8s_sync.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

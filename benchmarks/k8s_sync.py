@@ -1,0 +1,760 @@
+"""The live Kubernetes side end to end: cold start from a big cluster, then Ingress-to-domain latency.
+
+Three real processes on loopback: the fake Kubernetes API server (``python -m mocks.kube``)
+seeded with 10,000 Ingresses of class ``njet`` (one host each, over 50 namespaces), 500 Ready
+nodes, the KIC Service (NodePort 80->30080, 443->30443) and its IngressClass; the mock ADC
+(``python -m mocks.adc --no-dns``) with a ``latency`` fault rule of 5 ms on every API request,
+as in ``engine_sync.py``; and the bridge itself, ``python -m adcbridge run`` configured by
+environment variables only (leader election on, debounce 0.2 s: the defaults). The mocks and this
+harness share one CPU, the bridge has the other to itself.
+
+1. Cold start, ``--rounds`` times on fresh processes: the clock starts when ``adcbridge run`` is
+   spawned and stops when the mock ADC's change log holds every object the cluster asks for
+   (nodes, pools, members, virtual servers, one domain per host) and the configuration save that
+   follows; every write must have succeeded and ``/_mock/state`` must then count exactly those
+   objects. The bridge's own log (JSON lines at DEBUG, with millisecond timestamps) and the change
+   log's timestamps split that time into start-up, listing the cluster, the first cycle's
+   thinking (snapshot, desired state, observing the empty ADC, plan) and the ADC writes; each
+   process's CPU, sampled from /proc every 50 ms, is split the same way, which tells whose time
+   a phase is (listing, for one, is mostly the fake API server's).
+2. Peak RSS of the bridge: ``VmHWM`` from /proc, after the cold sync and at the end.
+3. Latency, in the last round after the cold sync: ``--changes`` Ingresses created one after the
+   other (a new host each); for each, from the moment the API server's 201 reached this harness
+   to the moment the mock ADC recorded the new domain (the change log's own timestamp; same host,
+   same clock), found by polling the change log every 10 ms. The next Ingress is created once the
+   cycle that wrote the domain has saved the configuration. ADC requests per change come from the
+   mock's counters (``/_mock/stats``).
+
+The script exits 1 if a sync does not complete, a count is wrong or a write failed; times are
+reported against the targets (cold start: none given, compare with the engine alone; peak RSS
+under 300 MB; latency p99 under 1 s), never asserted.
+
+Usage: ``.venv/bin/python benchmarks/k8s_sync.py [--hosts 10000] [--nodes 500] [--changes 100]
+[--rounds 3] [--latency-ms 5] [--namespaces 50] [--profile PREFIX]``; a quick smoke test:
+``--hosts 500 --nodes 20 --changes 10 --rounds 1``. ``--profile`` records the bridge with py-spy
+(not a dependency: ``.venv/bin/pip install py-spy``) during the last round's cold start and changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+USERNAME = "admin"
+PASSWORD = "bench-password"
+OWNER_ID = "bench"
+VIP = "192.0.2.10"
+KIC_NAMESPACE, KIC_SERVICE, CLASS = "njet-ingress", "njet-ingress-controller", "njet"
+PORTS = (("http", 80, 30080), ("https", 443, 30443))
+DOMAIN = "bench.example.com"
+OBJECT_KINDS = ("slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain")
+SAVE_KIND = "system/config"
+START_TIMEOUT = 300.0  # seeding 10,000 objects into the fake API server takes a while
+SYNC_TIMEOUT = 600.0
+CHANGE_TIMEOUT = 30.0
+POLL_SECONDS = 0.01
+RSS_TARGET_MB = 300.0
+P99_TARGET_S = 1.0
+
+Obj = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- the cluster
+
+
+def namespace(name: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def kic_service() -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": KIC_SERVICE, "namespace": KIC_NAMESPACE},
+        "spec": {
+            "type": "NodePort",
+            "externalTrafficPolicy": "Cluster",
+            "selector": {"app": "njet"},
+            "ports": [
+                {"name": name, "protocol": "TCP", "port": port, "targetPort": port, "nodePort": node_port}
+                for name, port, node_port in PORTS
+            ],
+        },
+    }
+
+
+def node_ip(index: int) -> str:
+    return f"10.{1 + index // 62_500}.{index // 250 % 250}.{index % 250 + 1}"
+
+
+def node(index: int) -> Obj:
+    name = f"node-{index:05d}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "spec": {"unschedulable": False},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": node_ip(index)}, {"type": "Hostname", "address": name}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+
+
+def ingress_class() -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": CLASS},
+        "spec": {"controller": "k8s.njet.org/ingress-controller"},
+    }
+
+
+def team(index: int, namespaces: int) -> str:
+    return f"team-{index % namespaces:02d}"
+
+
+def ingress(name: str, ns: str, host: str) -> Obj:
+    backend = {"service": {"name": "web", "port": {"number": 8080}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {
+            "ingressClassName": CLASS,
+            "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}],
+        },
+    }
+
+
+def host_name(index: int) -> str:
+    return f"app-{index:05d}.{DOMAIN}"
+
+
+def write_seed(directory: Path, args: argparse.Namespace) -> None:
+    """One JSON ``List`` (namespaces first: the fake loads them first anyway)."""
+    items = [
+        *(namespace(name) for name in [KIC_NAMESPACE, *(team(i, args.namespaces) for i in range(args.namespaces))]),
+        kic_service(),
+        ingress_class(),
+        *(node(index) for index in range(args.nodes)),
+        *(ingress(f"app-{i:05d}", team(i, args.namespaces), host_name(i)) for i in range(args.hosts)),
+    ]
+    (directory / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+
+
+def expected_objects(hosts: int, nodes: int) -> Counter[str]:
+    """ADC objects for the cluster, by change-log kind: one pool and one virtual server per port (one VIP)."""
+    return Counter(
+        {
+            "slb/node": nodes,
+            "slb/pool": len(PORTS),
+            "slb/pool/rserver": len(PORTS) * nodes,
+            "slb/vserver": len(PORTS),
+            "dns/domain": hosts,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------- /proc
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds all processes have spent busy since boot (first line of /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kib(pid: int, key: str) -> int:
+    """A ``kB`` line of /proc/<pid>/status (VmRSS, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def pin_cpus() -> tuple[int | None, int | None]:
+    """(mocks and harness CPU, bridge CPU): two different CPUs when there are two, no pinning otherwise."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    os.sched_setaffinity(0, {available[0]})
+    return available[0], available[1]
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Child:
+    """A running process whose stderr is drained (and kept, with arrival times) in the background."""
+
+    process: asyncio.subprocess.Process
+    lines: list[tuple[float, str]] = field(default_factory=list)
+    drain: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start_draining(self) -> None:
+        async def drain() -> None:
+            assert self.process.stderr is not None
+            while line := await self.process.stderr.readline():
+                self.lines.append((time.time(), line.decode(errors="replace").rstrip("\n")))
+
+        self.drain = asyncio.create_task(drain())
+
+    def tail(self, count: int = 20) -> str:
+        return "\n".join(line for _, line in self.lines[-count:])
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        if self.drain is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self.drain, 5)
+
+
+async def spawn(*argv: str, cpu: int | None, env: dict[str, str] | None = None) -> Child:
+    process = await asyncio.create_subprocess_exec(
+        *argv, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    if cpu is not None:
+        os.sched_setaffinity(process.pid, {cpu})
+    child = Child(process)
+    child.start_draining()
+    return child
+
+
+async def first_line(child: Child, what: str) -> str:
+    assert child.process.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.process.stdout.readline(), START_TIMEOUT)
+    except TimeoutError:
+        line = b""
+    if not line:
+        await child.stop()
+        raise RuntimeError(f"{what} did not start:\n{child.tail()}")
+    return line.decode().strip()
+
+
+@asynccontextmanager
+async def fake_kube(seed: Path, kubeconfig: Path, cpu: int | None) -> AsyncIterator[tuple[Child, str]]:
+    child = await spawn(
+        sys.executable, "-m", "mocks.kube", "--listen", "127.0.0.1:0", "--seed", str(seed),
+        "--kubeconfig-out", str(kubeconfig), cpu=cpu,
+    )  # fmt: skip
+    try:
+        line = await first_line(child, "the fake API server")
+        yield child, line.rsplit(" ", 1)[1]
+    finally:
+        await child.stop()
+
+
+class MockAdc:
+    """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
+
+    def __init__(self, child: Child, url: str) -> None:
+        self.child = child
+        self.url = url
+        self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
+        self.seq = 0  # the last change-log entry read
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self.controls.request(method, f"/_mock/{path}", json=body)
+        response.raise_for_status()
+        envelope = response.json()
+        assert envelope["res"]["code"] == 0, envelope
+        return envelope["data"]
+
+    async def new_changes(self) -> list[dict[str, Any]]:
+        changes: list[dict[str, Any]] = (await self.control("GET", f"changes?since={self.seq}"))["changes"]
+        if changes:
+            self.seq = int(changes[-1]["seq"])
+        return changes
+
+    async def requests(self) -> Counter[str]:
+        """API requests received so far, by method (login and configuration saves included)."""
+        return Counter((await self.control("GET", "stats"))["requests"])
+
+
+@asynccontextmanager
+async def mock_adc(latency_ms: int, cpu: int | None) -> AsyncIterator[MockAdc]:
+    child = await spawn(
+        sys.executable, "-m", "mocks.adc", "--listen", "127.0.0.1:0", "--no-dns",
+        "--username", USERNAME, "--password", PASSWORD, "--max-sessions", "64", cpu=cpu,
+    )  # fmt: skip
+    try:
+        mock = MockAdc(child, json.loads(await first_line(child, "the mock ADC"))["url"])
+        try:
+            await mock.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
+            yield mock
+        finally:
+            await mock.controls.aclose()
+    finally:
+        await child.stop()
+
+
+def bridge_env(kubeconfig: Path, adc_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
+    env.pop("KUBECONFIG", None)
+    return env | {
+        "ADCBRIDGE_KUBE__KUBECONFIG": str(kubeconfig),
+        "ADCBRIDGE_ADC__URL": adc_url,
+        "ADCBRIDGE_ADC__USERNAME": USERNAME,
+        "ADCBRIDGE_ADC__PASSWORD": PASSWORD,
+        "ADCBRIDGE_OWNER_ID": OWNER_ID,
+        "ADCBRIDGE_VIP__ADDRESSES": json.dumps([VIP]),
+        "ADCBRIDGE_SERVER__LISTEN": "127.0.0.1:0",
+        "ADCBRIDGE_LOG__FORMAT": "json",
+        "ADCBRIDGE_LOG__LEVEL": "DEBUG",  # for the "listed N" lines that time the listing
+    }
+
+
+@asynccontextmanager
+async def profiled(pid: int, output: Path | None, cpu: int | None) -> AsyncIterator[None]:
+    """``py-spy record`` (raw collapsed stacks, 100 Hz, GIL holders only) on ``pid`` while the block runs."""
+    if output is None:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    child = await spawn(
+        str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--gil", "--nonblocking",
+        "--output", str(output), cpu=cpu,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        child.process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.process.wait(), 30)
+        await child.stop()
+        print(f"profile: {output} ({child.tail(2)})", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- the bridge's log
+
+
+def log_entries(child: Child) -> list[tuple[float, str, str]]:
+    """(time the bridge logged it, logger, message) of every JSON line so far."""
+    entries = []
+    for _, line in child.lines:
+        try:
+            entry = json.loads(line)
+            stamp = datetime.fromisoformat(entry["time"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        entries.append((stamp, str(entry.get("logger", "")), str(entry.get("message", ""))))
+    return entries
+
+
+def logged_at(entries: list[tuple[float, str, str]], pick: Callable[[str], bool], *, last: bool = False) -> float:
+    """When the first (or last) message ``pick`` accepts was logged; NaN if none was."""
+    times = [stamp for stamp, _, message in entries if pick(message)]
+    if not times:
+        return float("nan")
+    return times[-1] if last else times[0]
+
+
+def health_port(entries: list[tuple[float, str, str]]) -> int:
+    for _, _, message in entries:
+        if message.startswith("serving /healthz") and message.rsplit(" ", 1)[1].isdigit():
+            return int(message.rsplit(" ", 1)[1])
+    return 0
+
+
+# ---------------------------------------------------------------------------- one round
+
+
+PHASES = (  # (name, from mark, to mark): the cold start cut at what the bridge logged and the ADC recorded
+    ("start-up: interpreter, imports, settings, connections", "spawn", "serving"),
+    ("listing the cluster (to the last feed listed)", "serving", "listed"),
+    ("first cycle to its first write: snapshot, desired, observe, plan", "listed", "first write"),
+    ("ADC writes: first object write to configuration saved", "first write", "saved"),
+)
+
+
+MARKS = {
+    "serving": "health server up (log)",
+    "leader": "became the leader (log)",
+    "listed": "last feed listed (log)",
+    "planned": "first cycle planned: applying N operations (log)",
+    "first write": "first object write (ADC change log)",
+    "last write": "last object write (ADC change log)",
+    "saved": "**first complete sync: configuration saved (ADC change log)**",
+    "ready": "/readyz 200 (polled)",
+}
+
+
+@dataclass
+class ColdStart:
+    """One cold start: marks in seconds since the bridge was spawned, and each process's CPU over time."""
+
+    marks: dict[str, float]  # spawn, serving, leader, listed, planned, first write, last write, saved, ready
+    timeline: list[tuple[float, ...]]  # (seconds since spawn, bridge, fake API, mock ADC CPU-s)
+    requests: int
+    writes: Counter[str]
+    rss_kib: int
+
+    def cpu_at(self, moment: float) -> tuple[float, float, float]:
+        """CPU-seconds of (bridge, fake API server, mock ADC) at ``moment``, interpolated between samples."""
+        timeline = self.timeline
+        for (t0, *cpu0), (t1, *cpu1) in itertools.pairwise(timeline):
+            if t0 <= moment <= t1:
+                share = (moment - t0) / (t1 - t0) if t1 > t0 else 1.0
+                bridge, kube, adc = (a + (b - a) * share for a, b in zip(cpu0, cpu1, strict=True))
+                return bridge, kube, adc
+        _, bridge, kube, adc = timeline[-1] if moment > timeline[-1][0] else timeline[0]
+        return bridge, kube, adc
+
+    def phase(self, start: str, end: str) -> tuple[float, float, float, float]:
+        """(wall, bridge CPU, fake API CPU, mock ADC CPU) seconds between two marks."""
+        begin, finish = self.marks[start], self.marks[end]
+        (bridge0, kube0, adc0), (bridge1, kube1, adc1) = self.cpu_at(begin), self.cpu_at(finish)
+        return finish - begin, bridge1 - bridge0, kube1 - kube0, adc1 - adc0
+
+
+@dataclass
+class Latencies:
+    recorded: list[float] = field(default_factory=list)  # 201 -> the mock recorded the domain
+    seen: list[float] = field(default_factory=list)  # 201 -> this harness saw it in the change log
+    requests: list[Counter[str]] = field(default_factory=list)  # ADC requests per change, by method
+    cycle_seconds: float = 0.0  # mean reconcile duration over the changes, from the bridge's metrics
+    cycles: int = 0
+
+
+@dataclass
+class Round:
+    cold: ColdStart | None = None
+    latencies: Latencies | None = None
+    rss_end_kib: int = 0
+    kube_rss_kib: int = 0
+    adc_rss_kib: int = 0
+    process_cpu: float = 0.0  # CPU-s of the bridge, the fake API server (seeding included) and the mock ADC
+    problems: list[str] = field(default_factory=list)
+
+
+async def wait_for_cold_sync(
+    mock: MockAdc, bridge: Child, kube: Child, expected: Counter[str], *, started: float, before: tuple[float, ...]
+) -> tuple[list[dict[str, Any]], list[tuple[float, ...]]]:
+    """Read the change log until every expected object and a later save are in it, sampling each process's
+    CPU as it goes; (changes, CPU timeline). Raises AssertionError naming what went wrong."""
+    changes: list[dict[str, Any]] = []
+    writes: Counter[str] = Counter()
+    timeline = [(0.0, 0.0, *before)]
+    deadline = time.monotonic() + SYNC_TIMEOUT
+    while True:
+        timeline.append((time.time() - started, *cpu_seconds_of(bridge, kube, mock.child)))
+        for change in await mock.new_changes():
+            changes.append(change)
+            assert change["code"] == 0, f"a write failed: {change}"
+            if change["kind"] in OBJECT_KINDS:
+                writes[change["kind"]] += 1
+            elif change["kind"] == SAVE_KIND and writes == expected:
+                timeline.append((time.time() - started, *cpu_seconds_of(bridge, kube, mock.child)))
+                return changes, timeline
+        if bridge.process.returncode is not None:
+            raise AssertionError(f"the bridge exited with {bridge.process.returncode}:\n{bridge.tail()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no complete sync within {SYNC_TIMEOUT:.0f} s: {dict(writes)} of {dict(expected)}")
+        await asyncio.sleep(0.05)
+
+
+def cpu_seconds_of(*children: Child) -> tuple[float, ...]:
+    return tuple(cpu_seconds(child.pid) for child in children)
+
+
+async def wait_ready(http: httpx.AsyncClient, started: float) -> float:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (await http.get("/readyz")).status_code == 200:
+            return time.time() - started
+        await asyncio.sleep(POLL_SECONDS)
+    return float("nan")
+
+
+async def cold_start(
+    mock: MockAdc, bridge: Child, kube: Child, args: argparse.Namespace, *, started: float, before: tuple[float, ...]
+) -> ColdStart:
+    """Wait for the first complete sync and split it up; raises AssertionError naming what went wrong."""
+    expected = expected_objects(args.hosts, args.nodes)
+    changes, timeline = await wait_for_cold_sync(mock, bridge, kube, expected, started=started, before=before)
+    entries = log_entries(bridge)
+    port = health_port(entries)
+    assert port, f"the bridge did not say where it serves /readyz:\n{bridge.tail()}"
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        ready = await wait_ready(http, started)
+    state = await mock.control("GET", "state")
+    counts = {kind: state["counts"].get(kind, 0) for kind in OBJECT_KINDS}
+    object_writes = [change for change in changes if change["kind"] in OBJECT_KINDS]
+    marks = {
+        "spawn": 0.0,
+        "serving": logged_at(entries, lambda m: m.startswith("serving /healthz")),
+        "leader": logged_at(entries, lambda m: m == "lease: became the leader"),
+        "listed": logged_at(entries, lambda m: ": listed " in m, last=True),
+        "planned": logged_at(entries, lambda m: m.startswith("applying ")),
+        "first write": object_writes[0]["time"],
+        "last write": object_writes[-1]["time"],
+        "saved": changes[-1]["time"],
+    }
+    marks = {name: moment - started if name != "spawn" else 0.0 for name, moment in marks.items()}
+    return ColdStart(
+        marks={**marks, "ready": ready},
+        timeline=timeline,
+        requests=(await mock.requests()).total(),
+        writes=Counter({kind: count for kind, count in counts.items() if count}),
+        rss_kib=status_kib(bridge.pid, "VmHWM"),
+    )
+
+
+async def one_change(
+    index: int, kube: httpx.AsyncClient, mock: MockAdc, args: argparse.Namespace
+) -> tuple[float, float, Counter[str]]:
+    """Create one Ingress; (recorded latency, seen latency, ADC requests of the cycle by method)."""
+    host, ns = f"new-{index:05d}.{DOMAIN}", team(index, args.namespaces)
+    requests_before = await mock.requests()
+    response = await kube.post(
+        f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", json=ingress(f"new-{index:05d}", ns, host)
+    )
+    created = time.time()
+    assert response.status_code == 201, f"creating Ingress {ns}/new-{index:05d}: {response.status_code}"
+    recorded = seen = float("nan")
+    deadline = time.monotonic() + CHANGE_TIMEOUT
+    while time.monotonic() < deadline:
+        for change in await mock.new_changes():
+            assert change["code"] == 0, f"a write failed: {change}"
+            if change["kind"] == "dns/domain" and change["name"] == host:
+                recorded, seen = change["time"] - created, time.time() - created
+            elif change["kind"] in OBJECT_KINDS:
+                raise AssertionError(f"an unexpected write for {host}: {change}")
+            elif change["kind"] == SAVE_KIND and not math.isnan(recorded):  # that cycle is over
+                return recorded, seen, await mock.requests() - requests_before
+        await asyncio.sleep(POLL_SECONDS)
+    raise AssertionError(f"{host} did not reach the ADC (with a save) within {CHANGE_TIMEOUT:.0f} s")
+
+
+def metric_sum(text: str, name: str) -> float:
+    """Sum of every sample of ``name`` (all label sets) in a Prometheus exposition."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name)] in " {":
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def latencies(mock: MockAdc, kube_url: str, health: str, args: argparse.Namespace) -> Latencies:
+    result = Latencies()
+    async with (
+        httpx.AsyncClient(base_url=kube_url, timeout=30) as kube,
+        httpx.AsyncClient(base_url=health, timeout=10) as http,
+    ):
+        await mock.new_changes()  # skip whatever is already logged
+        before = (await http.get("/metrics")).text
+        for index in range(args.changes):
+            recorded, seen, requests = await one_change(index, kube, mock, args)
+            result.recorded.append(recorded)
+            result.seen.append(seen)
+            result.requests.append(requests)
+        after = (await http.get("/metrics")).text
+    name = "adcbridge_reconcile_duration_seconds"
+    result.cycles = round(metric_sum(after, f"{name}_count") - metric_sum(before, f"{name}_count"))
+    result.cycle_seconds = (metric_sum(after, f"{name}_sum") - metric_sum(before, f"{name}_sum")) / max(
+        result.cycles, 1
+    )
+    return result
+
+
+async def run_round(
+    args: argparse.Namespace, seed: Path, cpus: tuple[int | None, int | None], *, measure_latency: bool
+) -> Round:
+    result = Round()
+    with tempfile.TemporaryDirectory(prefix="k8s-sync-") as scratch:
+        kubeconfig = Path(scratch) / "kubeconfig"
+        async with fake_kube(seed, kubeconfig, cpus[0]) as (kube, kube_url), mock_adc(args.latency_ms, cpus[0]) as mock:
+            before = cpu_seconds_of(kube, mock.child)  # seeding and start-up of the mocks: not counted
+            started = time.time()
+            bridge = await spawn(
+                sys.executable, "-m", "adcbridge", "run", cpu=cpus[1], env=bridge_env(kubeconfig, mock.url)
+            )
+            profile = args.profile if measure_latency else None
+            try:
+                async with profiled(bridge.pid, profile and Path(f"{profile}-cold.txt"), cpus[0]):
+                    result.cold = await cold_start(mock, bridge, kube, args, started=started, before=before)
+                expected = +expected_objects(args.hosts, args.nodes)
+                if result.cold.writes != expected:
+                    result.problems.append(f"ADC holds {dict(result.cold.writes)}, expected {dict(expected)}")
+                if measure_latency and args.changes:
+                    health = f"http://127.0.0.1:{health_port(log_entries(bridge))}"
+                    async with profiled(bridge.pid, profile and Path(f"{profile}-changes.txt"), cpus[0]):
+                        result.latencies = await latencies(mock, kube_url, health, args)
+                result.rss_end_kib = status_kib(bridge.pid, "VmHWM")
+                result.kube_rss_kib = status_kib(kube.pid, "VmHWM")
+                result.adc_rss_kib = status_kib(mock.child.pid, "VmHWM")
+                result.process_cpu = sum(cpu_seconds_of(bridge, kube, mock.child))
+            except AssertionError as exc:
+                result.problems.append(str(exc))
+            finally:
+                await bridge.stop()
+            if bridge.process.returncode not in (0, None):
+                result.problems.append(f"the bridge exited with {bridge.process.returncode}:\n{bridge.tail()}")
+    return result
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (p99 of 100 values is the 99th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(len(ordered) * share)) - 1]
+
+
+def cold_table(rounds: list[Round]) -> list[str]:
+    colds = [result.cold for result in rounds if result.cold is not None]
+
+    def cells(values: list[float]) -> str:
+        return f"{statistics.median(values):.2f} | {min(values):.2f}-{max(values):.2f}"
+
+    lines = [
+        "| cold start (from spawning `adcbridge run`) | at s, median | min-max |",
+        "| --- | ---: | ---: |",
+    ]
+    for mark, label in MARKS.items():
+        lines.append(f"| {label} | {cells([cold.marks[mark] for cold in colds])} |")
+    lines += [
+        "",
+        "| phase | wall s | bridge CPU s | fake API server CPU s | mock ADC CPU s |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, start, end in (*PHASES, ("whole cold start", "spawn", "saved")):
+        split = [cold.phase(start, end) for cold in colds]
+        medians = [statistics.median(part[index] for part in split) for index in range(4)]
+        lines.append(f"| {name} | " + " | ".join(f"{value:.2f}" for value in medians) + " |")
+    lines.append("")
+    lines.append(f"ADC requests until the sync: {statistics.median(cold.requests for cold in colds):,.0f}.")
+    return lines
+
+
+def latency_lines(found: Latencies) -> list[str]:
+    recorded, seen = found.recorded, found.seen
+    totals = [requests.total() for requests in found.requests]
+    methods = sorted({method for requests in found.requests for method in requests})
+    by_method = ", ".join(f"{method} {statistics.median(r[method] for r in found.requests):.0f}" for method in methods)
+    return [
+        f"| latency, {len(recorded)} Ingress creates | p50 s | p90 s | p99 s | max s | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+        f"| 201 to domain recorded by the ADC | {statistics.median(recorded):.3f} | {percentile(recorded, 0.9):.3f} "
+        f"| {percentile(recorded, 0.99):.3f} | {max(recorded):.3f} | p99 < {P99_TARGET_S:g} s |",
+        f"| 201 to domain seen in the change log (10 ms polls) | {statistics.median(seen):.3f} "
+        f"| {percentile(seen, 0.9):.3f} | {percentile(seen, 0.99):.3f} | {max(seen):.3f} | — |",
+        "",
+        f"ADC requests per change (the whole cycle: observe, write, save): median "
+        f"{statistics.median(totals):.0f} ({by_method}), min {min(totals)}, max {max(totals)}. "
+        f"Cycles during the changes: {found.cycles} (one per change expected), mean reconcile duration "
+        f"{found.cycle_seconds:.3f} s (the bridge's own histogram; debounce not included).",
+    ]
+
+
+async def measure(args: argparse.Namespace) -> int:
+    cpus = pin_cpus()
+    load_before = os.getloadavg()[0]
+    expected = expected_objects(args.hosts, args.nodes)
+    print(
+        f"k8s sync: {args.hosts:,} Ingresses (one host each) in {args.namespaces} namespaces, {args.nodes:,} Ready "
+        f"nodes, {len(PORTS)} nodePorts ({sum(expected.values()):,} ADC objects); mock ADC with {args.latency_ms} ms "
+        f"added latency; {args.rounds} cold start round(s), {args.changes} changes in the last; fake API server, "
+        f"mock ADC and harness on CPU {cpus[0]}, bridge on CPU {cpus[1]}; Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    rounds: list[Round] = []
+    others = 0.0
+    with tempfile.TemporaryDirectory(prefix="k8s-sync-seed-") as seed:
+        write_seed(Path(seed), args)
+        for index in range(args.rounds):
+            busy_before, own_before = machine_busy_seconds(), time.process_time()
+            result = await run_round(args, Path(seed), cpus, measure_latency=index == args.rounds - 1)
+            busy = machine_busy_seconds() - busy_before
+            others += busy - (time.process_time() - own_before) - result.process_cpu
+            cold = f"{result.cold.marks['saved']:.2f} s" if result.cold else "failed"
+            print(f"round {index + 1}: first complete sync {cold}", file=sys.stderr, flush=True)
+            rounds.append(result)
+    problems = [f"round {index + 1}: {problem}" for index, result in enumerate(rounds) for problem in result.problems]
+    print()
+    if all(result.cold is not None for result in rounds):
+        print("\n".join(cold_table(rounds)))
+        print()
+    last = rounds[-1]
+    if last.latencies is not None:
+        print("\n".join(latency_lines(last.latencies)))
+        print()
+    if all(result.cold is not None for result in rounds):
+        after_sync = statistics.median(result.cold.rss_kib for result in rounds if result.cold) / 1024
+        print(
+            f"Peak RSS (VmHWM): bridge {after_sync:.0f} MiB after the cold sync (median of rounds), "
+            f"{last.rss_end_kib / 1024:.0f} MiB at the end of the last round (target < {RSS_TARGET_MB:.0f} MB = "
+            f"{RSS_TARGET_MB * 1e6 / 2**20:.0f} MiB); fake API server {last.kube_rss_kib / 1024:.0f} MiB, "
+            f"mock ADC {last.adc_rss_kib / 1024:.0f} MiB (last round)."
+        )
+    print(
+        f"Other processes (py-spy included) used {max(others, 0.0):.1f} CPU-s during the rounds (about 0 on a quiet "
+        f"machine; more means the times above are inflated); load average {load_before:.2f} at start."
+    )
+    print(f"Checks (object counts, every write succeeded, each change one domain): {'FAILED' if problems else 'ok'}.")
+    for problem in problems:
+        print(f"CHECK FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    cli.add_argument("--hosts", type=int, default=10_000, help="Ingresses, one host each")
+    cli.add_argument("--nodes", type=int, default=500, help="Ready nodes")
+    cli.add_argument("--namespaces", type=int, default=50, help="namespaces the Ingresses are spread over")
+    cli.add_argument("--changes", type=int, default=100, help="Ingresses created one by one after the first sync")
+    cli.add_argument("--rounds", type=int, default=3, help="cold starts, each on fresh processes; medians reported")
+    cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock ADC to every API request")
+    cli.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="in the last round, record the bridge with py-spy (pip install py-spy into the venv) into "
+        "PREFIX-cold.txt and PREFIX-changes.txt (collapsed stacks); it takes CPU from the mocks' core",
+    )
+    args = cli.parse_args()
+    if min(args.hosts, args.nodes, args.namespaces, args.rounds) < 1 or args.changes < 0:
+        cli.error("--hosts, --nodes, --namespaces and --rounds must be positive, --changes not negative")
+    return asyncio.run(measure(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
