@@ -4,11 +4,12 @@ Hosts come from objects anyone in the cluster can write, so every one is checked
 before it can become a DNS domain: lower-cased, without the trailing dot, IDN converted to
 punycode (IDNA 2008 with UTS 46 mapping, via the ``idna`` library), ``*`` only as the
 whole first label, RFC 1123 labels of 1-63 characters, at most 253 in all, and at least two
-labels (the appliance has no single-label names). Pure functions, no I/O.
+labels (the appliance has no single-label names). Pure functions, no I/O; memoised.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -17,14 +18,19 @@ import idna
 MAX_NAME = 253
 MAX_LABEL = 63
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_MAYBE_IP = re.compile(r"^[\[]?[0-9a-f:.]*[0-9a-f:][\]]?$|^[0-9.]+$")  # digits and dots, or hex and colons
 
 
 class InvalidHost(ValueError):
     """The reason a host was rejected."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_host(raw: str) -> str:
-    """The host in the form the ADC stores, or InvalidHost saying what is wrong."""
+    """The host in the form the ADC stores, or InvalidHost saying what is wrong.
+
+    Cached: every cycle normalises every host of the cluster again, and the answer for one
+    string never changes (a rejection raises, and raising is not cached)."""
     host = raw.strip().lower()
     host = host[:-1] if host.endswith(".") else host
     if not host:
@@ -45,6 +51,8 @@ def normalize_host(raw: str) -> str:
 
 
 def _is_ip(host: str) -> bool:
+    if not _MAYBE_IP.match(host):
+        return False  # the common case, without the cost of a raised ValueError
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -131,7 +131,8 @@ def findings(report: CycleReport, kic: KicSettings) -> list[Finding]:
         problems = set(report.snapshot.problems if report.snapshot else ())
         found += [Finding(service, "Degraded", reason) for reason in desired.degraded if reason not in problems]
     if report.plan is not None:
-        claims = _claims_by_host(report.snapshot)
+        domain_conflicts = any(conflict.kind is Kind.DOMAIN for conflict in report.plan.conflicts)
+        claims = _claims_by_host(report.snapshot) if domain_conflicts else {}  # only then worth the pass
         for conflict in report.plan.conflicts:
             message = f"ADC {conflict.kind.label} {conflict.key}: {conflict.reason}"
             refs = claims.get(conflict.key, []) if conflict.kind is Kind.DOMAIN else [service]

@@ -68,7 +68,8 @@ class Cluster:
         return present(resource, self._current(resource, namespace, name))
 
     def list(self, resource: Resource, namespace: str | None) -> list[Obj]:
-        return [present(resource, obj) for obj in self.store.items(resource.key, namespace)]
+        """For answering at once (shares the stored objects' insides; ``present`` copies the top)."""
+        return [present(resource, obj) for obj in self.store.view(resource.key, namespace)]
 
     def _current(self, resource: Resource, namespace: str | None, name: str) -> Obj:
         found = self.store.get(resource.key, namespace or "", name)

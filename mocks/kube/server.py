@@ -13,6 +13,7 @@ end, cuts the rest, and only then shuts aiohttp down.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -220,7 +221,7 @@ class FakeKube:
 
     def list_objects(self, api_version: str, kind: str, *, namespace: str | None = None) -> list[Obj]:
         resource = self.resource(api_version, kind)
-        return self.state.cluster.list(resource, namespace if resource.namespaced else None)
+        return copy.deepcopy(self.state.cluster.list(resource, namespace if resource.namespaced else None))
 
     def load(self, pairs: list[tuple[str, Obj]]) -> int:
         """Create ``(origin, object)`` pairs, CRDs first; a refused object raises ``SeedError``."""

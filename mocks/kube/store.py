@@ -59,6 +59,12 @@ class Store:
         keys = sorted(k for k in objects if namespace is None or k[0] == namespace)
         return [copy.deepcopy(objects[k]) for k in keys]
 
+    def view(self, key: StorageKey, namespace: str | None = None) -> list[Obj]:
+        """Like ``items`` but the stored objects themselves: read them, serialise them at once,
+        never keep or change them. Lists use it, so a page costs no copy of the whole kind."""
+        objects = self._objects.get(key, {})
+        return [objects[k] for k in sorted(k for k in objects if namespace is None or k[0] == namespace)]
+
     def kinds(self) -> list[StorageKey]:
         return list(self._objects)
 
