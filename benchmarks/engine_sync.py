@@ -29,22 +29,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import httpx
+from measuring import (
+    PASSWORD,
+    USERNAME,
+    MockAdc,
+    argument_parser,
+    machine_busy_seconds,
+    mock_adc,
+    node_ip,
+    pin_cpus,
+    report_checks,
+    report_other_cpu,
+    status_kib,
+)
 
 from adcbridge.adc import AdcClient, AdcDriver, ApplyReport, Credentials
 from adcbridge.config import Settings, settings_from_values
@@ -64,9 +70,6 @@ from adcbridge.model import (
 from adcbridge.planner import plan
 from adcbridge.reconciler import Reconciler
 
-ROOT = Path(__file__).resolve().parent.parent
-USERNAME = "admin"
-PASSWORD = "bench-password"
 OWNER_ID = "bench"
 VIP = "192.0.2.10"
 PORTS = (ServicePort("http", "TCP", 80, 30080), ServicePort("https", "TCP", 443, 30443))
@@ -96,10 +99,6 @@ def bench_settings(url: str, concurrency: int) -> Settings:
         vip={"addresses": [VIP]},
         limits={"max_deletes": 1_000_000, "max_delete_percent": 100.0},
     )
-
-
-def node_ip(index: int) -> str:
-    return f"10.{1 + index // 62_500}.{index // 250 % 250}.{index % 250 + 1}"
 
 
 def cluster(hosts: int, nodes: int) -> ClusterSnapshot:
@@ -137,89 +136,13 @@ def observe_gets(hosts: int, nodes: int) -> int:
     return pages(nodes) + pages(len(PORTS)) + pages(len(PORTS)) + pages(hosts)
 
 
-# ---------------------------------------------------------------------------- the mock ADC process
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU-seconds all processes have spent busy since boot (first line of /proc/stat)."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+# ---------------------------------------------------------------------------- CPU
 
 
 def own_and_children_seconds() -> float:
     """CPU-seconds of this process and its reaped children (the mocks)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def status_kib(pid: int | str, key: str) -> int:
-    """A ``kB`` line of /proc/<pid>/status (VmRSS, VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    raise KeyError(key)
-
-
-class MockProcess:
-    """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
-
-    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
-        self.process = process
-        self.url = url
-        self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
-
-    async def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self.controls.request(method, f"/_mock/{path}", json=body)
-        response.raise_for_status()
-        envelope = response.json()
-        assert envelope["res"]["code"] == 0, envelope
-        return envelope["data"]
-
-    async def requests(self) -> Counter[str]:
-        return Counter((await self.control("GET", "stats"))["requests"])
-
-    async def changes(self, since: int) -> list[dict[str, Any]]:
-        changes: list[dict[str, Any]] = (await self.control("GET", f"changes?since={since}"))["changes"]
-        return changes
-
-    def cpu(self) -> float:
-        return cpu_seconds(self.process.pid)
-
-    def peak_rss_kib(self) -> int:
-        return status_kib(self.process.pid, "VmHWM")
-
-
-@asynccontextmanager
-async def mock_adc(cpu: int | None) -> AsyncIterator[MockProcess]:
-    """Start the mock on port 0 without DNS, pinned to ``cpu``; stop it with SIGTERM."""
-    with tempfile.TemporaryFile() as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "mocks.adc", "--listen", "127.0.0.1:0", "--no-dns",
-            "--username", USERNAME, "--password", PASSWORD, "--max-sessions", "64",
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=log,
-        )  # fmt: skip
-        try:
-            if cpu is not None:
-                os.sched_setaffinity(process.pid, {cpu})
-            assert process.stdout is not None
-            line = await asyncio.wait_for(process.stdout.readline(), 20)
-            if not line:
-                log.seek(0)
-                raise RuntimeError(f"mock ADC did not start: {log.read().decode(errors='replace')}")
-            mock = MockProcess(process, json.loads(line)["url"])
-            try:
-                yield mock
-            finally:
-                await mock.controls.aclose()
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 20)
 
 
 # ---------------------------------------------------------------------------- the bridge
@@ -280,12 +203,11 @@ class Round:
     mock_peak_rss_kib: int = 0
     observed: AdcState | None = None  # the converged ADC as the no-op resync read it (kept from the last round)
     problems: list[str] = field(default_factory=list)
-    seq: int = 0  # the mock's last change-log entry seen
 
 
 async def run_scenario(
     name: str,
-    mock: MockProcess,
+    mock: MockAdc,
     reconciler: Reconciler,
     driver: TimedDriver,
     *,
@@ -295,15 +217,14 @@ async def run_scenario(
 ) -> None:
     before = await mock.requests()
     driver.observe_seconds = driver.apply_seconds = 0.0
-    bridge_cpu, mock_cpu = time.process_time(), mock.cpu()
+    bridge_cpu, mock_cpu = time.process_time(), mock.child.cpu()
     started = time.perf_counter()
     report = await reconciler.run_once()
     wall = time.perf_counter() - started
-    bridge_cpu, mock_cpu = time.process_time() - bridge_cpu, mock.cpu() - mock_cpu
+    bridge_cpu, mock_cpu = time.process_time() - bridge_cpu, mock.child.cpu() - mock_cpu
     requests = await mock.requests()
     requests.subtract(before)
-    changes = await mock.changes(result.seq)
-    result.seq = int(changes[-1]["seq"]) if changes else result.seq
+    changes = await mock.new_changes()
     writes = [change for change in changes if change["kind"] in OBJECT_KINDS]
     saves = sum(change["kind"] == "system/config" for change in changes)
     sample = Sample(
@@ -338,8 +259,7 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
         ("one host added", cluster(hosts + 1, nodes), 1, observe_gets(hosts, nodes)),
         ("one node added", cluster(hosts + 1, nodes + 1), len(PORTS) + 1, observe_gets(hosts + 1, nodes)),
     ]
-    async with mock_adc(cpus[0]) as mock:
-        await mock.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": args.latency_ms}]})
+    async with mock_adc(args.latency_ms, cpus[0]) as mock:
         config = bench_settings(mock.url, args.concurrency)
         metrics = Metrics()
         source = StaticSource(cluster(hosts, nodes))
@@ -358,7 +278,7 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
                 if name == "no-op resync" and keep_observed:
                     result.observed = driver.last_observed
             driver.last_observed = None
-        result.mock_peak_rss_kib = mock.peak_rss_kib()
+        result.mock_peak_rss_kib = mock.child.peak_rss_kib()
     return result
 
 
@@ -396,15 +316,6 @@ def pure_cpu(args: argparse.Namespace, observed: AdcState) -> dict[str, float]:
 # ---------------------------------------------------------------------------- report
 
 
-def pin_cpus() -> tuple[int | None, int | None]:
-    """(mock CPU, bridge CPU): two different CPUs when there are two, no pinning otherwise."""
-    available = sorted(os.sched_getaffinity(0))
-    if len(available) < 2:
-        return None, None
-    os.sched_setaffinity(0, {available[1]})
-    return available[0], available[1]
-
-
 def table(rounds: list[Round]) -> list[str]:
     def median(pick: Callable[[Sample], float], scenario: str) -> float:
         return statistics.median(pick(result.samples[scenario]) for result in rounds)
@@ -440,7 +351,7 @@ def table(rounds: list[Round]) -> list[str]:
 
 
 async def measure(args: argparse.Namespace) -> int:
-    cpus = pin_cpus()
+    cpus = pin_cpus(own=1)  # (mock CPU, bridge CPU): the bridge runs in this process
     start_rss, load_before = status_kib("self", "VmRSS"), os.getloadavg()[0]
     print(
         f"engine sync: {args.hosts:,} hosts, {args.nodes:,} nodes, {len(PORTS)} ports "
@@ -478,24 +389,12 @@ async def measure(args: argparse.Namespace) -> int:
     for name, seconds in cpu.items():
         print(f"| {name} | {seconds:.3f} |")
     print()
-    problems = [f"round {index + 1}: {problem}" for index, result in enumerate(rounds) for problem in result.problems]
-    print(
-        f"Other processes used {max(others, 0.0):.1f} CPU-s during the {elapsed:.0f} s of rounds "
-        f"(about 0 on a quiet machine; more means the times above are inflated); "
-        f"load average {load_before:.2f} at start."
-    )
-    print(f"Checks (write counts, GETs per page, convergence): {'FAILED' if problems else 'all passed'}.")
-    for problem in problems:
-        print(f"CHECK FAILED: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    report_other_cpu(others, during=f"the {elapsed:.0f} s of rounds", load_before=load_before)
+    return report_checks("write counts, GETs per page, convergence", [result.problems for result in rounds])
 
 
 def main() -> int:
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    cli.add_argument("--hosts", type=int, default=10_000)
-    cli.add_argument("--nodes", type=int, default=500)
-    cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock to every API request")
-    cli.add_argument("--rounds", type=int, default=3, help="whole sequences, each on a fresh mock; medians reported")
+    cli = argument_parser(__doc__, rounds="whole sequences, each on a fresh mock; medians reported")
     cli.add_argument("--concurrency", type=int, default=8, help="adc.concurrency of the bridge")
     cli.add_argument("--cpu-runs", type=int, default=5, help="runs of build_desired and plan alone")
     args = cli.parse_args()

@@ -58,13 +58,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from measuring import (
+    PASSWORD,
+    USERNAME,
+    Child,
+    MockAdc,
+    argument_parser,
+    first_line,
+    machine_busy_seconds,
+    mock_adc,
+    node_ip,
+    pin_cpus,
+    report_checks,
+    report_other_cpu,
+    spawn,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-USERNAME = "admin"
-PASSWORD = "bench-password"
+from mocks.kube import manifests
+
 OWNER_ID = "bench"
 VIP = "192.0.2.10"
-KIC_NAMESPACE, KIC_SERVICE, CLASS = "njet-ingress", "njet-ingress-controller", "njet"
 PORTS = (("http", 80, 30080), ("https", 443, 30443))
 DOMAIN = "bench.example.com"
 OBJECT_KINDS = ("slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain")
@@ -76,75 +89,17 @@ POLL_SECONDS = 0.01
 RSS_TARGET_MB = 300.0
 P99_TARGET_S = 1.0
 
-Obj = dict[str, Any]
-
 
 # ---------------------------------------------------------------------------- the cluster
-
-
-def namespace(name: str) -> Obj:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-
-
-def kic_service() -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": KIC_SERVICE, "namespace": KIC_NAMESPACE},
-        "spec": {
-            "type": "NodePort",
-            "externalTrafficPolicy": "Cluster",
-            "selector": {"app": "njet"},
-            "ports": [
-                {"name": name, "protocol": "TCP", "port": port, "targetPort": port, "nodePort": node_port}
-                for name, port, node_port in PORTS
-            ],
-        },
-    }
-
-
-def node_ip(index: int) -> str:
-    return f"10.{1 + index // 62_500}.{index // 250 % 250}.{index % 250 + 1}"
-
-
-def node(index: int) -> Obj:
-    name = f"node-{index:05d}"
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-        "spec": {"unschedulable": False},
-        "status": {
-            "addresses": [{"type": "InternalIP", "address": node_ip(index)}, {"type": "Hostname", "address": name}],
-            "conditions": [{"type": "Ready", "status": "True"}],
-        },
-    }
-
-
-def ingress_class() -> Obj:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "IngressClass",
-        "metadata": {"name": CLASS},
-        "spec": {"controller": "k8s.njet.org/ingress-controller"},
-    }
 
 
 def team(index: int, namespaces: int) -> str:
     return f"team-{index % namespaces:02d}"
 
 
-def ingress(name: str, ns: str, host: str) -> Obj:
-    backend = {"service": {"name": "web", "port": {"number": 8080}}}
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
-        "spec": {
-            "ingressClassName": CLASS,
-            "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}],
-        },
-    }
+def ingress(name: str, ns: str, host: str) -> manifests.Obj:
+    """An Ingress of class ``njet`` for one host, labelled ``app: <name>``."""
+    return manifests.ingress(name, ns, host, labels={"app": name})
 
 
 def host_name(index: int) -> str:
@@ -154,10 +109,11 @@ def host_name(index: int) -> str:
 def write_seed(directory: Path, args: argparse.Namespace) -> None:
     """One JSON ``List`` (namespaces first: the fake loads them first anyway)."""
     items = [
-        *(namespace(name) for name in [KIC_NAMESPACE, *(team(i, args.namespaces) for i in range(args.namespaces))]),
-        kic_service(),
-        ingress_class(),
-        *(node(index) for index in range(args.nodes)),
+        manifests.namespace(manifests.KIC_NAMESPACE),
+        *(manifests.namespace(team(i, args.namespaces)) for i in range(args.namespaces)),
+        manifests.service(ports=PORTS),
+        manifests.ingress_class(),
+        *(manifests.node(f"node-{index:05d}", node_ip(index)) for index in range(args.nodes)),
         *(ingress(f"app-{i:05d}", team(i, args.namespaces), host_name(i)) for i in range(args.hosts)),
     ]
     (directory / "cluster.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
@@ -176,97 +132,7 @@ def expected_objects(hosts: int, nodes: int) -> Counter[str]:
     )
 
 
-# ---------------------------------------------------------------------------- /proc
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU-seconds all processes have spent busy since boot (first line of /proc/stat)."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kib(pid: int, key: str) -> int:
-    """A ``kB`` line of /proc/<pid>/status (VmRSS, VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    raise KeyError(key)
-
-
-def pin_cpus() -> tuple[int | None, int | None]:
-    """(mocks and harness CPU, bridge CPU): two different CPUs when there are two, no pinning otherwise."""
-    available = sorted(os.sched_getaffinity(0))
-    if len(available) < 2:
-        return None, None
-    os.sched_setaffinity(0, {available[0]})
-    return available[0], available[1]
-
-
 # ---------------------------------------------------------------------------- processes
-
-
-@dataclass
-class Child:
-    """A running process whose stderr is drained (and kept, with arrival times) in the background."""
-
-    process: asyncio.subprocess.Process
-    lines: list[tuple[float, str]] = field(default_factory=list)
-    drain: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def start_draining(self) -> None:
-        async def drain() -> None:
-            assert self.process.stderr is not None
-            while line := await self.process.stderr.readline():
-                self.lines.append((time.time(), line.decode(errors="replace").rstrip("\n")))
-
-        self.drain = asyncio.create_task(drain())
-
-    def tail(self, count: int = 20) -> str:
-        return "\n".join(line for _, line in self.lines[-count:])
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 30)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-        if self.drain is not None:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self.drain, 5)
-
-
-async def spawn(*argv: str, cpu: int | None, env: dict[str, str] | None = None) -> Child:
-    process = await asyncio.create_subprocess_exec(
-        *argv, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    if cpu is not None:
-        os.sched_setaffinity(process.pid, {cpu})
-    child = Child(process)
-    child.start_draining()
-    return child
-
-
-async def first_line(child: Child, what: str) -> str:
-    assert child.process.stdout is not None
-    try:
-        line = await asyncio.wait_for(child.process.stdout.readline(), START_TIMEOUT)
-    except TimeoutError:
-        line = b""
-    if not line:
-        await child.stop()
-        raise RuntimeError(f"{what} did not start:\n{child.tail()}")
-    return line.decode().strip()
 
 
 @asynccontextmanager
@@ -276,52 +142,8 @@ async def fake_kube(seed: Path, kubeconfig: Path, cpu: int | None) -> AsyncItera
         "--kubeconfig-out", str(kubeconfig), cpu=cpu,
     )  # fmt: skip
     try:
-        line = await first_line(child, "the fake API server")
+        line = await first_line(child, "the fake API server", seconds=START_TIMEOUT)
         yield child, line.rsplit(" ", 1)[1]
-    finally:
-        await child.stop()
-
-
-class MockAdc:
-    """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
-
-    def __init__(self, child: Child, url: str) -> None:
-        self.child = child
-        self.url = url
-        self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
-        self.seq = 0  # the last change-log entry read
-
-    async def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self.controls.request(method, f"/_mock/{path}", json=body)
-        response.raise_for_status()
-        envelope = response.json()
-        assert envelope["res"]["code"] == 0, envelope
-        return envelope["data"]
-
-    async def new_changes(self) -> list[dict[str, Any]]:
-        changes: list[dict[str, Any]] = (await self.control("GET", f"changes?since={self.seq}"))["changes"]
-        if changes:
-            self.seq = int(changes[-1]["seq"])
-        return changes
-
-    async def requests(self) -> Counter[str]:
-        """API requests received so far, by method (login and configuration saves included)."""
-        return Counter((await self.control("GET", "stats"))["requests"])
-
-
-@asynccontextmanager
-async def mock_adc(latency_ms: int, cpu: int | None) -> AsyncIterator[MockAdc]:
-    child = await spawn(
-        sys.executable, "-m", "mocks.adc", "--listen", "127.0.0.1:0", "--no-dns",
-        "--username", USERNAME, "--password", PASSWORD, "--max-sessions", "64", cpu=cpu,
-    )  # fmt: skip
-    try:
-        mock = MockAdc(child, json.loads(await first_line(child, "the mock ADC"))["url"])
-        try:
-            await mock.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
-            yield mock
-        finally:
-            await mock.controls.aclose()
     finally:
         await child.stop()
 
@@ -492,7 +314,7 @@ async def wait_for_cold_sync(
 
 
 def cpu_seconds_of(*children: Child) -> tuple[float, ...]:
-    return tuple(cpu_seconds(child.pid) for child in children)
+    return tuple(child.cpu() for child in children)
 
 
 async def wait_ready(http: httpx.AsyncClient, started: float) -> float:
@@ -534,7 +356,7 @@ async def cold_start(
         timeline=timeline,
         requests=(await mock.requests()).total(),
         writes=Counter({kind: count for kind, count in counts.items() if count}),
-        rss_kib=status_kib(bridge.pid, "VmHWM"),
+        rss_kib=bridge.peak_rss_kib(),
     )
 
 
@@ -601,7 +423,10 @@ async def run_round(
     result = Round()
     with tempfile.TemporaryDirectory(prefix="k8s-sync-") as scratch:
         kubeconfig = Path(scratch) / "kubeconfig"
-        async with fake_kube(seed, kubeconfig, cpus[0]) as (kube, kube_url), mock_adc(args.latency_ms, cpus[0]) as mock:
+        async with (
+            fake_kube(seed, kubeconfig, cpus[0]) as (kube, kube_url),
+            mock_adc(args.latency_ms, cpus[0], start_timeout=START_TIMEOUT) as mock,
+        ):
             before = cpu_seconds_of(kube, mock.child)  # seeding and start-up of the mocks: not counted
             started = time.time()
             bridge = await spawn(
@@ -618,9 +443,9 @@ async def run_round(
                     health = f"http://127.0.0.1:{health_port(log_entries(bridge))}"
                     async with profiled(bridge.pid, profile and Path(f"{profile}-changes.txt"), cpus[0]):
                         result.latencies = await latencies(mock, kube_url, health, args)
-                result.rss_end_kib = status_kib(bridge.pid, "VmHWM")
-                result.kube_rss_kib = status_kib(kube.pid, "VmHWM")
-                result.adc_rss_kib = status_kib(mock.child.pid, "VmHWM")
+                result.rss_end_kib = bridge.peak_rss_kib()
+                result.kube_rss_kib = kube.peak_rss_kib()
+                result.adc_rss_kib = mock.child.peak_rss_kib()
                 result.process_cpu = sum(cpu_seconds_of(bridge, kube, mock.child))
             except AssertionError as exc:
                 result.problems.append(str(exc))
@@ -687,7 +512,7 @@ def latency_lines(found: Latencies) -> list[str]:
 
 
 async def measure(args: argparse.Namespace) -> int:
-    cpus = pin_cpus()
+    cpus = pin_cpus(own=0)  # (mocks and harness CPU, bridge CPU)
     load_before = os.getloadavg()[0]
     expected = expected_objects(args.hosts, args.nodes)
     print(
@@ -709,7 +534,6 @@ async def measure(args: argparse.Namespace) -> int:
             cold = f"{result.cold.marks['saved']:.2f} s" if result.cold else "failed"
             print(f"round {index + 1}: first complete sync {cold}", file=sys.stderr, flush=True)
             rounds.append(result)
-    problems = [f"round {index + 1}: {problem}" for index, result in enumerate(rounds) for problem in result.problems]
     print()
     if all(result.cold is not None for result in rounds):
         print("\n".join(cold_table(rounds)))
@@ -726,24 +550,18 @@ async def measure(args: argparse.Namespace) -> int:
             f"{RSS_TARGET_MB * 1e6 / 2**20:.0f} MiB); fake API server {last.kube_rss_kib / 1024:.0f} MiB, "
             f"mock ADC {last.adc_rss_kib / 1024:.0f} MiB (last round)."
         )
-    print(
-        f"Other processes (py-spy included) used {max(others, 0.0):.1f} CPU-s during the rounds (about 0 on a quiet "
-        f"machine; more means the times above are inflated); load average {load_before:.2f} at start."
+    report_other_cpu(others, during="the rounds", load_before=load_before, who="Other processes (py-spy included)")
+    return report_checks(
+        "object counts, every write succeeded, each change one domain", [result.problems for result in rounds]
     )
-    print(f"Checks (object counts, every write succeeded, each change one domain): {'FAILED' if problems else 'ok'}.")
-    for problem in problems:
-        print(f"CHECK FAILED: {problem}", file=sys.stderr)
-    return 1 if problems else 0
 
 
 def main() -> int:
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    cli.add_argument("--hosts", type=int, default=10_000, help="Ingresses, one host each")
-    cli.add_argument("--nodes", type=int, default=500, help="Ready nodes")
+    cli = argument_parser(
+        __doc__, rounds="cold starts, each on fresh processes; medians reported", hosts="Ingresses, one host each"
+    )
     cli.add_argument("--namespaces", type=int, default=50, help="namespaces the Ingresses are spread over")
     cli.add_argument("--changes", type=int, default=100, help="Ingresses created one by one after the first sync")
-    cli.add_argument("--rounds", type=int, default=3, help="cold starts, each on fresh processes; medians reported")
-    cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock ADC to every API request")
     cli.add_argument(
         "--profile",
         metavar="PREFIX",

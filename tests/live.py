@@ -10,9 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from adcbridge.config import Settings
+from mocks.kube import manifests as k
 from mocks.kube.server import FakeKube
-from tests import kube_objects
 from tests.builders import settings
+
+
+def basic_cluster() -> list[k.Obj]:
+    """The KIC Service, two Ready nodes, our IngressClass and the namespaces the tests use."""
+    return [
+        *(k.namespace(name) for name in (k.KIC_NAMESPACE, "shop", "web", "team-a", "team-b")),
+        k.service(),
+        k.node("node-a", "10.0.0.11"),
+        k.node("node-b", "10.0.0.12"),
+        k.endpoint_slice("kic-1", ["node-a", "node-b"]),
+        k.ingress_class(),
+    ]
 
 
 @asynccontextmanager
@@ -21,7 +33,7 @@ async def seeded_kube(tmp_path: Path, objects: list[dict[str, Any]] | None = Non
     kubeconfig at ``tmp_path / "kubeconfig"``."""
     async with FakeKube(bookmark_interval=0.5) as server:
         server.write_kubeconfig(tmp_path / "kubeconfig")
-        for obj in kube_objects.basic_cluster() if objects is None else objects:
+        for obj in basic_cluster() if objects is None else objects:
             server.create(obj)
         yield server
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import kube_objects
+from mocks.kube import manifests
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import seeded_kube
 from tests.processes import START_TIMEOUT, RunningMock, mock_adc_process
@@ -146,7 +146,7 @@ async def test_check_looks_at_the_cluster_when_one_is_configured(mock: RunningMo
 
 async def test_plan_and_run_once_read_the_live_cluster_without_snapshot(mock: RunningMock, tmp_path: Path) -> None:
     async with seeded_kube(tmp_path) as kube:
-        kube.create(kube_objects.ingress("shop", "shop", "shop.example.com"))
+        kube.create(manifests.ingress("shop", "shop", "shop.example.com"))
         env = bridge_env(mock.url, ADCBRIDGE_KUBE__KUBECONFIG=str(tmp_path / "kubeconfig"))
         code, out, _ = await adcbridge("plan", env=env)
         assert code == 0, out

@@ -33,7 +33,7 @@ import httpx
 import pytest
 import yaml
 
-from tests import kube_objects
+from mocks.kube import manifests
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
 from tests.processes import START_TIMEOUT, RunningKube, RunningMock, fake_kube_process, mock_adc_process
@@ -208,7 +208,7 @@ class Cluster:
         return float(match.group(1)) if match else None
 
     async def create_ingress(self, name: str, namespace: str, host: str) -> None:
-        await self.kube_call("POST", INGRESSES.format(namespace=namespace), kube_objects.ingress(name, namespace, host))
+        await self.kube_call("POST", INGRESSES.format(namespace=namespace), manifests.ingress(name, namespace, host))
 
     async def delete_ingress(self, name: str, namespace: str) -> None:
         await self.kube_call("DELETE", f"{INGRESSES.format(namespace=namespace)}/{name}")
@@ -309,7 +309,7 @@ async def test_changes_through_the_api_server_reach_the_adc(cluster: Cluster) ->
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 async def test_kubectl_changes_reach_the_adc(cluster: Cluster, tmp_path: Path) -> None:
     manifest = tmp_path / "docs.yaml"
-    manifest.write_text(yaml.safe_dump(kube_objects.ingress("docs", "web", "docs.example.com")))
+    manifest.write_text(yaml.safe_dump(manifests.ingress("docs", "web", "docs.example.com")))
 
     async def kubectl(*args: str) -> str:
         process = await asyncio.create_subprocess_exec(

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from kubernetes_asyncio import client, config
 
-from tests.kube_fixtures import kube_ingress, kube_virtual_server, kube_virtual_server_crd
+from mocks.kube import manifests as k
 
 TIMEOUT = 20.0
 
@@ -28,10 +28,13 @@ async def test_seeded_server_lists_its_objects_and_stops_on_sigterm(tmp_path: Pa
     # The custom resource comes first in file order; the CRD must still be created before it.
     (seed / "a-objects.yaml").write_text(
         yaml.safe_dump_all(
-            [kube_virtual_server("vs1"), {"apiVersion": "v1", "kind": "List", "items": [kube_ingress("web")]}]
+            [
+                k.virtual_server("vs1", "default", "vs.example.com"),
+                {"apiVersion": "v1", "kind": "List", "items": [k.ingress("web", "default", "a.example.com")]},
+            ]
         )
     )
-    (seed / "b-crd.json").write_text(json.dumps(kube_virtual_server_crd()))
+    (seed / "b-crd.json").write_text(json.dumps(k.virtual_server_crd()))
     kubeconfig = tmp_path / "out" / "kubeconfig"
     process = await start("--listen", "127.0.0.1:0", "--seed", str(seed), "--kubeconfig-out", str(kubeconfig))
     try:
@@ -64,7 +67,7 @@ async def run_to_end(*args: str) -> tuple[int, str]:
 
 
 async def test_an_invalid_seed_exits_2_naming_file_and_object(tmp_path: Path) -> None:
-    bad = kube_ingress("web")
+    bad = k.ingress("web", "default", "a.example.com")
     del bad["spec"]["rules"][0]["http"]["paths"][0]["pathType"]
     (tmp_path / "ingresses.yaml").write_text(yaml.safe_dump(bad))
     code, err = await run_to_end("--listen", "127.0.0.1:0", "--seed", str(tmp_path))
@@ -75,7 +78,7 @@ async def test_an_invalid_seed_exits_2_naming_file_and_object(tmp_path: Path) ->
 
 
 async def test_custom_resources_without_their_crd_and_bad_arguments_exit_2(tmp_path: Path) -> None:
-    (tmp_path / "vs.yaml").write_text(yaml.safe_dump(kube_virtual_server("vs1")))
+    (tmp_path / "vs.yaml").write_text(yaml.safe_dump(k.virtual_server("vs1", "default", "vs.example.com")))
     code, err = await run_to_end("--listen", "127.0.0.1:0", "--seed", str(tmp_path))
     assert code == 2
     assert "vs.yaml" in err

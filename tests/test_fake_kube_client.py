@@ -9,19 +9,16 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from mocks.kube import FakeKube
-from tests.kube_fixtures import (
-    VS_GROUP,
-    kube_ingress,
-    kube_namespace,
-    kube_node,
-    kube_service,
-    kube_virtual_server,
-    kube_virtual_server_crd,
-)
+from mocks.kube import manifests as k
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
+
+
+def bare_service(name: str, ns: str = "default", *, port: int = 80) -> k.Obj:
+    """A NodePort Service whose port leaves protocol, targetPort and nodePort to the server's defaults."""
+    return k.service(name, ns, ports=(("http", port, None),))
 
 
 async def status_of(call: Any) -> tuple[int, dict[str, Any]]:
@@ -34,7 +31,7 @@ async def status_of(call: Any) -> tuple[int, dict[str, Any]]:
 
 async def test_typed_create_read_list_replace_delete(kube_api: client.ApiClient) -> None:
     net = client.NetworkingV1Api(kube_api)
-    created = await net.create_namespaced_ingress("default", kube_ingress("web"))
+    created = await net.create_namespaced_ingress("default", k.ingress("web", "default", "a.example.com"))
     assert created.metadata.uid
     assert created.metadata.generation == 1
     assert created.metadata.resource_version.isdigit()
@@ -58,8 +55,8 @@ async def test_typed_create_read_list_replace_delete(kube_api: client.ApiClient)
 
 async def test_conflicts_and_existence(kube_api: client.ApiClient) -> None:
     core = client.CoreV1Api(kube_api)
-    svc = await core.create_namespaced_service("default", kube_service("web"))
-    code, body = await status_of(core.create_namespaced_service("default", kube_service("web")))
+    svc = await core.create_namespaced_service("default", bare_service("web"))
+    code, body = await status_of(core.create_namespaced_service("default", bare_service("web")))
     assert (code, body["reason"]) == (409, "AlreadyExists")
     fresh = await core.patch_namespaced_service("web", "default", {"metadata": {"labels": {"a": "b"}}})
     svc.metadata.labels = {"stale": "yes"}
@@ -68,18 +65,18 @@ async def test_conflicts_and_existence(kube_api: client.ApiClient) -> None:
     fresh.metadata.resource_version = None  # no resourceVersion: an unconditional update
     fresh.metadata.labels = {"c": "d"}
     assert (await core.replace_namespaced_service("web", "default", fresh)).metadata.labels == {"c": "d"}
-    code, body = await status_of(core.create_namespaced_service("missing", kube_service("web", "missing")))
+    code, body = await status_of(core.create_namespaced_service("missing", bare_service("web", "missing")))
     assert (code, body["message"]) == (404, 'namespaces "missing" not found')
 
 
 async def test_service_defaults_and_allocations_survive_updates(kube_api: client.ApiClient) -> None:
     core = client.CoreV1Api(kube_api)
-    svc = await core.create_namespaced_service("default", kube_service("web"))
+    svc = await core.create_namespaced_service("default", bare_service("web"))
     port = svc.spec.ports[0]
     assert (port.protocol, port.target_port, svc.spec.type) == ("TCP", 80, "NodePort")
     assert 30000 <= port.node_port <= 32767
     assert svc.spec.cluster_ip.startswith("10.96.")
-    body = kube_service("web")
+    body = bare_service("web")
     patched = await core.replace_namespaced_service("web", "default", body)
     assert patched.spec.ports[0].node_port == port.node_port
     assert patched.spec.cluster_ip == svc.spec.cluster_ip
@@ -87,13 +84,13 @@ async def test_service_defaults_and_allocations_survive_updates(kube_api: client
 
 async def test_three_patch_types_and_the_dict_as_json_patch_mistake(kube_api: client.ApiClient) -> None:
     core = client.CoreV1Api(kube_api)
-    await core.create_node(kube_node("n1"))
+    await core.create_node(k.node("n1", "10.0.0.1"))
     await core.patch_node("n1", {"metadata": {"labels": {"zone": "a"}}}, _content_type=MERGE)
     await core.patch_node(
         "n1", [{"op": "add", "path": "/metadata/labels/rack", "value": "r1"}], _content_type=JSON_PATCH
     )
     await core.patch_node("n1", {"metadata": {"labels": {"zone": None}}}, _content_type=STRATEGIC)
-    assert (await core.read_node("n1")).metadata.labels == {"rack": "r1"}
+    assert (await core.read_node("n1")).metadata.labels == {"kubernetes.io/hostname": "n1", "rack": "r1"}
     code, body = await status_of(
         core.patch_node(
             "n1", [{"op": "test", "path": "/metadata/labels/rack", "value": "r2"}], _content_type=JSON_PATCH
@@ -109,7 +106,7 @@ async def test_three_patch_types_and_the_dict_as_json_patch_mistake(kube_api: cl
 
 async def test_strategic_merge_merges_conditions_by_type(kube_api: client.ApiClient) -> None:
     core = client.CoreV1Api(kube_api)
-    await core.create_node(kube_node("n1"))
+    await core.create_node(k.node("n1", "10.0.0.1"))
     patch = {"status": {"conditions": [{"type": "DiskPressure", "status": "False"}]}}
     node = await core.patch_node_status("n1", patch, _content_type=STRATEGIC)
     assert [(c.type, c.status) for c in node.status.conditions] == [("Ready", "True"), ("DiskPressure", "False")]
@@ -119,7 +116,7 @@ async def test_strategic_merge_merges_conditions_by_type(kube_api: client.ApiCli
 
 async def test_status_subresource_is_separate_from_the_main_resource(kube_api: client.ApiClient) -> None:
     net = client.NetworkingV1Api(kube_api)
-    body = kube_ingress("web")
+    body = k.ingress("web", "default", "a.example.com", labels={"app": "web"})
     body["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}
     created = await net.create_namespaced_ingress("default", body)
     assert created.status is None or not created.status.load_balancer  # status dropped on create
@@ -222,39 +219,39 @@ async def test_core_and_events_k8s_io_events(kube_api: client.ApiClient) -> None
 
 async def test_crd_lifecycle_custom_objects(kube_api: client.ApiClient) -> None:
     custom = client.CustomObjectsApi(kube_api)
-    code, body = await status_of(custom.list_namespaced_custom_object(VS_GROUP, "v1", "default", "virtualservers"))
+    code, body = await status_of(custom.list_namespaced_custom_object(k.VS_GROUP, "v1", "default", "virtualservers"))
     assert (code, body["reason"]) == (404, "NotFound")  # the CRD is missing
     extensions = client.ApiextensionsV1Api(kube_api)
-    crd = await extensions.create_custom_resource_definition(kube_virtual_server_crd())
+    crd = await extensions.create_custom_resource_definition(k.virtual_server_crd())
     assert {c.type for c in crd.status.conditions} == {"Established", "NamesAccepted"}
     await custom.create_namespaced_custom_object(
-        VS_GROUP, "v1", "default", "virtualservers", kube_virtual_server("vs1")
+        k.VS_GROUP, "v1", "default", "virtualservers", k.virtual_server("vs1", "default", "vs.example.com")
     )
     patch = {"status": {"state": "Valid"}}
     await custom.patch_namespaced_custom_object_status(
-        VS_GROUP, "v1", "default", "virtualservers", "vs1", patch, _content_type=MERGE
+        k.VS_GROUP, "v1", "default", "virtualservers", "vs1", patch, _content_type=MERGE
     )
     code, body = await status_of(  # a dict goes out as json-patch by default: the real server refuses it
-        custom.patch_namespaced_custom_object(VS_GROUP, "v1", "default", "virtualservers", "vs1", {"spec": {}})
+        custom.patch_namespaced_custom_object(k.VS_GROUP, "v1", "default", "virtualservers", "vs1", {"spec": {}})
     )
     assert (code, body["reason"]) == (400, "BadRequest")
-    listed = await custom.list_cluster_custom_object(VS_GROUP, "v1", "virtualservers")
+    listed = await custom.list_cluster_custom_object(k.VS_GROUP, "v1", "virtualservers")
     assert listed["kind"] == "VirtualServerList"
     assert listed["items"][0]["status"] == {"state": "Valid"}
     code, _ = await status_of(
         custom.patch_namespaced_custom_object(
-            VS_GROUP, "v1", "default", "virtualservers", "vs1", {}, _content_type=STRATEGIC
+            k.VS_GROUP, "v1", "default", "virtualservers", "vs1", {}, _content_type=STRATEGIC
         )
     )
     assert code == 415
-    await extensions.delete_custom_resource_definition(f"virtualservers.{VS_GROUP}")
-    code, _ = await status_of(custom.list_cluster_custom_object(VS_GROUP, "v1", "virtualservers"))
+    await extensions.delete_custom_resource_definition(f"virtualservers.{k.VS_GROUP}")
+    code, _ = await status_of(custom.list_cluster_custom_object(k.VS_GROUP, "v1", "virtualservers"))
     assert code == 404
 
 
 async def test_validation_names_the_field(kube_api: client.ApiClient) -> None:
     net = client.NetworkingV1Api(kube_api)
-    body = kube_ingress("web")
+    body = k.ingress("web", "default", "a.example.com")
     del body["spec"]["rules"][0]["http"]["paths"][0]["pathType"]
     code, status = await status_of(net.create_namespaced_ingress("default", body))
     assert code == 422
@@ -263,12 +260,12 @@ async def test_validation_names_the_field(kube_api: client.ApiClient) -> None:
         {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.rules[0].http.paths[0].pathType"}
     ]
     core = client.CoreV1Api(kube_api)
-    code, status = await status_of(core.create_namespaced_service("default", kube_service("Bad_Name")))
+    code, status = await status_of(core.create_namespaced_service("default", bare_service("Bad_Name")))
     assert code == 422
     assert status["details"]["causes"][0]["field"] == "metadata.name"
-    code, status = await status_of(core.create_namespace(kube_namespace("a.b")))
+    code, status = await status_of(core.create_namespace(k.namespace("a.b")))
     assert code == 422  # namespaces are labels, not subdomains
-    bad_port = kube_service("web", port=70000)
+    bad_port = bare_service("web", port=70000)
     code, status = await status_of(core.create_namespaced_service("default", bad_port))
     assert code == 422
     assert "spec.ports[0].port" in status["message"]
@@ -281,7 +278,7 @@ async def test_validation_names_the_field(kube_api: client.ApiClient) -> None:
 
 async def test_deleting_a_namespace_deletes_its_objects(kube_api: client.ApiClient, fake_kube: FakeKube) -> None:
     core = client.CoreV1Api(kube_api)
-    await core.create_namespace(kube_namespace("team"))
+    await core.create_namespace(k.namespace("team"))
     await core.create_namespaced_config_map("team", {"metadata": {"name": "c"}})
     await core.delete_namespace("team")
     assert fake_kube.get("v1", "ConfigMap", "c", namespace="team") is None

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mocks.kube import FakeKube
-from tests.kube_fixtures import kube_ingress, kube_node, kube_virtual_server, kube_virtual_server_crd
+from mocks.kube import manifests as k
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 
@@ -50,8 +50,8 @@ def kubectl(fake_kube: FakeKube, tmp_path: Path) -> Kubectl:
 
 
 async def test_get_lists_as_tables(kubectl: Kubectl, fake_kube: FakeKube) -> None:
-    fake_kube.create(kube_ingress("web"))
-    fake_kube.create(kube_node("node-1"))
+    fake_kube.create(k.ingress("web", "default", "a.example.com"))
+    fake_kube.create(k.node("node-1", "10.0.0.1"))
     lines = (await kubectl("get", "ingress", "-A")).splitlines()
     assert lines[0].split() == ["NAMESPACE", "NAME", "AGE"]
     assert lines[1].split()[:2] == ["default", "web"]
@@ -63,10 +63,10 @@ async def test_create_replace_label_annotate_patch_delete(
     kubectl: Kubectl, fake_kube: FakeKube, tmp_path: Path
 ) -> None:
     manifest = tmp_path / "ingress.yaml"
-    manifest.write_text(yaml.safe_dump(kube_ingress("web")))
+    manifest.write_text(yaml.safe_dump(k.ingress("web", "default", "a.example.com")))
     assert "created" in await kubectl("create", "-f", str(manifest))
     assert "AlreadyExists" in await kubectl("create", "-f", str(manifest), ok=False)
-    changed = kube_ingress("web", host="b.example.com")
+    changed = k.ingress("web", "default", "b.example.com")
     manifest.write_text(yaml.safe_dump(changed))
     assert "replaced" in await kubectl("replace", "-f", str(manifest))
     await kubectl("label", "ingress", "web", "team=edge")
@@ -83,9 +83,9 @@ async def test_create_replace_label_annotate_patch_delete(
 
 
 async def test_apply_twice(kubectl: Kubectl, fake_kube: FakeKube) -> None:
-    manifest = yaml.safe_dump(kube_ingress("web"))
+    manifest = yaml.safe_dump(k.ingress("web", "default", "a.example.com"))
     assert "created" in await kubectl("apply", "-f", "-", stdin=manifest)
-    manifest = yaml.safe_dump(kube_ingress("web", host="c.example.com"))
+    manifest = yaml.safe_dump(k.ingress("web", "default", "c.example.com"))
     assert "configured" in await kubectl("apply", "-f", "-", stdin=manifest)
     stored = fake_kube.get("networking.k8s.io/v1", "Ingress", "web", namespace="default")
     assert stored is not None
@@ -94,8 +94,8 @@ async def test_apply_twice(kubectl: Kubectl, fake_kube: FakeKube) -> None:
 
 async def test_custom_resources_by_name_and_short_name(kubectl: Kubectl, fake_kube: FakeKube) -> None:
     assert "doesn't have a resource type" in await kubectl("get", "virtualservers", ok=False)
-    fake_kube.create(kube_virtual_server_crd())
-    fake_kube.create(kube_virtual_server("vs1"))
+    fake_kube.create(k.virtual_server_crd())
+    fake_kube.create(k.virtual_server("vs1", "default", "vs.example.com"))
     assert "vs1" in await kubectl("get", "virtualservers")
     listed = json.loads(await kubectl("get", "vs", "-o", "json"))
     assert listed["items"][0]["spec"]["host"] == "vs.example.com"

@@ -13,7 +13,8 @@ from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from mocks.kube import FakeKube
-from tests.kube_fixtures import api_client, kube_ingress
+from mocks.kube import manifests as k
+from tests.kube_fixtures import api_client
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
@@ -199,7 +200,7 @@ async def test_stop_returns_promptly_with_watches_open(tmp_path: Any) -> None:
     await fake.start()
     async with api_client(fake, tmp_path / "kubeconfig") as api:
         net = client.NetworkingV1Api(api)
-        fake.create(kube_ingress("web"))
+        fake.create(k.ingress("web", "default", "a.example.com"))
 
         async def watch_forever() -> list[str]:
             seen = []

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mocks.kube import FakeKube
-from tests.kube_fixtures import kube_ingress, kube_virtual_server, kube_virtual_server_crd
+from mocks.kube import manifests as k
 
 CM_PATH = "/api/v1/namespaces/default/configmaps"
 
@@ -129,7 +129,7 @@ async def test_discovery_documents(http: httpx.AsyncClient, fake_kube: FakeKube)
     groups = {g["name"] for g in (await http.get("/apis")).json()["groups"]}
     assert {"networking.k8s.io", "discovery.k8s.io", "coordination.k8s.io", "events.k8s.io"} <= groups
     assert "k8s.njet.org" not in groups
-    fake_kube.create(kube_virtual_server_crd())
+    fake_kube.create(k.virtual_server_crd())
     assert "k8s.njet.org" in {g["name"] for g in (await http.get("/apis")).json()["groups"]}
     resources = (await http.get("/apis/k8s.njet.org/v1")).json()["resources"]
     assert resources[0]["shortNames"] == ["vs"]
@@ -146,7 +146,7 @@ async def test_discovery_documents(http: httpx.AsyncClient, fake_kube: FakeKube)
 
 
 async def test_tables_for_kubectl(http: httpx.AsyncClient, fake_kube: FakeKube) -> None:
-    fake_kube.create(kube_ingress("web"))
+    fake_kube.create(k.ingress("web", "default", "a.example.com"))
     accept = ",".join(
         [
             "application/json;as=Table;v=v1;g=meta.k8s.io",
@@ -165,8 +165,8 @@ async def test_tables_for_kubectl(http: httpx.AsyncClient, fake_kube: FakeKube) 
 
 
 async def test_http_controls(http: httpx.AsyncClient, fake_kube: FakeKube) -> None:
-    fake_kube.create(kube_virtual_server_crd())
-    fake_kube.create(kube_virtual_server("vs1"))
+    fake_kube.create(k.virtual_server_crd())
+    fake_kube.create(k.virtual_server("vs1", "default", "vs.example.com"))
     state = (await http.get("/_fake/state")).json()
     assert state["objects"]["k8s.njet.org/virtualservers"] == 1
     assert state["outage"] is None

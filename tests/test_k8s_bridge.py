@@ -19,8 +19,8 @@ import pytest
 from adcbridge import app
 from adcbridge.config import Settings
 from mocks.adc import MockADC
+from mocks.kube import manifests as k
 from mocks.kube.server import FakeKube
-from tests import kube_objects as k
 from tests.conftest import PASSWORD, USERNAME, Appliance
 from tests.live import live_settings, seeded_kube, until
 

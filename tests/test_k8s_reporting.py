@@ -14,8 +14,8 @@ from adcbridge.k8s.events import EventRecorder, Finding
 from adcbridge.model import AdcState, Conflict, DesiredState, Kind, ObjectRef, Plan, Rejection
 from adcbridge.presenting import findings
 from adcbridge.reconciler import CycleReport
+from mocks.kube import manifests as k
 from mocks.kube.server import FakeKube
-from tests import kube_objects as k
 from tests.builders import claim, snapshot
 from tests.live import live_settings, seeded_kube
 

@@ -18,8 +18,8 @@ import pytest
 from adcbridge.k8s.api import KubeApi
 from adcbridge.k8s.cluster_source import ClusterSource
 from adcbridge.model import ClusterSnapshot
+from mocks.kube import manifests as k
 from mocks.kube.server import FakeKube
-from tests import kube_objects as k
 from tests.live import live_settings, seeded_kube, until
 
 

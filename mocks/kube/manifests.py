@@ -1,38 +1,64 @@
-"""Complete Kubernetes objects (as the API server would accept them) for the live-watch tests."""
+"""Complete Kubernetes objects for seeds, tests and benchmarks: one set of builders for all of them.
+
+Each builder returns a manifest the real API server would accept as is, with every field that
+kubernetes_asyncio's typed models require on read (they reject incomplete objects, and so does the
+fake on write). Three copies of these once drifted apart (the live-watch tests, the fake's own
+tests, the Kubernetes-side benchmark); keep one here and give it parameters instead.
+
+The defaults describe the cluster the bridge is built for: the KIC Service
+``njet-ingress/njet-ingress-controller``, IngressClass ``njet`` and the ``k8s.njet.org``
+VirtualServer. Builders only build dicts: no I/O, no state, and, like the rest of ``mocks``,
+nothing from ``adcbridge`` (the cluster side must not borrow the bridge's idea of a cluster).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 Obj = dict[str, Any]
+ServicePort = tuple[str, int, int | None]  # name, port, nodePort (None: the API server defaults the rest)
 
 KIC_NAMESPACE, KIC_SERVICE, CLASS = "njet-ingress", "njet-ingress-controller", "njet"
 NETWORKING = "networking.k8s.io/v1"
-NJET = "k8s.njet.org/v1"
+VS_GROUP = "k8s.njet.org"
+NJET = f"{VS_GROUP}/v1"
 
 
 def namespace(name: str) -> Obj:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
-def service(*, ports: tuple[tuple[str, int, int], ...] = (("http", 80, 30080),), local: bool = False) -> Obj:
+def service(
+    name: str = KIC_SERVICE,
+    ns: str = KIC_NAMESPACE,
+    *,
+    ports: Sequence[ServicePort] = (("http", 80, 30080),),
+    local: bool = False,
+) -> Obj:
+    """A NodePort Service (the KIC's by default). A port without a nodePort is given as name and port
+    only, so the API server fills in protocol and targetPort and allocates the nodePort."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": KIC_SERVICE, "namespace": KIC_NAMESPACE},
+        "metadata": {"name": name, "namespace": ns},
         "spec": {
             "type": "NodePort",
             "externalTrafficPolicy": "Local" if local else "Cluster",
             "selector": {"app": "njet"},
-            "ports": [
-                {"name": name, "protocol": "TCP", "port": port, "targetPort": port, "nodePort": node_port}
-                for name, port, node_port in ports
-            ],
+            "ports": [_service_port(*port) for port in ports],
         },
     }
 
 
+def _service_port(name: str, port: int, node_port: int | None) -> Obj:
+    if node_port is None:
+        return {"name": name, "port": port}
+    return {"name": name, "protocol": "TCP", "port": port, "targetPort": port, "nodePort": node_port}
+
+
 def node(name: str, ip: str, *, ready: bool = True, unschedulable: bool = False, labels: Obj | None = None) -> Obj:
+    """A Node as a kubelet registers it: hostname label, InternalIP and Hostname addresses, a Ready condition."""
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -46,6 +72,7 @@ def node(name: str, ip: str, *, ready: bool = True, unschedulable: bool = False,
 
 
 def endpoint_slice(name: str, ready_nodes: list[str], *, not_ready: tuple[str, ...] = ()) -> Obj:
+    """An EndpointSlice of the KIC Service with one pod endpoint per node."""
     endpoints = [
         {"addresses": [f"10.244.{i}.10"], "conditions": {"ready": node_name not in not_ready}, "nodeName": node_name}
         for i, node_name in enumerate([*ready_nodes, *not_ready])
@@ -84,6 +111,7 @@ def ingress(
     tls_hosts: tuple[str, ...] = (),
     labels: Obj | None = None,
 ) -> Obj:
+    """An Ingress with one rule per host, each sending ``/`` to Service ``web`` port 8080."""
     annotations: Obj = {}
     if legacy_class is not None:
         annotations["kubernetes.io/ingress.class"] = legacy_class
@@ -108,13 +136,14 @@ def _rule(host: str) -> Obj:
 
 
 def virtual_server_crd() -> Obj:
+    """The VirtualServer CRD (namespaced, short name ``vs``, a status subresource, any fields)."""
     schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": "virtualservers.k8s.njet.org"},
+        "metadata": {"name": f"virtualservers.{VS_GROUP}"},
         "spec": {
-            "group": "k8s.njet.org",
+            "group": VS_GROUP,
             "scope": "Namespaced",
             "names": {"plural": "virtualservers", "singular": "virtualserver", "kind": "VirtualServer",
                       "shortNames": ["vs"]},
@@ -136,15 +165,3 @@ def virtual_server(name: str, ns: str, host: str, *, class_name: str | None = CL
     if class_name is not None:
         spec["ingressClassName"] = class_name
     return {"apiVersion": NJET, "kind": "VirtualServer", "metadata": {"name": name, "namespace": ns}, "spec": spec}
-
-
-def basic_cluster() -> list[Obj]:
-    """The KIC Service, two Ready nodes, our IngressClass and the namespaces the tests use."""
-    return [
-        *(namespace(name) for name in (KIC_NAMESPACE, "shop", "web", "team-a", "team-b")),
-        service(),
-        node("node-a", "10.0.0.11"),
-        node("node-b", "10.0.0.12"),
-        endpoint_slice("kic-1", ["node-a", "node-b"]),
-        ingress_class(),
-    ]

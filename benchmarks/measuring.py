@@ -1,0 +1,226 @@
+"""What the benchmarks that run the mocks as processes measure with: one copy for all of them.
+
+``engine_sync.py`` and ``k8s_sync.py`` measure the same way: they pin the mocks and the bridge to
+different CPUs, read CPU time and peak RSS from /proc, start emulators as child processes that print
+one line when they listen, drive the mock ADC through its ``/_mock`` controls, report the CPU other
+processes took meanwhile (a busy machine inflates every wall time, so a number without that
+line cannot be trusted) and end with a checks verdict and exit code 1 when one failed. When each
+script had its own copy, the copies began to drift, and two benchmarks that are meant to be
+compared then measured differently. So this module holds that plumbing; the scenarios, targets
+and tables stay in the scripts.
+
+It imports nothing from ``adcbridge``: ``k8s_sync.py`` runs the bridge as a process and must not
+load it. Linux only (/proc, ``sched_setaffinity``). The scripts import it as a sibling module:
+``python benchmarks/<script>.py`` puts ``benchmarks/`` first on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+USERNAME = "admin"  # the mock ADC's credentials, which the bridge is given
+PASSWORD = "bench-password"
+
+
+# ---------------------------------------------------------------------------- the cluster at scale
+
+
+def node_ip(index: int) -> str:
+    """InternalIP of node ``index``: 10.x.y.z, distinct for the first 15 million nodes."""
+    return f"10.{1 + index // 62_500}.{index // 250 % 250}.{index % 250 + 1}"
+
+
+# ---------------------------------------------------------------------------- CPUs and /proc
+
+
+def pin_cpus(*, own: int) -> tuple[int | None, int | None]:
+    """Two different CPUs when there are two, this process pinned to the ``own``-th (0 or 1) of them;
+    (None, None) and no pinning otherwise."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None, None
+    os.sched_setaffinity(0, {available[own]})
+    return available[0], available[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU-seconds of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds all processes have spent busy since boot (first line of /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kib(pid: int | str, key: str) -> int:
+    """A ``kB`` line of /proc/<pid>/status (VmRSS, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+@dataclass
+class Child:
+    """A running process whose stderr is drained (and kept, with arrival times) in the background."""
+
+    process: asyncio.subprocess.Process
+    lines: list[tuple[float, str]] = field(default_factory=list)
+    drain: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def peak_rss_kib(self) -> int:
+        return status_kib(self.pid, "VmHWM")
+
+    def start_draining(self) -> None:
+        async def drain() -> None:
+            assert self.process.stderr is not None
+            while line := await self.process.stderr.readline():
+                self.lines.append((time.time(), line.decode(errors="replace").rstrip("\n")))
+
+        self.drain = asyncio.create_task(drain())
+
+    def tail(self, count: int = 20) -> str:
+        return "\n".join(line for _, line in self.lines[-count:])
+
+    async def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it is still running 30 s later."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        if self.drain is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self.drain, 5)
+
+
+async def spawn(*argv: str, cpu: int | None, env: dict[str, str] | None = None) -> Child:
+    """Start ``argv`` in the project's root, pinned to ``cpu`` if one is given."""
+    process = await asyncio.create_subprocess_exec(
+        *argv, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    if cpu is not None:
+        os.sched_setaffinity(process.pid, {cpu})
+    child = Child(process)
+    child.start_draining()
+    return child
+
+
+async def first_line(child: Child, what: str, *, seconds: float) -> str:
+    """The line an emulator prints once it listens; stops it and raises RuntimeError if none comes."""
+    assert child.process.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.process.stdout.readline(), seconds)
+    except TimeoutError:
+        line = b""
+    if not line:
+        await child.stop()
+        raise RuntimeError(f"{what} did not start:\n{child.tail()}")
+    return line.decode().strip()
+
+
+class MockAdc:
+    """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
+
+    def __init__(self, child: Child, url: str) -> None:
+        self.child = child
+        self.url = url
+        self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
+        self.seq = 0  # the last change-log entry read
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self.controls.request(method, f"/_mock/{path}", json=body)
+        response.raise_for_status()
+        envelope = response.json()
+        assert envelope["res"]["code"] == 0, envelope
+        return envelope["data"]
+
+    async def new_changes(self) -> list[dict[str, Any]]:
+        """Change-log entries (object writes and configuration saves) since the last call."""
+        changes: list[dict[str, Any]] = (await self.control("GET", f"changes?since={self.seq}"))["changes"]
+        if changes:
+            self.seq = int(changes[-1]["seq"])
+        return changes
+
+    async def requests(self) -> Counter[str]:
+        """API requests received so far, by method (login and configuration saves included)."""
+        return Counter((await self.control("GET", "stats"))["requests"])
+
+
+@asynccontextmanager
+async def mock_adc(latency_ms: int, cpu: int | None, *, start_timeout: float = 20.0) -> AsyncIterator[MockAdc]:
+    """The mock ADC on port 0 without DNS, ``latency_ms`` added to every API request; stopped at the end."""
+    child = await spawn(
+        sys.executable, "-m", "mocks.adc", "--listen", "127.0.0.1:0", "--no-dns",
+        "--username", USERNAME, "--password", PASSWORD, "--max-sessions", "64", cpu=cpu,
+    )  # fmt: skip
+    try:
+        mock = MockAdc(child, json.loads(await first_line(child, "the mock ADC", seconds=start_timeout))["url"])
+        try:
+            await mock.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
+            yield mock
+        finally:
+            await mock.controls.aclose()
+    finally:
+        await child.stop()
+
+
+# ---------------------------------------------------------------------------- arguments and report
+
+
+def argument_parser(doc: str | None, *, rounds: str, hosts: str | None = None) -> argparse.ArgumentParser:
+    """--hosts, --nodes, --rounds and --latency-ms with the production-scale defaults; the scripts add the rest."""
+    cli = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    cli.add_argument("--hosts", type=int, default=10_000, help=hosts)
+    cli.add_argument("--nodes", type=int, default=500, help="Ready nodes")
+    cli.add_argument("--rounds", type=int, default=3, help=rounds)
+    cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock ADC to every API request")
+    return cli
+
+
+def report_other_cpu(seconds: float, *, during: str, load_before: float, who: str = "Other processes") -> None:
+    """The quiet-machine line: what other processes took while the rounds ran."""
+    print(
+        f"{who} used {max(seconds, 0.0):.1f} CPU-s during {during} (about 0 on a quiet machine; "
+        f"more means the times above are inflated); load average {load_before:.2f} at start."
+    )
+
+
+def report_checks(what: str, problems_by_round: Sequence[Sequence[str]]) -> int:
+    """The verdict line on stdout, each failed check on stderr; the exit code (1 if any failed)."""
+    problems = [f"round {index + 1}: {problem}" for index, found in enumerate(problems_by_round) for problem in found]
+    print(f"Checks ({what}): {'FAILED' if problems else 'all passed'}.")
+    for problem in problems:
+        print(f"CHECK FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
