@@ -138,7 +138,67 @@ class PoolSettings(Group):
 
 
 class DnsSettings(Group):
+    """Where the hosts are published, and how the bridge checks that they resolve."""
+
     ttl: int = Field(300, ge=1, le=604800, description="TTL of our DNS records")
+    targets: list[Literal["adc", "rfc2136"]] = Field(
+        ["adc"], min_length=1, description="Where names are published: the ADC's DNS, an RFC 2136 server, or both"
+    )
+    verify: bool = Field(True, description="After each cycle, ask the DNS servers whether every name resolves")
+    verify_servers: list[str] = Field([], description="host:port to ask; empty: the ADC's host on port 53")
+    verify_timeout: Seconds = Field(2.0, description="Per query (UDP, then TCP if truncated)")
+    verify_concurrency: int = Field(64, ge=1, le=1024, description="Queries in flight at once")
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_targets(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("targets repeat")
+        return values
+
+    @field_validator("verify_servers")
+    @classmethod
+    def _servers(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if split_host_port(value)[1] == 0:
+                raise ValueError(f"{excerpt(value)!r}: port 0 is not a DNS server's port")
+        return values
+
+
+class Rfc2136Settings(Group):
+    """Dynamic DNS updates (RFC 2136) signed with TSIG, to BIND, PowerDNS, Knot and the like."""
+
+    server: str = Field("", description="host:port of the primary server; required when a target is rfc2136")
+    zones: list[str] = Field([], description="Zones we may write in; a name goes to the longest zone it is in")
+    tsig_key_name: str = Field("", description="TSIG key name, as the server knows it")
+    tsig_secret: SecretStr = Field(SecretStr(""), description="TSIG secret (base64); or the file rfc2136-tsig-secret")
+    tsig_algorithm: Literal["hmac-sha256", "hmac-sha1", "hmac-sha224", "hmac-sha384", "hmac-sha512"] = Field(
+        "hmac-sha256", description="TSIG algorithm"
+    )
+    ttl: int = Field(300, ge=1, le=604800, description="TTL of the records we write")
+    batch_size: int = Field(100, ge=1, le=1000, description="Names per UPDATE message")
+    timeout: Seconds = Field(5.0, description="Per DNS message")
+    observe: Literal["axfr", "query"] = Field(
+        "axfr", description="Read the zones by transfer, or query only our names (when transfer is refused)"
+    )
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        if value:
+            split_host_port(value)
+        return value
+
+    @field_validator("zones")
+    @classmethod
+    def _zones(cls, values: list[str]) -> list[str]:
+        zones = [value.strip().lower().rstrip(".") for value in values]
+        for zone in zones:
+            if not zone or not all(DNS_LABEL.match(label) for label in zone.split(".")):
+                raise ValueError(f"{excerpt(zone)!r} is not a zone name")
+        if len(set(zones)) != len(zones):
+            raise ValueError("zones repeat")
+        return zones
 
 
 class LimitSettings(Group):
@@ -246,6 +306,16 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     kube: KubeSettings = KubeSettings()
     leader: LeaderSettings = LeaderSettings()
+    rfc2136: Rfc2136Settings = Rfc2136Settings()
+
+    @model_validator(mode="after")
+    def _rfc2136_complete(self) -> Settings:
+        if "rfc2136" in self.dns.targets:
+            missing = [name for name in ("server", "zones", "tsig_key_name") if not getattr(self.rfc2136, name)]
+            if missing:
+                fields = ", ".join(f"rfc2136.{name} (ADCBRIDGE_RFC2136__{name.upper()})" for name in missing)
+                raise ValueError(f"dns.targets includes rfc2136, so these are required: {fields}")
+        return self
 
     @field_validator("owner_id")
     @classmethod
