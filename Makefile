@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck imports pytest demo bench clean
+.PHONY: test lint typecheck imports pytest bind9 demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: lint typecheck imports pytest
+test: bind9 lint typecheck imports pytest
+
+# The DNS tests run a real BIND 9 (tests/bind_server.py). Quiet when named is there; otherwise
+# install Debian's bind9 (apt-get update only if the first try fails), as root or through sudo.
+NAMED := /usr/sbin/named
+BIND_PACKAGE := bind9
+APT_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BIND_PACKAGE)
+bind9:
+	@if [ -x $(NAMED) ] || command -v named >/dev/null 2>&1; then exit 0; fi; \
+	fail() { echo "make: named (BIND 9) is missing and $$1; install the '$(BIND_PACKAGE)' package: the DNS tests need it" >&2; exit 1; }; \
+	command -v apt-get >/dev/null 2>&1 || fail "apt-get is not available"; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+	else fail "this is not root and sudo is absent"; fi; \
+	echo "make: installing $(BIND_PACKAGE) for the DNS tests"; \
+	$$sudo $(APT_INSTALL) || { $$sudo apt-get update -q && $$sudo $(APT_INSTALL); } || fail "apt-get could not install it"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,7 +38,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) bind9
 	$(BIN)/pytest
 
 demo: $(STAMP)

@@ -25,6 +25,8 @@ from typing import Any
 from adcbridge.adc import AdcClient, AdcDriver, credential_source
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
+from adcbridge.dns.rfc2136 import Rfc2136Target, secret_source
+from adcbridge.dns.verify import VerifyReport, expected_addresses
 from adcbridge.errors import KubeNotFound
 from adcbridge.k8s.api import KubeApi
 from adcbridge.k8s.cluster_source import SERVICES, VIRTUAL_SERVERS, ClusterSource
@@ -33,9 +35,11 @@ from adcbridge.k8s.leases import KubeLeaseStore
 from adcbridge.k8s.status import StatusWriter
 from adcbridge.leader import LeaderElector
 from adcbridge.metrics import Metrics
+from adcbridge.planner import owned
 from adcbridge.presenting import findings
 from adcbridge.reconciler import CycleReport, Reconciler, SnapshotSource
 from adcbridge.server import HealthServer
+from adcbridge.verifying import Verification, verifier_for
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 10.0
@@ -75,11 +79,36 @@ async def cluster(settings: Settings) -> AsyncIterator[Cluster]:
         yield Cluster(api, source)
 
 
+def zone_target(settings: Settings) -> Rfc2136Target | None:
+    """The RFC 2136 target, when ``dns.targets`` names it."""
+    if "rfc2136" not in settings.dns.targets:
+        return None
+    secret = secret_source(settings.rfc2136.tsig_secret.get_secret_value(), settings.secrets_dir)
+    return Rfc2136Target(settings.rfc2136, secret=secret, marker=owner_of(settings).marker)
+
+
 async def run_cycle(settings: Settings, source: SnapshotSource) -> CycleReport:
     """One cycle (``run --once``, and ``plan`` with dry_run set)."""
     metrics = Metrics()
     async with adc_client(settings, metrics) as client:
-        return await Reconciler(settings, source, driver_for(settings, client), metrics).run_once()
+        driver = driver_for(settings, client)
+        return await Reconciler(settings, source, driver, metrics, zones=zone_target(settings)).run_once()
+
+
+async def check_names(settings: Settings, report: CycleReport) -> VerifyReport | None:
+    """The DNS check for the names of a cycle (``plan`` and ``run --once`` print it)."""
+    if not settings.dns.verify or report.desired is None or not report.desired.names:
+        return None
+    return await verifier_for(settings).verify(expected_addresses(report.desired.names.values()))
+
+
+async def check_published(settings: Settings, client: AdcClient) -> VerifyReport | None:
+    """The DNS check for the domains we own on the ADC now (``adcbridge check``)."""
+    observed = await driver_for(settings, client).observe()
+    ours = owned(observed, owner_of(settings)).domains
+    if not settings.dns.verify or not ours or "adc" not in settings.dns.targets:
+        return None
+    return await verifier_for(settings).verify(expected_addresses(ours.values()))
 
 
 async def check_cluster(settings: Settings) -> list[str]:
@@ -169,8 +198,14 @@ class Service:
         self.elector = elector
         gate = (lambda: elector.is_leader) if elector is not None else None
         async with adc_client(self.settings, metrics, write_gate=gate) as client:
+            verification = Verification(verifier_for(self.settings), metrics) if self.settings.dns.verify else None
             reconciler = Reconciler(
-                self.settings, self.source, driver_for(self.settings, client), metrics, after_cycle=self._reporter()
+                self.settings,
+                self.source,
+                driver_for(self.settings, client),
+                metrics,
+                after_cycle=self._reporter(verification),
+                zones=zone_target(self.settings),
             )
             complete = (lambda: live.source.cache.synced) if live else (lambda: True)
             self.readiness = lambda: readiness(reconciler, self.settings, elector, complete)
@@ -185,19 +220,23 @@ class Service:
                 jobs = {"lease": elector.run(), "reconcile-loop": _lead(elector, reconciler, metrics)}
                 return await _supervise(jobs, stop)
             finally:
+                if verification is not None:
+                    await verification.close()
                 if elector is not None:
                     await elector.release()
                 await server.stop()
 
-    def _reporter(self) -> Callable[[CycleReport], Awaitable[None]] | None:
+    def _reporter(self, verification: Verification | None) -> Callable[[CycleReport], Awaitable[None]]:
         live, kube = self.cluster, self.settings.kube
-        if live is None or not (kube.events or kube.write_status):
-            return None
-        source = live.source
-        events = EventRecorder(live.api, source.find, instance=socket.gethostname()) if kube.events else None
-        status = StatusWriter(live.api, source.find, self.settings.vip.addresses) if kube.write_status else None
+        events = status = None
+        if live is not None and kube.events:
+            events = EventRecorder(live.api, live.source.find, instance=socket.gethostname())
+        if live is not None and kube.write_status:
+            status = StatusWriter(live.api, live.source.find, self.settings.vip.addresses)
 
         async def report(cycle: CycleReport) -> None:
+            if verification is not None and cycle.ok and cycle.desired is not None:
+                verification.start(expected_addresses(cycle.desired.names.values()))
             if events is not None:
                 await events.publish(findings(cycle, self.settings.kic))
             if status is not None and cycle.ok and not cycle.dry_run:

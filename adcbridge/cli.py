@@ -69,7 +69,13 @@ async def _run(args: argparse.Namespace, settings: Settings, source: SnapshotSou
     if args.command == "run" and not args.once:
         return await app.Service(settings, source, live).serve()
     report = await app.run_cycle(settings, source)
-    print(cycle_json(report) if getattr(args, "json", False) else cycle_text(report))
+    if getattr(args, "json", False):
+        print(cycle_json(report))
+    else:
+        text, _, verdict = cycle_text(report).rpartition("\n")
+        names = await app.check_names(settings, report)
+        dns_line = f"dns check (what resolves now): {names.summary()}" if names is not None else ""
+        print("\n".join(line for line in (text, dns_line, verdict) if line))
     if args.command == "plan":
         return EXIT_OK if report.ok else EXIT_NOT_CONVERGED
     return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
@@ -91,6 +97,7 @@ async def _check(settings: Settings) -> int:
     try:
         async with app.adc_client(read_only) as client:
             info = await client.system_info()
+            names = await app.check_published(read_only, client)
     except AdcBridgeError as exc:
         print(f"FAIL  ADC: {exc}")
         return EXIT_NOT_CONVERGED
@@ -99,8 +106,11 @@ async def _check(settings: Settings) -> int:
     print(f"ok    ADC reachable, login accepted (version {version}, HA role {role})")
     if role == "standby":
         print("warn  this unit is standby: writes will wait for the active unit")
+    dns_ok = names is None or not names.failures()
+    if names is not None:
+        print(f"{'ok  ' if dns_ok else 'FAIL'}  DNS: {names.summary()}")
     kube_ok = await _check_kube(settings)
-    return EXIT_OK if kube_ok else EXIT_NOT_CONVERGED
+    return EXIT_OK if kube_ok and dns_ok else EXIT_NOT_CONVERGED
 
 
 async def _check_kube(settings: Settings) -> bool:

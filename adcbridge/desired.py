@@ -64,11 +64,11 @@ def build_desired(
     owner = owner_of(settings)
     domains, rejections = desired_domains(snapshot.hosts, settings, owner)
     slb = _desired_slb(snapshot, settings, owner, unfit_since or {})
-    objects = AdcState(domains=domains)
+    adc_dns = "adc" in settings.dns.targets
+    on_adc = domains if adc_dns else {}
+    objects = AdcState(domains=on_adc)
     if slb.known:
-        objects = AdcState(
-            nodes=slb.nodes, pools=slb.pools, members=slb.members, vservers=slb.vservers, domains=domains
-        )
+        objects = AdcState(nodes=slb.nodes, pools=slb.pools, members=slb.members, vservers=slb.vservers, domains=on_adc)
     return DesiredState(
         objects=objects,
         slb_known=slb.known,
@@ -78,6 +78,8 @@ def build_desired(
         keep_only=slb.keep_only,
         unfit_since=slb.unfit_since,
         next_change_at=slb.next_change_at,
+        names=domains,
+        adc_dns=adc_dns,
     )
 
 

@@ -12,6 +12,9 @@
     │   ├── KubeNotFound           404: the object, or the whole kind (a missing CRD)
     │   ├── KubeConflict           409: a stale resourceVersion, or the name is taken
     │   └── KubeRejected           any other 4xx (forbidden, invalid): report it
+    ├── DnsError               an RFC 2136 server did not do what we asked
+    │   ├── DnsUnavailable         timeouts, SERVFAIL, connection failures (after retries)
+    │   └── DnsRejected            REFUSED, NOTAUTH, a bad TSIG signature: check key and zone
     └── AdcError               anything the ADC side did not do
         ├── TransientAdcError  worth retrying: the same request may succeed later
         │   ├── AdcUnavailable     connect/read failure, timeout, reset, HTTP 429/5xx
@@ -69,6 +72,18 @@ class KubeConflict(KubeError):
 
 
 class KubeRejected(KubeError):
+    pass
+
+
+class DnsError(AdcBridgeError):
+    pass
+
+
+class DnsUnavailable(DnsError):
+    pass
+
+
+class DnsRejected(DnsError):
     pass
 
 

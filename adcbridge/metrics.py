@@ -54,6 +54,13 @@ class Metrics:
             "Unix time of the last cycle whose operations all succeeded",
             registry=r,
         )
+        self.dns_checks = Gauge(
+            "adcbridge_dns_checks", "Names per DNS server by the last check's result", ["reason"], registry=r
+        )
+        self.dns_check_seconds = Gauge("adcbridge_dns_check_duration_seconds", "The last DNS check", registry=r)
+        self.dns_check_last = Gauge(
+            "adcbridge_dns_check_timestamp_seconds", "When the last DNS check ended", registry=r
+        )
         self.leader = Gauge("adcbridge_leader", "1 while this replica holds the Lease and may write", registry=r)
         self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
 

@@ -264,7 +264,9 @@ class DesiredState:
     ``slb_known`` is False when the KIC Service is missing or exposes no nodePort: the SLB
     objects (nodes, pools, members, virtual servers) are then unknown, not empty, and the
     planner leaves them as they are. ``keep_only`` lists draining members: kept (disabled)
-    if they still exist, never created.
+    if they still exist, never created. ``names`` are the valid hosts as DNS domains, whatever
+    the DNS targets; ``objects.domains`` holds them only when the ADC's DNS is a target
+    (``adc_dns``), and without it the planner leaves the ADC's domains alone.
     """
 
     objects: AdcState
@@ -275,6 +277,8 @@ class DesiredState:
     keep_only: frozenset[str] = frozenset()  # "kind:key" of draining objects
     unfit_since: dict[str, float] = field(default_factory=dict)  # cluster node -> when it turned unfit
     next_change_at: float | None = None  # when the next draining node's grace period ends
+    names: dict[str, AdcDomain] = field(default_factory=dict)  # every valid host, for every DNS target
+    adc_dns: bool = True  # the ADC's DNS service is a target: plan its domains
 
 
 class Action(StrEnum):

@@ -84,7 +84,8 @@ def owned(observed: AdcState, owner: Owner) -> AdcState:
 
 
 def _managed_kinds(desired: DesiredState) -> tuple[Kind, ...]:
-    return tuple(Kind) if desired.slb_known else (Kind.DOMAIN,)
+    kinds = tuple(Kind) if desired.slb_known else (Kind.DOMAIN,)
+    return kinds if desired.adc_dns else tuple(kind for kind in kinds if kind is not Kind.DOMAIN)
 
 
 # ---------------------------------------------------------------------------- the target

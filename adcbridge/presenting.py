@@ -7,6 +7,7 @@ Formatting only: no I/O besides the returned strings, no decisions.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from adcbridge.config import KicSettings
@@ -14,6 +15,7 @@ from adcbridge.hostnames import InvalidHost, normalize_host
 from adcbridge.k8s.events import Finding
 from adcbridge.model import Action, ClusterSnapshot, Kind, ObjectRef, Operation, Plan
 from adcbridge.reconciler import CycleReport
+from adcbridge.records import RecordChange
 
 MAX_ROWS = 200
 
@@ -73,8 +75,42 @@ def cycle_text(report: CycleReport) -> str:
         applied = report.applied
         lines += [f"{r.outcome}: {r.operation.action.value} {r.operation.ref}: {r.error}" for r in applied.failures]
         lines.append(f"applied {applied.writes} of {len(report.plan.operations) if report.plan else 0} operation(s)")
+    if report.records is not None:
+        lines += records_text(report)
     lines.append(_verdict(report))
     return "\n".join(lines)
+
+
+def records_text(report: CycleReport) -> list[str]:
+    """The RFC 2136 target's part of a cycle: its changes as a table, then what stood in the way."""
+    records = report.records
+    assert records is not None
+    rows = [("ACTION", "ZONE", "NAME", "ADDRESSES")]
+    rows += [(c.action.value, c.zone, c.name, _addresses(c)) for c in records.changes[:MAX_ROWS]]
+    lines = ["zones (RFC 2136):"] + (_table(rows) if records.changes else ["no changes: the zones match the cluster"])
+    if len(records.changes) > MAX_ROWS:
+        lines.append(f"... and {len(records.changes) - MAX_ROWS} more")
+    lines += [f"zone conflict: {c.name}: {c.reason}" for c in records.conflicts]
+    lines += [f"in no configured zone: {name}" for name in records.unzoned]
+    if records.hold_reason:
+        lines.append(f"zone deletions held back: {records.hold_reason}")
+    applied = report.records_applied
+    if applied is not None:
+        lines += [f"{r.outcome}: {r.change.action.value} {r.change.name}: {r.error}" for r in applied.failures]
+        lines.append(
+            f"zones: {len(applied.results) - len(applied.failures)} change(s) in {applied.messages} message(s)"
+        )
+    return lines
+
+
+def _addresses(change: RecordChange) -> str:
+    records = change.want or change.have
+    return ",".join(records.addresses) if records else ""
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def _verdict(report: CycleReport) -> str:
@@ -100,6 +136,8 @@ def cycle_json(report: CycleReport) -> str:
         ],
         "degraded": list(report.desired.degraded) if report.desired else [],
     }
+    if report.records is not None:
+        data["records"] = _records_json(report)
     if report.applied is not None:
         data["failures"] = [
             {"operation": _operation_json(r.operation), "outcome": r.outcome, "error": r.error}
@@ -107,6 +145,25 @@ def cycle_json(report: CycleReport) -> str:
         ]
         data["writes"] = report.applied.writes
     return json.dumps(data, indent=2)
+
+
+def _records_json(report: CycleReport) -> dict[str, Any]:
+    records = report.records
+    assert records is not None
+    data: dict[str, Any] = {
+        "changes": [{"action": c.action.value, "zone": c.zone, "name": c.name, "addresses": _addresses(c)}
+                    for c in records.changes],
+        "held_back": [c.name for c in records.held_back],
+        "hold_reason": records.hold_reason,
+        "conflicts": [{"name": c.name, "reason": c.reason} for c in records.conflicts],
+        "unzoned": list(records.unzoned),
+    }  # fmt: skip
+    if report.records_applied is not None:
+        data["failures"] = [
+            {"action": r.change.action.value, "name": r.change.name, "outcome": r.outcome, "error": r.error}
+            for r in report.records_applied.failures
+        ]
+    return data
 
 
 def _operation_json(operation: Operation) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,8 +42,17 @@ from adcbridge.model import (
     Plan,
 )
 from adcbridge.planner import owned, plan
+from adcbridge.records import NameRecords, RecordApplyReport, RecordPlan, plan_records
 
 log = logging.getLogger(__name__)
+
+
+class ZoneTarget(Protocol):
+    """A second home for the names: standard DNS zones written by RFC 2136 (``dns/rfc2136.py``)."""
+
+    async def observe(self, wanted: Iterable[str]) -> dict[str, NameRecords]: ...
+
+    async def apply(self, plan: RecordPlan) -> RecordApplyReport: ...
 
 
 class SnapshotSource(Protocol):
@@ -63,6 +72,8 @@ class CycleReport:
     desired: DesiredState | None = None
     plan: Plan | None = None
     applied: ApplyReport | None = None
+    records: RecordPlan | None = None  # the RFC 2136 target's plan, when it is a target
+    records_applied: RecordApplyReport | None = None
     error: str = ""
     dry_run: bool = False
 
@@ -78,6 +89,15 @@ class CycleReport:
         return self.ok and (self.applied is None or not self.applied.failures)
 
     @property
+    def _records_converged(self) -> bool:
+        records = self.records
+        if records is None:
+            return True
+        applied = self.records_applied
+        done = records.empty or (applied is not None and not applied.failures and not self.dry_run)
+        return done and not records.held_back and not records.conflicts
+
+    @property
     def converged(self) -> bool:
         """The ADC now holds exactly what we want, and nothing stands in the way."""
         if not self.ok or self.desired is None or self.plan is None:
@@ -86,6 +106,7 @@ class CycleReport:
         nothing_pending = self.plan.empty or (applied_cleanly and not self.dry_run)
         return (
             nothing_pending
+            and self._records_converged
             and not self.plan.held_back
             and not self.plan.conflicts
             and self.desired.complete
@@ -115,7 +136,9 @@ class Reconciler:
         *,
         clock: Callable[[], float] = time.time,
         after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
+        zones: ZoneTarget | None = None,
     ) -> None:
+        self._zones = zones
         self._settings = settings
         self._after_cycle = after_cycle  # Events, status: told about every cycle, never able to fail it
         self._source = source
@@ -162,7 +185,33 @@ class Reconciler:
             report.applied = await self._driver.apply(report.plan)
             self._log_applied(report.applied)
         self._count(desired, report.plan, report.applied, owned(observed, self._owner))
+        if self._zones is not None:
+            await self._publish_records(report, desired, self._zones)
         self._previous = desired
+
+    async def _publish_records(self, report: CycleReport, desired: DesiredState, zones: ZoneTarget) -> None:
+        """The names in the RFC 2136 zones: observe, plan with the same guards, apply."""
+        wanted = {name: domain.addresses for name, domain in desired.names.items()}
+        observed = await zones.observe(wanted)
+        settings = self._settings
+        report.records = plan_records(
+            wanted,
+            observed,
+            zones=settings.rfc2136.zones,
+            marker=self._owner.marker,
+            ttl=settings.rfc2136.ttl,
+            policy=settings.policy,
+            limits=self._limits,
+            complete=desired.complete,
+        )
+        self._log_records(report.records)
+        if not report.records.empty and not settings.dry_run:
+            report.records_applied = await zones.apply(report.records)
+            for result in report.records_applied.failures[:20]:
+                log.warning(
+                    "%s %s %s: %s", result.outcome, result.change.action.value, result.change.name, result.error
+                )
+        self._count_records(report.records, report.records_applied)
 
     def _finish(self, report: CycleReport) -> None:
         result = "converged" if report.converged else ("ok" if report.ok else "failed")
@@ -184,6 +233,19 @@ class Reconciler:
         if current.operations:
             verb = "would apply (dry run)" if self._settings.dry_run else "applying"
             log.info("%s %d operation(s): %s", verb, len(current.operations), _summary(current))
+
+    def _log_records(self, records: RecordPlan) -> None:
+        self._log_findings("zone conflict", [f"{c.name}: {c.reason}" for c in records.conflicts])
+        self._log_findings("in no configured zone", list(records.unzoned))
+        self._log_findings("zone deletions held back", [records.hold_reason] if records.hold_reason else [])
+        if records.changes:
+            verb = "would write (dry run)" if self._settings.dry_run else "writing"
+            log.info("%s %d zone change(s) by RFC 2136", verb, len(records.changes))
+
+    def _count_records(self, records: RecordPlan, applied: RecordApplyReport | None) -> None:
+        self._metrics.conflicts.labels("record").set(len(records.conflicts))
+        for result in applied.results if applied else ():
+            self._metrics.operations.labels("record", result.change.action.value, result.outcome).inc()
 
     def _log_applied(self, applied: ApplyReport) -> None:
         for result in applied.failures[:20]:

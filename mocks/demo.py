@@ -128,6 +128,7 @@ class Demo:
             "ADCBRIDGE_SERVER__LISTEN": f"127.0.0.1:{self.ports.bridge}",
             "ADCBRIDGE_RECONCILE__RESYNC_SECONDS": "15",
             "ADCBRIDGE_NODES__DRAIN_GRACE_SECONDS": "20",
+            "ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([self.dns]),  # check what the mock's DNS answers
         }
         started = self.start("bridge", ["adcbridge", "run"], env=env)
         line = wait_for_line(started, lambda text: "serving /healthz" in text)

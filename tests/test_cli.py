@@ -47,6 +47,7 @@ def bridge_env(url: str, **extra: str) -> dict[str, str]:
         "ADCBRIDGE_VIP__ADDRESSES": '["192.0.2.10"]',
         "ADCBRIDGE_LOG__LEVEL": "DEBUG",
         "ADCBRIDGE_SERVER__LISTEN": "127.0.0.1:0",
+        "ADCBRIDGE_DNS__VERIFY": "false",  # on where a test gives the mock's DNS responder
     }
     return env | extra
 
@@ -70,7 +71,7 @@ async def adcbridge(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 
 @pytest.fixture
 async def mock() -> AsyncIterator[RunningMock]:
-    async with mock_adc_process("--no-dns", "--username", USERNAME, "--password", PASSWORD) as running:
+    async with mock_adc_process("--username", USERNAME, "--password", PASSWORD) as running:
         yield running
 
 
@@ -93,9 +94,17 @@ async def test_plan_then_run_once_then_nothing_to_do(mock: RunningMock) -> None:
     assert out.rstrip().endswith("converged")
     assert (await state_of(mock.url))["counts"]["dns/domain"] == 7
 
-    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+    assert mock.dns is not None
+    dns_env = env | {
+        "ADCBRIDGE_DNS__VERIFY": "true",
+        "ADCBRIDGE_DNS__VERIFY_SERVERS": f'["{mock.dns[0]}:{mock.dns[1]}"]',
+    }
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=dns_env)
     assert code == 0
     assert "no changes: the ADC matches the cluster" in out
+    assert "dns check (what resolves now): 7 names on 1 server: 7 ok" in out
+    code, out, _ = await adcbridge("check", env=dns_env)
+    assert (code, "ok    DNS: 7 names on 1 server: 7 ok" in out) == (0, True), out
 
     code, out, _ = await adcbridge("plan", "--json", "--snapshot", str(DEMO_SNAPSHOT), env=env)
     assert code == 0
