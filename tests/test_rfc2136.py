@@ -6,6 +6,7 @@ and a TSIG key; assertions are on what the server then holds (signed AXFR, plain
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import dns.asyncquery
@@ -212,3 +213,33 @@ def test_an_rfc2136_target_needs_server_zones_and_key() -> None:
                              dns={"targets": ["rfc2136"]})  # fmt: skip
     message = dns.message.make_query("x.example.test", "A")  # dnspython is importable in tests
     assert message.question
+
+
+async def test_plan_and_run_once_with_the_rfc2136_target_as_processes(start_bind: Any, tmp_path: Any) -> None:
+    from tests.conftest import PASSWORD, USERNAME
+    from tests.processes import mock_adc_process
+    from tests.test_cli import DEMO_SNAPSHOT, adcbridge, bridge_env
+
+    async with (
+        start_bind([ZoneSpec("example.com")]) as server,
+        mock_adc_process("--no-dns", "--username", USERNAME, "--password", PASSWORD) as mock,
+    ):
+        (tmp_path / "rfc2136-tsig-secret").write_text(server.secret)  # the secret from a mounted Secret
+        env = bridge_env(
+            mock.url,
+            ADCBRIDGE_DNS__TARGETS='["adc", "rfc2136"]',
+            ADCBRIDGE_RFC2136__SERVER=f"{server.host}:{server.port}",
+            ADCBRIDGE_RFC2136__ZONES='["example.com"]',
+            ADCBRIDGE_RFC2136__TSIG_KEY_NAME=server.key_name,
+            ADCBRIDGE_SECRETS_DIR=str(tmp_path),
+        )
+        code, out, _ = await adcbridge("plan", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+        assert code == 0, out
+        assert re.search(r"^create\s+example\.com\s+shop\.example\.com\s+192\.0\.2\.10$", out, re.MULTILINE), out
+        assert await answer(server, "shop.example.com.") == []  # a plan writes nothing
+        code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+        assert code == 0, out
+        assert "zones: 7 change(s) in 1 message(s)" in out
+        assert await answer(server, "shop.example.com.") == ["192.0.2.10"]
+        code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+        assert (code, "no changes: the zones match the cluster" in out) == (0, True), out
