@@ -947,3 +947,23 @@ def test_property_plan_is_deterministic_and_pure(world: tuple[DesiredState, AdcS
         assert all(op.action is not Action.DELETE for op in first.operations)
     if policy == "create-only":
         assert all(op.action is Action.CREATE for op in first.operations)
+
+
+def test_without_the_adc_dns_target_its_domains_are_left_alone() -> None:
+    desired = replace(want(N1, N2, P80, M1, M2, V80), adc_dns=False)
+    result = planned(desired, *FULL)  # our domain D is on the ADC, and no longer wanted there
+    assert steps(result) == []  # the SLB side matches; the domain is not ours to remove now
+
+
+def test_build_desired_keeps_the_names_for_every_target() -> None:
+    from adcbridge.desired import build_desired
+    from tests.builders import node, settings, snapshot
+
+    view = snapshot(nodes=[node("n1", "10.0.0.1")], hosts=["www.example.com"])
+    only_zones = build_desired(view, settings(dns={"targets": ["rfc2136"]}, rfc2136=RFC2136))
+    assert (only_zones.adc_dns, only_zones.objects.domains, list(only_zones.names)) == (False, {}, ["www.example.com"])
+    both = build_desired(view, settings(dns={"targets": ["adc", "rfc2136"]}, rfc2136=RFC2136))
+    assert list(both.objects.domains) == list(both.names) == ["www.example.com"]
+
+
+RFC2136 = {"server": "192.0.2.53:53", "zones": ["example.com"], "tsig_key_name": "k"}

@@ -119,9 +119,9 @@ class Rfc2136Target:
         holder = dns.zone.Zone(zone)
         key = self._key()
         query, _ = dns.xfr.make_query(holder, serial=None, keyring=key, keyname=key.name, keyalgorithm=key.algorithm)
-        self.messages += 1
 
         async def transfer() -> None:
+            self.messages += 1
             await dns.asyncquery.inbound_xfr(
                 address, holder, query, port=self._port, timeout=self._settings.timeout, lifetime=self._lifetime()
             )
