@@ -243,3 +243,37 @@ async def test_plan_and_run_once_with_the_rfc2136_target_as_processes(start_bind
         assert await answer(server, "shop.example.com.") == ["192.0.2.10"]
         code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
         assert (code, "no changes: the zones match the cluster" in out) == (0, True), out
+
+
+async def test_the_resolution_check_against_bind(bind: BindServer) -> None:
+    from adcbridge.dns.verify import Verifier
+
+    await sync(target(bind), {"ok.example.test": VIP, "moved.example.test": ("192.0.2.99",)})
+    verifier = Verifier([(bind.host, bind.port)], timeout=2, concurrency=8)
+    report = await verifier.verify({"ok.example.test": VIP, "moved.example.test": VIP, "gone.example.test": VIP})
+    assert {check.name: check.reason for check in report.checks} == {
+        "ok.example.test": "ok",
+        "moved.example.test": "wrong_address",
+        "gone.example.test": "nxdomain",
+    }
+
+
+@pytest.mark.parametrize("algorithm", ["hmac-sha1", "hmac-sha512"])
+async def test_other_tsig_algorithms(start_bind: Any, algorithm: str) -> None:
+    async with start_bind([ZoneSpec("example.test")], algorithm=algorithm) as server:
+        _, applied = await sync(target(server, zones=["example.test"]), {"alg.example.test": VIP})
+        assert applied.failures == ()
+        assert await answer(server, "alg.example.test.") == ["192.0.2.10"]
+
+
+async def test_an_unreachable_server_is_transient_and_retried(bind: BindServer) -> None:
+    from adcbridge.errors import DnsUnavailable
+    from tests.bind_server import free_port
+
+    settings = Rfc2136Settings(
+        server=f"127.0.0.1:{free_port()}", zones=["example.test"], tsig_key_name=bind.key_name, timeout=0.5
+    )
+    zones = Rfc2136Target(settings, secret=lambda: bind.secret, marker=MARK)
+    with pytest.raises(DnsUnavailable, match=r"transfer of zone example\.test"):
+        await zones.observe({})
+    assert zones.messages == 3  # connection refused, tried three times with backoff
