@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from adcbridge.model import (
     Action,
@@ -65,7 +66,7 @@ def plan(
     target = _Target(desired, observed, ours)
     target.resolve()
     operations = _operations(target.state, ours, managed=_managed_kinds(desired))
-    operations = _allowed(operations, policy)
+    operations = allowed_by_policy(operations, policy)
     operations, held, reason = _guard(operations, desired.complete, ours.count(), limits)
     ordered = tuple(sorted(_with_needs(operations, target.state, ours), key=_order))
     return Plan(ordered, tuple(sorted(held, key=_order)), reason, tuple(sorted(target.conflicts, key=_conflict_order)))
@@ -236,12 +237,22 @@ def changed_fields(current: Any, wanted: Any) -> tuple[str, ...]:
     return tuple(item.name for item in fields(wanted) if getattr(current, item.name) != getattr(wanted, item.name))
 
 
-def _allowed(operations: list[Operation], policy: Policy) -> list[Operation]:
+class _Acting(Protocol):
+    @property
+    def action(self) -> StrEnum: ...
+
+
+ActingT = TypeVar("ActingT", bound=_Acting)
+
+
+def allowed_by_policy(changes: list[ActingT], policy: Policy) -> list[ActingT]:
+    """What the policy lets through: create-only keeps creates, upsert-only drops deletes.
+    For ADC operations and zone changes alike (their actions are "create", "update", "delete")."""
     if policy == "create-only":
-        return [op for op in operations if op.action is Action.CREATE]
+        return [change for change in changes if change.action == "create"]
     if policy == "upsert-only":
-        return [op for op in operations if op.action is not Action.DELETE]
-    return operations
+        return [change for change in changes if change.action != "delete"]
+    return changes
 
 
 def _guard(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from adcbridge.model import DeleteLimits, Policy
-from adcbridge.planner import hold_reason
+from adcbridge.planner import allowed_by_policy, hold_reason
 
 MARKER_PREFIX = "managed-by=adcbridge;"
 
@@ -132,7 +132,7 @@ def plan_records(
         conflicts += [conflict] if conflict else []
     ours = {name: have for name, have in observed.items() if marker in have.markers}
     changes += _deletions(ours, wanted, zones)
-    allowed = _allowed(changes, policy)
+    allowed = allowed_by_policy(changes, policy)
     deletes = [change for change in allowed if change.action is RecordAction.DELETE]
     reason = hold_reason(len(deletes), len(ours), complete=complete, limits=limits)
     kept = [change for change in allowed if change.action is not RecordAction.DELETE] if reason else allowed
@@ -162,11 +162,3 @@ def _deletions(
         if zone is not None:
             deletions.append(RecordChange(RecordAction.DELETE, zone, name, None, ours[name]))
     return deletions
-
-
-def _allowed(changes: list[RecordChange], policy: Policy) -> list[RecordChange]:
-    if policy == "create-only":
-        return [change for change in changes if change.action is RecordAction.CREATE]
-    if policy == "upsert-only":
-        return [change for change in changes if change.action is not RecordAction.DELETE]
-    return changes
