@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py
 	$(BIN)/python benchmarks/engine_sync.py
 	$(BIN)/python benchmarks/k8s_sync.py
+	$(BIN)/python benchmarks/dns_publish.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -277,3 +277,13 @@ async def test_an_unreachable_server_is_transient_and_retried(bind: BindServer) 
     with pytest.raises(DnsUnavailable, match=r"transfer of zone example\.test"):
         await zones.observe({})
     assert zones.messages == 3  # connection refused, tried three times with backoff
+
+
+async def test_a_batch_too_big_for_one_message_is_split(bind: BindServer) -> None:
+    zones = target(bind, batch_size=1000)
+    label = "x" * 55
+    wanted = {f"{label}{i:04}.example.test": VIP for i in range(1000)}  # about 160 KB of UPDATE
+    _, applied = await sync(zones, wanted)
+    assert applied.failures == ()
+    assert 4 <= applied.messages <= 8  # halved until each part fits, and only sent messages count
+    assert await answer(bind, f"{label}0999.example.test.") == ["192.0.2.10"]

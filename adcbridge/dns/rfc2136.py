@@ -12,7 +12,8 @@ read and our write is detected, never overwritten:
 - create: the name has no A and no AAAA records;
 - update and delete: the name's A and AAAA records are exactly those we read.
 
-Up to ``batch_size`` names of one zone go in one UPDATE message. The server applies a message
+Up to ``batch_size`` names of one zone go in one UPDATE message (fewer when their records would
+not fit in the 65,535 bytes of a DNS message: the batch is halved). The server applies a message
 all or nothing, so when a batch fails its prerequisites it is retried name by name and only
 the names that changed meanwhile are reported (as conflicts; the next cycle reads them again).
 
@@ -71,6 +72,10 @@ T = TypeVar("T")
 
 
 SECRET_FILE = "rfc2136-tsig-secret"
+
+
+class _TooBig(Exception):
+    """An UPDATE over the 65,535 bytes of a DNS message: sent as smaller batches instead."""
 
 
 def secret_source(secret: str, secrets_dir: Path | None) -> Callable[[], str]:
@@ -171,6 +176,11 @@ class Rfc2136Target:
     async def _apply_batch(self, address: str, batch: list[RecordChange]) -> list[RecordResult]:
         try:
             rcode = await self._send_update(address, batch)
+        except _TooBig:
+            if len(batch) == 1:
+                return [RecordResult(batch[0], "failed", "its records do not fit in one DNS message")]
+            half = len(batch) // 2  # long names: fewer per message
+            return await self._apply_batch(address, batch[:half]) + await self._apply_batch(address, batch[half:])
         except (DnsRejected, DnsUnavailable) as exc:
             return [RecordResult(change, "failed", str(exc)) for change in batch]
         if rcode == dns.rcode.NOERROR:
@@ -186,6 +196,10 @@ class Rfc2136Target:
         update = dns.update.UpdateMessage(batch[0].zone, keyring=key, keyname=key.name, keyalgorithm=key.algorithm)
         for change in batch:
             self._describe(update, change)
+        try:
+            update.to_wire()  # the size check, before any retry: too big is not a transient failure
+        except dns.exception.TooBig as exc:
+            raise _TooBig from exc
         reply = await self._exchange(address, update, f"update of zone {batch[0].zone}", tcp=True)
         return reply.rcode()
 
