@@ -55,7 +55,6 @@ class Verification:
         self._pending: Expected | None = None
         self._states: dict[tuple[str, str], str] = {}
         self.last: VerifyReport | None = None
-        self.runs = 0
 
     def start(self, expected: Expected) -> None:
         """Check these names now, or right after the run in progress."""
@@ -89,7 +88,7 @@ class Verification:
             expected, self._pending = self._pending, None
 
     def _record(self, report: VerifyReport) -> None:
-        self.last, self.runs = report, self.runs + 1
+        self.last = report
         counts = report.counts()
         for reason in REASONS:
             self._metrics.dns_checks.labels(reason).set(counts.get(reason, 0))
