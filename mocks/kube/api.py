@@ -1,10 +1,10 @@
 """The Kubernetes API on aiohttp: discovery, then objects, lists and watches.
 
-Three middlewares, outermost first: the request log (every request, with the verb and the
+Three middlewares here, outermost first: the request log (every request, with the verb and the
 status, for tests that count lists), the error translation (a ``KubeError`` becomes its
 ``Status`` body; unknown routes and methods become the real server's 404/405 Statuses) and
-the outage switch. Handlers only translate between HTTP and ``Cluster``; the semantics live
-there. Authentication is not checked: any bearer token, or none, is accepted.
+the outage switch; a fourth, innermost, authenticates and authorizes (``guarding.py``).
+Handlers only translate between HTTP and ``Cluster``; the semantics live there.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ checks, ``generateName``, existence of the namespace, validation, server-side de
 optimistic concurrency (a stale ``metadata.resourceVersion`` is a 409), the ``/status``
 split (a main-resource write keeps the stored status of kinds that have the subresource,
 a status write changes nothing else), generation bumps, finalizers, and the cascades of
-deleting a Namespace (its objects go) or a CRD (its kind and objects go).
+deleting a Namespace (its objects go) or a CRD (its kind and objects go). A binding's roleRef
+is immutable, as on the real server.
 
 HTTP handlers and the test helpers of ``server.py`` both call these methods, so an object
 created from a test is indistinguishable from one a client created — same validation, same
@@ -21,7 +22,15 @@ from typing import Any
 
 from mocks.kube import defaults, errors
 from mocks.kube.patching import json_patch, merge_patch, strategic_merge_patch
-from mocks.kube.resources import CRD_KEY, NAMESPACES_KEY, Registry, Resource, StorageKey
+from mocks.kube.resources import (
+    CLUSTER_ROLE_BINDINGS_KEY,
+    CRD_KEY,
+    NAMESPACES_KEY,
+    ROLE_BINDINGS_KEY,
+    Registry,
+    Resource,
+    StorageKey,
+)
 from mocks.kube.store import Store
 from mocks.kube.validation import validate
 
@@ -188,6 +197,8 @@ class Cluster:
         validate(resource, merged)
         if resource.key == CRD_KEY:
             self._check_crd_identity(current, merged)
+        if resource.key in (ROLE_BINDINGS_KEY, CLUSTER_ROLE_BINDINGS_KEY):
+            self._check_role_ref(resource, current, merged)
         if present(resource, merged) == present(resource, current):
             return present(resource, current)  # a no-op write changes nothing, not even the resourceVersion
         if resource.generation and _without_metadata_and_status(merged) != _without_metadata_and_status(current):
@@ -230,6 +241,14 @@ class Cluster:
                 current["metadata"]["name"],
                 [("FieldValueInvalid", "spec.group", "Invalid value: field is immutable")],
             )
+
+    @staticmethod
+    def _check_role_ref(resource: Resource, current: Obj, new: Obj) -> None:
+        """A binding's roleRef is immutable: changing whom it grants what means a new binding."""
+        if new.get("roleRef") != current.get("roleRef"):
+            name = current["metadata"]["name"]
+            cause = ("FieldValueInvalid", "roleRef", f"Invalid value: {new.get('roleRef')}: cannot change roleRef")
+            raise errors.invalid(resource.kind_qualified, resource.group, resource.kind, name, [cause])
 
     # Delete ------------------------------------------------------------------------------
 

@@ -3,11 +3,15 @@
 They expose over HTTP what ``FakeKube``'s methods offer in process, so a fake started as a
 process (``adcbridge-fake-kube``) can be driven by a test or a demo script the same way:
 compact the watch history, cut watches, switch an outage on and off, read the request log,
-turn the watch knobs. Bodies and answers are plain JSON (no Status envelope).
+turn the watch knobs and authorization, issue and revoke service-account tokens. Bodies and
+answers are plain JSON (no Status envelope). Controls are never authenticated or authorized;
+``/_fake/tokens`` mints credentials, so it answers loopback peers only.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +19,10 @@ from aiohttp import web
 from mocks.kube.api import STATE_KEY, json_response
 
 Obj = dict[str, Any]
+
+
+def _bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 
 async def _json(request: web.Request) -> Obj:
@@ -76,6 +84,7 @@ def _settings(request: web.Request) -> Obj:
         "bookmark_interval": state.bookmark_interval,
         "watch_timeout_cap": state.watch_timeout_cap,
         "watch_queue_limit": state.watch_queue_limit,
+        "authorize": state.authorize,
     }
 
 
@@ -89,7 +98,35 @@ async def settings(request: web.Request) -> web.Response:
         state.watch_timeout_cap = None if cap is None else float(cap)
     if "watch_queue_limit" in body:
         state.watch_queue_limit = int(body["watch_queue_limit"])
+    if "authorize" in body:
+        if not isinstance(body["authorize"], bool):
+            raise _bad("authorize must be true or false")
+        state.authorize = body["authorize"]
     return json_response(_settings(request))
+
+
+def is_loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def tokens(request: web.Request) -> web.Response:
+    """POST ``{"namespace", "name"}`` → ``{"token"}``; DELETE ``{"token"}`` → ``{"revoked": bool}``."""
+    if not is_loopback(request.remote):
+        message = '{"error": "token controls answer loopback clients only"}'
+        raise web.HTTPForbidden(text=message, content_type="application/json")
+    state, body = request.app[STATE_KEY], await _json(request)
+    if request.method == "DELETE":
+        return json_response({"revoked": state.tokens.revoke(str(body.get("token", "")))})
+    namespace, name = body.get("namespace"), body.get("name")
+    if not isinstance(namespace, str) or not isinstance(name, str):
+        raise _bad("namespace and name must be strings")
+    try:
+        return json_response({"token": state.tokens.issue(namespace, name)})
+    except ValueError as exc:
+        raise _bad(str(exc)) from exc
 
 
 def add_routes(app: web.Application) -> None:
@@ -102,3 +139,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/_fake/requests", requests_view)
     app.router.add_get("/_fake/settings", settings)
     app.router.add_put("/_fake/settings", settings)
+    app.router.add_post("/_fake/tokens", tokens)
+    app.router.add_delete("/_fake/tokens", tokens)

@@ -3,9 +3,9 @@
 Only what a client could notice is emulated: ``uid``, ``creationTimestamp``, ``generation``,
 a Namespace's ``status.phase: Active``, a Service's ``type``, ``clusterIP``, port ``protocol``
 and ``targetPort`` (and ``nodePort`` for NodePort/LoadBalancer), an EndpointSlice port's
-``protocol``, and a CRD's ``status`` (Established, names accepted). Addresses come from
-fixed ranges (ClusterIPs 10.96.0.0/16 from .10 on, nodePorts 30000-32767 in order) and are
-never reused, so tests stay deterministic.
+``protocol``, a CRD's ``status`` (Established, names accepted), and the API groups of a
+binding's ``roleRef`` and subjects. Addresses come from fixed ranges (ClusterIPs 10.96.0.0/16
+from .10 on, nodePorts 30000-32767 in order) and are never reused, so tests stay deterministic.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from mocks.kube.resources import RBAC_GROUP as RBAC
 from mocks.kube.resources import Resource
 
 Obj = dict[str, Any]
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+BINDINGS = ((RBAC, "RoleBinding"), (RBAC, "ClusterRoleBinding"))
 
 
 def now_text() -> str:
@@ -101,6 +103,18 @@ def apply_defaults(resource: Resource, obj: Obj, allocator: Allocator) -> None:
         _crd_status(obj)
     elif rule == ("", "Secret"):
         obj.setdefault("type", "Opaque")
+    elif rule in BINDINGS:
+        _binding(obj)
+
+
+def _binding(obj: Obj) -> None:
+    """roleRef and User/Group subjects default to the RBAC group, ServiceAccount subjects to core."""
+    role_ref = obj.get("roleRef")
+    if isinstance(role_ref, dict) and not role_ref.get("apiGroup"):
+        role_ref["apiGroup"] = RBAC
+    for subject in obj.get("subjects") or []:
+        if isinstance(subject, dict) and not subject.get("apiGroup"):
+            subject["apiGroup"] = "" if subject.get("kind") == "ServiceAccount" else RBAC
 
 
 def apply_update_defaults(resource: Resource, current: Obj, new: Obj, allocator: Allocator) -> None:
@@ -117,5 +131,5 @@ def apply_update_defaults(resource: Resource, current: Obj, new: Obj, allocator:
                 port["nodePort"] = old_ports[port.get("port")]
     if rule == ("", "Namespace"):
         new["spec"] = new.get("spec") or current.get("spec") or {}
-    if rule in (("", "Service"), ("discovery.k8s.io", "EndpointSlice"), ("", "Secret")):
+    if rule in (("", "Service"), ("discovery.k8s.io", "EndpointSlice"), ("", "Secret"), *BINDINGS):
         apply_defaults(resource, new, allocator)

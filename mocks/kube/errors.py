@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mocks.kube.attributes import Attributes
+
 Obj = dict[str, Any]
 
 
@@ -101,3 +103,30 @@ def unsupported_media_type(content_type: str, accepted: tuple[str, ...]) -> Kube
 def outage_error(code: int) -> KubeError:
     reasons = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
     return KubeError(code, reasons.get(code, "InternalError"), f"fake outage: every request answers {code}")
+
+
+def unauthorized() -> KubeError:
+    """A missing, unknown or revoked token, or one whose ServiceAccount is gone: the real bare 401."""
+    return KubeError(401, "Unauthorized", "Unauthorized")
+
+
+def _forbidden_text(user: str, attrs: Attributes) -> str:
+    if not attrs.resource_request:
+        return f'User "{user}" cannot {attrs.verb} path "{attrs.path}"'
+    what = f'User "{user}" cannot {attrs.verb} resource "{attrs.combined_resource}" in API group "{attrs.api_group}"'
+    return f'{what} in the namespace "{attrs.namespace}"' if attrs.namespace else f"{what} at the cluster scope"
+
+
+def forbidden(user: str, attrs: Attributes, reason: str = "") -> KubeError:
+    """RBAC said no: the real message (``ingresses.networking.k8s.io is forbidden: User "…" cannot
+    list resource "ingresses" in API group "networking.k8s.io" at the cluster scope``) and details."""
+    text = _forbidden_text(user, attrs) + (f": {reason}" if reason else "")
+    qualified = f"{attrs.resource}.{attrs.api_group}" if attrs.api_group else attrs.resource
+    if not qualified:
+        message = f"forbidden: {text}"
+    elif attrs.name:
+        message = f'{qualified} "{attrs.name}" is forbidden: {text}'
+    else:
+        message = f"{qualified} is forbidden: {text}"
+    details = {"name": attrs.name, "group": attrs.api_group, "kind": attrs.resource}
+    return KubeError(403, "Forbidden", message, details={k: v for k, v in details.items() if v})

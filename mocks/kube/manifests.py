@@ -23,6 +23,8 @@ KIC_NAMESPACE, KIC_SERVICE, CLASS = "njet-ingress", "njet-ingress-controller", "
 NETWORKING = "networking.k8s.io/v1"
 VS_GROUP = "k8s.njet.org"
 NJET = f"{VS_GROUP}/v1"
+RBAC_GROUP = "rbac.authorization.k8s.io"
+RBAC = f"{RBAC_GROUP}/v1"
 
 
 def namespace(name: str) -> Obj:
@@ -165,3 +167,55 @@ def virtual_server(name: str, ns: str, host: str, *, class_name: str | None = CL
     if class_name is not None:
         spec["ingressClassName"] = class_name
     return {"apiVersion": NJET, "kind": "VirtualServer", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+# RBAC: what a Helm chart renders for a controller's service account ---------------------------
+
+
+def service_account(name: str, ns: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns}}
+
+
+def rule(api_groups: Sequence[str], resources: Sequence[str], verbs: Sequence[str], names: Sequence[str] = ()) -> Obj:
+    """A PolicyRule; ``names`` become ``resourceNames`` (only when given, as charts render them)."""
+    found: Obj = {"apiGroups": list(api_groups), "resources": list(resources), "verbs": list(verbs)}
+    if names:
+        found["resourceNames"] = list(names)
+    return found
+
+
+def role(name: str, ns: str, rules: Sequence[Obj]) -> Obj:
+    return {"apiVersion": RBAC, "kind": "Role", "metadata": {"name": name, "namespace": ns}, "rules": list(rules)}
+
+
+def cluster_role(name: str, rules: Sequence[Obj]) -> Obj:
+    return {"apiVersion": RBAC, "kind": "ClusterRole", "metadata": {"name": name}, "rules": list(rules)}
+
+
+def account_subject(name: str, ns: str) -> Obj:
+    return {"kind": "ServiceAccount", "name": name, "namespace": ns}
+
+
+def group_subject(name: str) -> Obj:
+    return {"apiGroup": RBAC_GROUP, "kind": "Group", "name": name}
+
+
+def role_binding(name: str, ns: str, role_name: str, subjects: Sequence[Obj], *, role_kind: str = "Role") -> Obj:
+    """A RoleBinding in ``ns`` of a Role of that namespace, or of a ClusterRole (``role_kind``)."""
+    return {
+        "apiVersion": RBAC,
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": ns},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": role_kind, "name": role_name},
+        "subjects": list(subjects),
+    }
+
+
+def cluster_role_binding(name: str, role_name: str, subjects: Sequence[Obj]) -> Obj:
+    return {
+        "apiVersion": RBAC,
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role_name},
+        "subjects": list(subjects),
+    }

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NameRule = Literal["subdomain", "label", "dns1035"]
+NameRule = Literal["subdomain", "label", "dns1035", "path_segment"]
 StorageKey = tuple[str, str]  # (group, plural)
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
 META_FIELDS = ("metadata.name", "metadata.namespace")
 CORE_EVENT_FIELDS = (
     "involvedObject.kind",
@@ -79,6 +80,7 @@ BUILT_IN: tuple[Resource, ...] = (
     Resource("", "v1", "Event", "events", True, ("ev",), fields=(*META_FIELDS, *CORE_EVENT_FIELDS)),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
     Resource("", "v1", "Secret", "secrets", True, fields=(*META_FIELDS, "type")),
+    Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",)),
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True, generation=True),
     Resource("networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), True, generation=True),
     Resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
@@ -94,9 +96,19 @@ BUILT_IN: tuple[Resource, ...] = (
         True,
         generation=True,
     ),
+    # RBAC names are path segments (ClusterRoles such as ``system:discovery`` have colons).
+    Resource(RBAC_GROUP, "v1", "Role", "roles", True, name_rule="path_segment"),
+    Resource(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", False, name_rule="path_segment"),
+    Resource(RBAC_GROUP, "v1", "RoleBinding", "rolebindings", True, name_rule="path_segment"),
+    Resource(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", False, name_rule="path_segment"),
 )
 CRD_KEY: StorageKey = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACES_KEY: StorageKey = ("", "namespaces")
+SERVICE_ACCOUNTS_KEY: StorageKey = ("", "serviceaccounts")
+ROLES_KEY: StorageKey = (RBAC_GROUP, "roles")
+CLUSTER_ROLES_KEY: StorageKey = (RBAC_GROUP, "clusterroles")
+ROLE_BINDINGS_KEY: StorageKey = (RBAC_GROUP, "rolebindings")
+CLUSTER_ROLE_BINDINGS_KEY: StorageKey = (RBAC_GROUP, "clusterrolebindings")
 
 
 def resources_of_crd(crd: dict[str, Any]) -> list[Resource]:

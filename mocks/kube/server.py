@@ -6,6 +6,11 @@ direct access: the controls (compaction, dropped watches, outages, the request l
 object helpers (``create``, ``replace``, ``patch``, ``delete``, ``get``, ``list``) that run the
 exact code path of an HTTP write — validation, resourceVersion, watch events — so a test
 that changes the cluster "from the side" is seen by clients exactly like kubectl would be.
+The helpers act as the cluster itself, never as a user: RBAC does not apply to them.
+
+Optional TLS (``tls=(cert, key)``) and authorization (``authorize=True``: bearer tokens and
+RBAC, see ``guarding.py``) let a test run a client as it would run in a pod: over HTTPS, with
+a service account's token (``issue_token``), against rules read from the stored RBAC objects.
 
 ``stop()`` must not hang on open watches: it finishes every stream, gives them a moment to
 end, cuts the rest, and only then shuts aiohttp down.
@@ -13,10 +18,12 @@ end, cuts the rest, and only then shuts aiohttp down.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
 import os
+import ssl
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,23 +31,31 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from mocks.kube import api, controls
+from mocks.kube import api, controls, guarding
 from mocks.kube.cluster import MERGE
 from mocks.kube.errors import KubeError
+from mocks.kube.identities import TOKEN
 from mocks.kube.resources import Resource
 from mocks.kube.seeding import SeedError, describe, in_load_order, read_seed_dir
 from mocks.kube.state import KubeState, RequestRecord
 
 Obj = dict[str, Any]
-TOKEN = "fake-kube-token"
 
 
 def build_app(state: KubeState) -> web.Application:
-    app = web.Application(middlewares=[api.log_middleware, api.error_middleware, api.outage_middleware])
+    middlewares = [api.log_middleware, api.error_middleware, api.outage_middleware, guarding.guard_middleware]
+    app = web.Application(middlewares=middlewares)
     app[api.STATE_KEY] = state
     api.add_routes(app)
     controls.add_routes(app)
     return app
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server context for a PEM certificate (chain) and key; raises ``OSError``/``ssl.SSLError``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 class FakeKube:
@@ -56,13 +71,17 @@ class FakeKube:
         watch_queue_limit: int = 1000,
         history_limit: int = 10_000,
         access_log: bool = False,
+        tls: tuple[Path, Path] | None = None,
+        authorize: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        self.tls = tls
         self.state = KubeState(
             bookmark_interval=bookmark_interval,
             watch_timeout_cap=watch_timeout_cap,
             watch_queue_limit=watch_queue_limit,
             history_limit=history_limit,
+            authorize=authorize,
         )
         self._access_log = logging.getLogger("mocks.kube.access") if access_log else None
         self._runner: web.AppRunner | None = None
@@ -71,10 +90,11 @@ class FakeKube:
     async def start(self) -> None:
         self._runner = web.AppRunner(build_app(self.state), access_log=self._access_log, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        context = tls_context(*self.tls) if self.tls is not None else None
+        await web.TCPSite(self._runner, self.host, self.port, ssl_context=context).start()
         host, port = self._runner.addresses[0][:2]
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.url = f"http://{address}"
+        self.url = f"{'https' if context is not None else 'http'}://{address}"
         self.state.server_address = address
 
     async def stop(self) -> None:
@@ -93,23 +113,30 @@ class FakeKube:
 
     # Kubeconfig --------------------------------------------------------------------------
 
-    def kubeconfig(self) -> Obj:
+    def kubeconfig(self, *, token: str = TOKEN, ca_file: Path | None = None) -> Obj:
+        """A kubeconfig for this server, as ``token`` (default: the admin token). Over TLS the
+        cluster carries ``certificate-authority-data``: the PEM of ``ca_file``, by default the
+        server's own certificate file (right for a self-signed certificate)."""
+        cluster: Obj = {"server": self.url}
+        authority = ca_file or (self.tls[0] if self.tls is not None else None)
+        if authority is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(authority.read_bytes()).decode()
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "fake-kube", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake-user", "user": {"token": TOKEN}}],
+            "clusters": [{"name": "fake-kube", "cluster": cluster}],
+            "users": [{"name": "fake-user", "user": {"token": token}}],
             "contexts": [{"name": "fake-kube", "context": {"cluster": "fake-kube", "user": "fake-user"}}],
             "current-context": "fake-kube",
             "preferences": {},
         }
 
-    def write_kubeconfig(self, path: Path) -> Path:
+    def write_kubeconfig(self, path: Path, *, token: str = TOKEN, ca_file: Path | None = None) -> Path:
         """Write atomically (temporary file, rename): a reader never sees half a file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            yaml.safe_dump(self.kubeconfig(), out, sort_keys=False)
+            yaml.safe_dump(self.kubeconfig(token=token, ca_file=ca_file), out, sort_keys=False)
         os.replace(temporary, path)
         return path
 
@@ -126,6 +153,24 @@ class FakeKube:
     def outage(self, status: int | None) -> None:
         """Answer every API request with ``status`` (a Status body) until ``outage(None)``."""
         self.state.set_outage(status)
+
+    @property
+    def authorize(self) -> bool:
+        """Whether requests need a known token and RBAC permission (may change at run time)."""
+        return self.state.authorize
+
+    @authorize.setter
+    def authorize(self, on: bool) -> None:
+        self.state.authorize = on
+
+    def issue_token(self, namespace: str, service_account: str) -> str:
+        """A bearer token for ``system:serviceaccount:<namespace>:<service_account>``. It is
+        accepted while the ServiceAccount object exists and until ``revoke_token``."""
+        return self.state.tokens.issue(namespace, service_account)
+
+    def revoke_token(self, token: str) -> bool:
+        """Forget a token (later requests with it are 401); ``False`` if it was not known."""
+        return self.state.tokens.revoke(token)
 
     @property
     def open_watches(self) -> int:

@@ -2,16 +2,18 @@
 
 Kept apart from ``server.py`` so that ``api.py`` and ``controls.py`` can reach it without
 importing the class that starts them. Knobs that tests turn at run time live here too:
-the bookmark interval, a cap on watch durations, the watch queue bound and an outage.
+the bookmark interval, a cap on watch durations, the watch queue bound, an outage, whether
+requests are authorized, and the issued tokens.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mocks.kube.cluster import Cluster
+from mocks.kube.identities import Tokens
 from mocks.kube.resources import Registry
 from mocks.kube.store import Store
 from mocks.kube.watching import Watchers
@@ -22,11 +24,20 @@ class RequestRecord:
     method: str
     path: str
     query: dict[str, str]
-    verb: str = "other"  # list, watch, get, create, update, patch, delete, discovery, other
+    verb: str = "other"  # list, watch, get, create, update, patch, delete, deletecollection, discovery, other
     status: int | None = None  # None while a watch stream is still open
+    user: str = ""  # who the token is; "" when authorization is off or the token was refused
+    allowed: bool | None = None  # None: not decided (authorization off, or an outage answered first)
+    reason: str = ""  # allowed: the audit reason naming binding and role; denied: roles found missing
+    grant: dict[str, Any] | None = None  # allowed by RBAC: binding, role and rule index
+    api_group: str = ""
+    resource: str = ""  # "" for a non-resource request (discovery, /version)
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""  # a list/watch with fieldSelector metadata.name=X has name X
 
     def as_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "query": self.query, "verb": self.verb, "status": self.status}
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 @dataclass
@@ -37,6 +48,8 @@ class KubeState:
     watch_queue_limit: int = 1000
     history_limit: int = 10_000
     outage: int | None = None
+    authorize: bool = False
+    tokens: Tokens = field(default_factory=Tokens)
     store: Store = field(init=False)
     registry: Registry = field(default_factory=Registry)
     cluster: Cluster = field(init=False)

@@ -4,7 +4,9 @@ kubernetes_asyncio's typed models raise on read when a required field is ``None`
 port without ``port``, an Ingress path without ``pathType``…). An object like that can never
 come out of a real cluster, so the fake refuses to store it: 422 Invalid naming the field.
 The rules are data — ``REQUIRED`` and ``INTEGERS`` per ``(group, kind)``, as field paths where
-``[]`` walks every element of a list — plus metadata rules (names, labels) for every kind.
+``[]`` walks every element of a list — plus metadata rules (names, labels) for every kind and
+the cross-field rules of CRDs and RBAC objects (a resource rule names groups and resources, a
+non-resource rule only URLs and only in a ClusterRole; a binding's subject groups).
 
 A value of the wrong JSON type is a decoding error on the real server, hence 400 BadRequest,
 while a well-typed value out of range is 422. Unknown fields are not checked: the fake has no
@@ -18,10 +20,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from mocks.kube.errors import bad_request, invalid
+from mocks.kube.resources import RBAC_GROUP as RBAC
 from mocks.kube.resources import Resource
 
 Obj = dict[str, Any]
 Cause = tuple[str, str, str]  # (reason, field, message)
+BINDING_REQUIRED = ("roleRef", "roleRef.kind", "roleRef.name", "subjects[].kind", "subjects[].name")
+SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
+RULE_LISTS = tuple(f"rules[].{f}" for f in ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"))
 
 REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
     ("", "Service"): ("spec.ports[].port",),
@@ -54,6 +60,10 @@ REQUIRED: dict[tuple[str, str], tuple[str, ...]] = {
         "spec.versions[].served",
         "spec.versions[].storage",
     ),
+    (RBAC, "Role"): ("rules[].verbs",),
+    (RBAC, "ClusterRole"): ("rules[].verbs",),
+    (RBAC, "RoleBinding"): BINDING_REQUIRED,
+    (RBAC, "ClusterRoleBinding"): BINDING_REQUIRED,
 }
 PORT = (1, 65535)
 INTEGERS: dict[tuple[str, str], tuple[tuple[str, tuple[int, int] | None], ...]] = {
@@ -73,6 +83,8 @@ ENUMS: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {
     ("discovery.k8s.io", "EndpointSlice"): (("addressType", ("IPv4", "IPv6", "FQDN")),),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): (("spec.scope", ("Namespaced", "Cluster")),),
     ("", "Service"): (("spec.type", ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")),),
+    (RBAC, "RoleBinding"): (("roleRef.kind", ("Role", "ClusterRole")), ("subjects[].kind", SUBJECT_KINDS)),
+    (RBAC, "ClusterRoleBinding"): (("roleRef.kind", ("ClusterRole",)), ("subjects[].kind", SUBJECT_KINDS)),
 }
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -80,6 +92,7 @@ NAME_RULES = {
     "subdomain": (re.compile(rf"^{_LABEL}(\.{_LABEL})*$"), 253, "a lowercase RFC 1123 subdomain"),
     "label": (re.compile(rf"^{_LABEL}$"), 63, "a lowercase RFC 1123 label"),
     "dns1035": (re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$"), 63, "a DNS-1035 label"),
+    "path_segment": (re.compile(r"^(?!\.\.?$)[^/%]+$"), 253, "a path segment name (no '/' or '%', not '.' or '..')"),
 }
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -197,6 +210,64 @@ def _crd(obj: Obj) -> list[Cause]:
     return causes
 
 
+def _string_lists(obj: Obj) -> None:
+    for path in RULE_LISTS:
+        for where, parent, key in locate(obj, path):
+            value = parent.get(key)
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise bad_request(f"json: cannot unmarshal {where} into Go value of type []string")
+
+
+def _rule_causes(resource: Resource, rule: Obj, where: str) -> list[Cause]:
+    urls = rule.get("nonResourceURLs")
+    if not urls:
+        must = "Required value: resource rules must supply at least one"
+        return [
+            ("FieldValueRequired", f"{where}.{field}", f"{must} {what}")
+            for field, what in (("apiGroups", "api group"), ("resources", "resource"))
+            if not rule.get(field)
+        ]
+    why = []
+    if resource.namespaced:
+        why.append("namespaced rules cannot apply to non-resource URLs")
+    if any(rule.get(field) for field in ("apiGroups", "resources", "resourceNames")):
+        why.append("rules cannot apply to both regular resources and non-resource URLs")
+    return [("FieldValueInvalid", f"{where}.nonResourceURLs", f"Invalid value: {urls}: {text}") for text in why]
+
+
+def _rbac_rules(resource: Resource, obj: Obj) -> list[Cause]:
+    """The real server's PolicyRule checks: resource rules name groups and resources; non-resource
+    rules (ClusterRoles only) name nothing else."""
+    _string_lists(obj)
+    causes: list[Cause] = []
+    for index, rule in enumerate(obj.get("rules") or []):
+        if not isinstance(rule, dict):
+            raise bad_request(f"json: cannot unmarshal rules[{index}] into Go value of type v1.PolicyRule")
+        causes += _rule_causes(resource, rule, f"rules[{index}]")
+    return causes
+
+
+def _unsupported(where: str, value: Any, allowed: str) -> Cause:
+    return ("FieldValueNotSupported", where, f'Unsupported value: "{value}": supported values: "{allowed}"')
+
+
+def _rbac_binding(resource: Resource, obj: Obj) -> list[Cause]:
+    """roleRef and subject groups (empty ones are defaulted later, as the real server defaults
+    them before it validates); a ClusterRoleBinding's ServiceAccount subjects need a namespace."""
+    causes: list[Cause] = []
+    group = (obj.get("roleRef") or {}).get("apiGroup")
+    if group not in (None, "", RBAC):
+        causes.append(_unsupported("roleRef.apiGroup", group, RBAC))
+    for where, subject, _ in locate(obj, "subjects[].kind"):
+        prefix = where.removesuffix("kind")
+        group, account = subject.get("apiGroup"), subject.get("kind") == "ServiceAccount"
+        if group not in (None, "") and group != ("" if account else RBAC):
+            causes.append(_unsupported(prefix + "apiGroup", group, "" if account else RBAC))
+        if account and not resource.namespaced and not subject.get("namespace"):
+            causes.append(("FieldValueRequired", prefix + "namespace", "Required value"))
+    return causes
+
+
 def validate(resource: Resource, obj: Obj) -> None:
     """Raise 422 Invalid (or 400 for a type error) unless ``obj`` could come out of a real cluster."""
     rule = (resource.group, resource.kind)
@@ -204,5 +275,9 @@ def validate(resource: Resource, obj: Obj) -> None:
     causes = _metadata(resource, meta) + _required(obj, rule) + _integers(resource, obj, rule) + _enums(obj, rule)
     if rule == ("apiextensions.k8s.io", "CustomResourceDefinition"):
         causes += _crd(obj)
+    if rule in ((RBAC, "Role"), (RBAC, "ClusterRole")):
+        causes += _rbac_rules(resource, obj)
+    if rule in ((RBAC, "RoleBinding"), (RBAC, "ClusterRoleBinding")):
+        causes += _rbac_binding(resource, obj)
     if causes:
         raise invalid(resource.kind_qualified, resource.group, resource.kind, str(meta.get("name", "")), causes)
