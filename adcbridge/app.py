@@ -123,8 +123,9 @@ async def check_cluster(settings: Settings) -> list[str]:
             lines.append(f"ok    KIC Service {kic.namespace}/{kic.service} (nodePorts {ports})")
         except KubeNotFound:
             lines.append(f"FAIL  KIC Service {kic.namespace}/{kic.service} not found")
-        try:
-            await api.get(VIRTUAL_SERVERS.path(), {"limit": "1"})
+        try:  # where we watch them: with kube.namespaces, the chart grants no cluster-wide list
+            namespace = settings.kube.namespaces[0] if settings.kube.namespaces else ""
+            await api.get(VIRTUAL_SERVERS.path(namespace), {"limit": "1"})
             lines.append("ok    VirtualServer CRD installed")
         except KubeNotFound:
             lines.append("warn  VirtualServer CRD not installed: only Ingresses count")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from urllib.parse import quote
 import httpx
 import tenacity
 
+from adcbridge.adc.tls import TlsFiles
 from adcbridge.config import AdcSettings
 from adcbridge.errors import (
     AdcAuthError,
@@ -98,10 +98,11 @@ class AdcClient:
         self.read_only = read_only
         self._write_gate = write_gate  # False while this replica is not the leader
         self._metrics = metrics
+        self._tls = TlsFiles(settings)
         self._http = httpx.AsyncClient(
             base_url=settings.url + API,
             timeout=settings.timeout,
-            verify=_tls_context(settings),
+            verify=self._tls.context,
             transport=transport,
             limits=httpx.Limits(max_connections=settings.concurrency + 2),
         )
@@ -210,6 +211,7 @@ class AdcClient:
 
     async def _send(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
         headers = {} if path == "login" else {TOKEN_HEADER: self._token}
+        self._tls.refresh()  # a rotated CA bundle or client certificate, for the connections opened next
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -302,13 +304,3 @@ def _wait_with_retry_after(state: tenacity.RetryCallState) -> float:
 def _log_retry(state: tenacity.RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
     log.info("retrying after transient ADC error (attempt %d): %s", state.attempt_number, error)
-
-
-def _tls_context(settings: AdcSettings) -> ssl.SSLContext | bool:
-    if not settings.verify_tls:
-        log.warning("TLS verification of the ADC is OFF (adc.verify_tls=false): anyone on the path can impersonate it")
-        return False
-    context = ssl.create_default_context(cafile=str(settings.ca_file) if settings.ca_file else None)
-    if settings.client_cert is not None and settings.client_key is not None:
-        context.load_cert_chain(str(settings.client_cert), str(settings.client_key))
-    return context

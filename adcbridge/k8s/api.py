@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 JsonObject = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_KUBECONFIG = Path("~/.kube/config")
+# Where Kubernetes mounts a pod's service account token and the API server's CA (a module
+# constant, so that tests can point the in-cluster path at files of their own).
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 # A watch that stays silent this long beyond its own server-side timeout is a dead connection.
 WATCH_GRACE_SECONDS = 60.0
 
@@ -84,7 +87,11 @@ async def configuration(settings: KubeSettings) -> kube_client.Configuration:
             await _load_kubeconfig(settings.kubeconfig, context, configured)
             return configured
         try:
-            kube_config.load_incluster_config(client_configuration=configured)  # type: ignore[no-untyped-call]
+            kube_config.load_incluster_config(  # type: ignore[no-untyped-call]
+                client_configuration=configured,
+                token_filename=str(SERVICE_ACCOUNT_DIR / "token"),
+                cert_filename=str(SERVICE_ACCOUNT_DIR / "ca.crt"),
+            )
             return configured
         except kube_config.ConfigException:
             pass
