@@ -1,0 +1,456 @@
+"""The Helm chart: every mode and option that matters renders, lints, and validates strictly.
+
+Each combination is rendered by Helm's own library (values schema included), linted, and every
+object is validated with kubernetes-validate in strict mode (unknown fields refused) against the
+newest Kubernetes it knows and the oldest the chart supports. The prometheus-operator kinds are
+not built in: they are checked against the part of their CRD schema the chart uses. Beyond
+the schema, the tests hold the chart to its promises: the settings file is one the bridge
+accepts, credentials are files and never in the ConfigMap or the environment, the container is
+locked down, and sidecar mode prints a block the KIC chart can take as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from adcbridge.config import KIC_PORTS, load_settings
+from tests.helm_chart import CANARY_PASSWORD, CHART, MINIMAL, ROOT, Obj, Rendered, example, merged, render
+
+NEWEST = kubernetes_validate.utils.latest_version()
+OLDEST = "1.25"  # Chart.yaml kubeVersion
+PORT_NAME = "http-adcbridge"
+
+COMBINATIONS: dict[str, Obj] = {
+    "defaults": {},
+    "existing secrets, CA from a Secret, mutual TLS, two namespaces, status, ServiceMonitor": {
+        "adc": {
+            "credentials": {"existingSecret": "adc-login", "username": "", "password": ""},
+            "caBundle": {"secretName": "adc-ca"},
+            "clientCertificateSecret": "adc-client",
+        },
+        "watch": {"namespaces": ["shop", "blog"], "labelSelector": "expose=adc"},
+        "writeStatus": True,
+        "replicas": 3,
+        "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+        "image": {"digest": "sha256:" + "ab" * 32},
+        "imagePullSecrets": [{"name": "registry"}],
+        "extraEnv": [{"name": "TZ", "value": "UTC"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [{"key": "edge", "operator": "Exists", "effect": "NoSchedule"}],
+        "priorityClassName": "system-cluster-critical",
+    },
+    "one replica, no leader election, no events, dry run, upsert-only, CA from a ConfigMap": {
+        "replicas": 1,
+        "leaderElection": {"enabled": False},
+        "events": False,
+        "dryRun": True,
+        "policy": "upsert-only",
+        "adc": {"caBundle": {"configMapName": "adc-ca", "key": "bundle.pem"}},
+    },
+    "RFC 2136 and the ADC, TSIG secret from values, KIC in another namespace": {
+        "dns": {"targets": ["adc", "rfc2136"], "verifyServers": ["10.0.0.53:53"]},
+        "rfc2136": {
+            "server": "10.0.0.53:53",
+            "zones": ["example.com"],
+            "tsigKeyName": "adcbridge",
+            "tsigSecret": {"value": "c2VjcmV0LXRzaWcta2V5"},
+        },
+        "kic": {"namespace": "njet-ingress", "ports": ["http", 443]},
+        "ownerId": "cluster-a.njet",
+    },
+    "RFC 2136 only, every secret existing": {
+        "adc": {"credentials": {"existingSecret": "adc-login", "username": "", "password": ""}},
+        "dns": {"targets": ["rfc2136"]},
+        "rfc2136": {
+            "server": "ns1.example.com:53",
+            "zones": ["example.com", "example.org"],
+            "tsigKeyName": "adcbridge",
+            "tsigSecret": {"existingSecret": "tsig"},
+        },
+    },
+    "settings passthrough, rbac and service account supplied": {
+        "settings": {
+            "reconcile": {"resync_seconds": 30},
+            "kube": {"namespaces": ["team-a"]},
+            "limits": {"max_deletes": 50},
+        },
+        "rbac": {"create": False},
+        "serviceAccount": {"create": False, "name": "adcbridge-preexisting"},
+        "metrics": {"port": 9200, "address": "::"},
+    },
+    "sidecar": {
+        "mode": "sidecar",
+        "kic": {"serviceAccountName": "njet-ingress", "podLabels": {"app": "njet-ingress"}},
+        "metrics": {"podMonitor": {"enabled": True}},
+    },
+    "sidecar, namespaced, status, client certificate": {
+        "mode": "sidecar",
+        "kic": {"serviceAccountName": "njet-ingress"},
+        "watch": {"namespaces": ["shop"]},
+        "writeStatus": True,
+        "adc": {"clientCertificateSecret": "adc-client", "verifyTls": True},
+    },
+}
+
+
+def combination(name: str) -> Rendered:
+    return render(merged(MINIMAL, COMBINATIONS[name]))
+
+
+@pytest.fixture(scope="module", params=sorted(COMBINATIONS))
+def rendered(request: pytest.FixtureRequest) -> Rendered:
+    return combination(request.param)
+
+
+# ------------------------------------------------------------------ validity
+
+
+@pytest.mark.parametrize("version", [NEWEST, OLDEST])
+def test_every_object_is_valid_kubernetes_in_strict_mode(rendered: Rendered, version: str) -> None:
+    for obj in rendered.objects:
+        if obj["apiVersion"].startswith("monitoring.coreos.com/"):
+            validate_monitor(obj)
+        else:
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_the_strict_validation_refuses_an_unknown_field() -> None:
+    deployment = combination("defaults").one("Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["readOnlyRootFilesystem"] = (
+        True  # belongs in securityContext
+    )
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, NEWEST, strict=True)
+
+
+@pytest.mark.parametrize("name", sorted(COMBINATIONS))
+def test_lint_finds_nothing(name: str) -> None:
+    report = helm.lint(CHART, merged(MINIMAL, COMBINATIONS[name]), strict=True, kube_version=f"v{NEWEST}.0")
+    problems = [message for message in report["messages"] if message["severity"] >= 2]
+    assert (problems, report["errors"]) == ([], [])
+
+
+def test_the_settings_file_is_one_the_bridge_accepts(rendered: Rendered, tmp_path: Path, clean_env: None) -> None:
+    config = tmp_path / "adcbridge.yaml"
+    config.write_text(yaml.safe_dump(rendered.settings()))
+    settings = load_settings(config)
+    assert settings.secrets_dir == Path("/var/run/secrets/adcbridge")
+    port = int(settings.server.listen.rpartition(":")[2])
+    (container_port,) = rendered.container()["ports"]
+    assert (container_port["name"], container_port["containerPort"]) == (PORT_NAME, port)
+    assert port not in KIC_PORTS
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in [key for key in os.environ if key.startswith("ADCBRIDGE_") or key == "KUBECONFIG"]:
+        monkeypatch.delenv(key)
+
+
+# ------------------------------------------------------------------ credentials and lockdown
+
+
+def test_credentials_are_files_never_environment_or_configmap(rendered: Rendered) -> None:
+    container = rendered.container()
+    assert CANARY_PASSWORD not in yaml.safe_dump(rendered.one("ConfigMap"))
+    assert CANARY_PASSWORD not in yaml.safe_dump(container)
+    assert CANARY_PASSWORD not in rendered.notes
+    assert all("valueFrom" not in env or "secretKeyRef" not in env["valueFrom"] for env in container["env"])
+    assert "envFrom" not in container
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    assert mounts["adcbridge-secrets"]["mountPath"] == rendered.settings()["secrets_dir"]
+    # subPath mounts are never updated by the kubelet: a rotated Secret would not reach the bridge.
+    assert all("subPath" not in mount for mount in container["volumeMounts"])
+    volumes = {volume["name"]: volume for volume in rendered.volumes()}
+    assert set(mounts) == set(volumes)
+    sources = volumes["adcbridge-secrets"]["projected"]["sources"]
+    paths = {item["path"] for source in sources for item in source["secret"]["items"]}
+    assert {"adc-username", "adc-password"} <= paths
+
+
+def test_the_chart_secret_holds_exactly_what_the_mounts_ask_for(rendered: Rendered) -> None:
+    secrets = {secret["metadata"]["name"]: secret for secret in rendered.of_kind("Secret")}
+    sources = next(v for v in rendered.volumes() if v["name"] == "adcbridge-secrets")["projected"]["sources"]
+    for source in sources:
+        name, keys = source["secret"]["name"], {item["key"] for item in source["secret"]["items"]}
+        if name in secrets:  # else an existing Secret the operator made
+            assert keys <= set(secrets[name]["data"])
+    for secret in secrets.values():
+        assert all(value for value in secret["data"].values()), "an empty credential was stored"
+
+
+def test_the_container_is_locked_down(rendered: Rendered) -> None:
+    context = rendered.container()["securityContext"]
+    assert context["runAsNonRoot"] is True
+    assert context["runAsUser"] > 0
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    mounts = {mount["mountPath"] for mount in rendered.container()["volumeMounts"]}
+    assert "/tmp" in mounts  # the only writable path
+    for deployment in rendered.of_kind("Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_probes_use_the_named_port(rendered: Rendered) -> None:
+    container = rendered.container()
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": PORT_NAME}
+    if rendered.of_kind("Deployment"):
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": PORT_NAME}
+    else:
+        # An unready sidecar would make the KIC's own pod unready: an ADC outage must not do that.
+        assert "readinessProbe" not in container
+
+
+# ------------------------------------------------------------------ modes
+
+
+def test_standalone_runs_several_replicas_with_leader_election_and_a_disruption_budget() -> None:
+    result = combination("defaults")
+    deployment = result.one("Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    assert result.settings()["leader"]["enabled"] is True
+    assert result.one("PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+    identity = next(env for env in result.container()["env"] if env["name"] == "ADCBRIDGE_LEADER__IDENTITY")
+    assert identity["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert (
+        deployment["spec"]["template"]["spec"]["serviceAccountName"] == result.one("ServiceAccount")["metadata"]["name"]
+    )
+    assert result.container()["args"] == ["--config", "/etc/adcbridge/config/adcbridge.yaml"]
+    assert result.settings()["owner_id"] == "adc.edge"
+
+
+def test_a_settings_change_rolls_the_pods_and_a_credential_change_does_not() -> None:
+    def checksum(values: Obj) -> str:
+        annotations = render(merged(MINIMAL, values)).one("Deployment")["spec"]["template"]["metadata"]["annotations"]
+        return str(annotations["checksum/settings"])
+
+    base = checksum({})
+    assert checksum({"policy": "upsert-only"}) != base
+    assert checksum({"adc": {"credentials": {"password": "rotated"}}}) == base
+
+
+def test_one_replica_needs_no_disruption_budget() -> None:
+    assert (
+        combination("one replica, no leader election, no events, dry run, upsert-only, CA from a ConfigMap").of_kind(
+            "PodDisruptionBudget"
+        )
+        == []
+    )
+
+
+def test_sidecar_mode_renders_no_workload_and_prints_a_block_the_kic_chart_takes() -> None:
+    result = combination("sidecar")
+    kinds = {obj["kind"] for obj in result.objects}
+    assert kinds.isdisjoint({"Deployment", "Service", "ServiceAccount", "PodDisruptionBudget"})
+    assert {"ConfigMap", "Secret", "ClusterRole", "Role", "RoleBinding", "PodMonitor"} <= kinds
+    for binding in result.of_kind("RoleBinding") + result.of_kind("ClusterRoleBinding"):
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "njet-ingress", "namespace": "adc"}]
+    values = result.sidecar_values()["controller"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "kic", "annotations": values["pod"]["annotations"]},
+        "spec": {
+            "containers": [{"name": "njet-ingress", "image": "opennjet/kic"}, *values["extraContainers"]],
+            "volumes": values["volumes"],
+        },
+    }
+    kubernetes_validate.validate(pod, NEWEST, strict=True)
+
+
+def test_the_sidecar_container_is_the_standalone_container_but_for_readiness() -> None:
+    sidecar = render(merged(MINIMAL, COMBINATIONS["sidecar"])).container()
+    standalone = render(merged(MINIMAL, {"kic": {"podLabels": {"app": "njet-ingress"}}})).container()
+    standalone.pop("readinessProbe")
+    assert sidecar == standalone
+
+
+def test_the_example_kic_values_are_what_the_chart_prints() -> None:
+    printed = render(example("sidecar-values.yaml"), release="adcbridge", namespace="njet-ingress").sidecar_values()
+    assert printed == example("kic-sidecar-values.yaml")
+
+
+def test_the_examples_render() -> None:
+    standalone = render(example("standalone-values.yaml"), release="adcbridge", namespace="adcbridge")
+    assert standalone.settings()["kic"]["namespace"] == "njet-ingress"
+    services = {
+        (role["metadata"]["namespace"], rule["resources"][0])
+        for role in standalone.of_kind("Role")
+        for rule in role["rules"]
+    }
+    assert ("njet-ingress", "services") in services  # the KIC's namespace, not the release's
+
+
+# ------------------------------------------------------------------ refused values
+
+
+REFUSED = [
+    ({"adc": {"url": ""}}, "/adc/url"),
+    ({"adc": {"url": "https://adc.example.net/api"}}, "/adc/url"),
+    ({"adc": {"credentials": {"username": "", "password": ""}}}, "/adc/credentials"),
+    ({"adc": {"caBundle": {"secretName": "a", "configMapName": "b"}}}, "/adc/caBundle"),
+    ({"vip": {"addresses": []}}, "/vip/addresses"),
+    ({"vip": {"addresses": ["192.0.2.300"]}}, "/vip/addresses/0"),
+    ({"mode": "daemonset"}, "/mode"),
+    ({"policy": "delete-everything"}, "/policy"),
+    ({"replicas": 0}, "/replicas"),
+    ({"replicas": 2, "leaderElection": {"enabled": False}}, "/leaderElection/enabled"),
+    ({"metrics": {"port": 8080}}, "/metrics/port"),
+    ({"metrics": {"port": 12003}}, "/metrics/port"),
+    ({"mode": "sidecar"}, "/kic/serviceAccountName"),
+    (
+        {"mode": "sidecar", "kic": {"serviceAccountName": "kic"}, "metrics": {"podMonitor": {"enabled": True}}},
+        "/kic/podLabels",
+    ),
+    ({"dns": {"targets": ["rfc2136"]}}, "/rfc2136/server"),
+    ({"dns": {"targets": ["adc", "adc"]}}, "/dns/targets"),
+    ({"settings": {"adc": {"password": "x"}}}, "/settings/adc/password"),
+    ({"settings": {"secrets_dir": "/tmp"}}, "/settings/secrets_dir"),
+    ({"ownerId": "Cluster A"}, "/ownerId"),
+    ({"watch": {"namespaces": ["Not_A_Namespace"]}}, "/watch/namespaces/0"),
+    ({"image": {"digest": "latest"}}, "/image/digest"),
+    ({"extraEnv": [{"name": "ADCBRIDGE_LEADER__IDENTITY", "value": "x"}]}, "/extraEnv/0/name"),
+    ({"adc": {"verifyTLS": False}}, "'verifyTLS' not allowed"),
+]
+
+
+@pytest.mark.parametrize(("values", "named"), REFUSED, ids=[named for _, named in REFUSED])
+def test_bad_values_are_refused_naming_the_field(values: Obj, named: str) -> None:
+    with pytest.raises(helm.HelmValuesError) as refused:
+        render(merged(MINIMAL, values))
+    assert named in str(refused.value)
+
+
+TEMPLATE_REFUSED = [
+    ({"mode": "sidecar", "kic": {"serviceAccountName": "kic", "namespace": "elsewhere"}}, "kic.namespace"),
+    ({"leaderElection": {"renewDeadlineSeconds": 20}}, "leaderElection"),
+]
+
+
+@pytest.mark.parametrize(("values", "named"), TEMPLATE_REFUSED, ids=[named for _, named in TEMPLATE_REFUSED])
+def test_rules_beyond_the_schema_are_refused_naming_the_value(values: Obj, named: str) -> None:
+    with pytest.raises(helm.HelmError) as refused:
+        render(merged(MINIMAL, values))
+    assert named in str(refused.value)
+
+
+def test_an_owner_id_too_long_by_default_asks_for_one() -> None:
+    with pytest.raises(helm.HelmError, match="ownerId"):
+        render(MINIMAL, release="r" * 50, namespace="n" * 20)
+
+
+# ------------------------------------------------------------------ the README
+
+
+def test_the_readme_install_commands_use_values_the_chart_has() -> None:
+    installs = [block.replace("\\\n", " ") for block in _readme_install_blocks() if "helm install" in block]
+    assert len(installs) == 2, "one install per mode"
+    for block in installs:
+        words = next(line for line in block.splitlines() if "helm install" in line).split()
+        values: Obj = {}
+        for expression in [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]:
+            values = merged(values, helm.parse_set_string(expression))
+        namespace = words[words.index("-n") + 1]
+        result = render(merged(MINIMAL, values), release=words[2], namespace=namespace)
+        assert result.settings()["adc"]["url"] == "https://adc.example.net:8443"
+
+
+def test_the_readme_shows_the_kic_values_the_chart_prints() -> None:
+    (shown,) = [block for block in _readme_install_blocks(language="yaml") if "extraContainers" in block]
+    assert yaml.safe_load(shown) == example("kic-sidecar-values.yaml")
+
+
+def _readme_install_blocks(language: str = "") -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    fences = section.split("```")
+    return [fence.removeprefix(language + "\n") for fence in fences[1::2] if fence.startswith(language + "\n")]
+
+
+# ------------------------------------------------------------------ prometheus-operator kinds
+
+_DURATION = {"type": "string", "pattern": r"^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+_ENDPOINT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["port"],
+    "properties": {
+        "port": {"type": "string"},
+        "path": {"type": "string"},
+        "interval": _DURATION,
+        "scrapeTimeout": _DURATION,
+    },
+}
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def _monitor_schema(kind: str, endpoints: str) -> dict[str, Any]:
+    """The fields of prometheus-operator's monitoring.coreos.com/v1 CRD that the chart renders."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "kind": {"const": kind},
+            "metadata": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "namespace"],
+                "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}, "labels": _LABELS},
+            },
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["selector", endpoints],
+                "properties": {
+                    "selector": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"matchLabels": {**_LABELS, "minProperties": 1}},
+                        "required": ["matchLabels"],
+                    },
+                    "namespaceSelector": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {"matchNames": {"type": "array", "items": {"type": "string"}}},
+                    },
+                    endpoints: {"type": "array", "minItems": 1, "items": _ENDPOINT},
+                },
+            },
+        },
+    }
+
+
+MONITOR_SCHEMAS = {
+    "ServiceMonitor": _monitor_schema("ServiceMonitor", "endpoints"),
+    "PodMonitor": _monitor_schema("PodMonitor", "podMetricsEndpoints"),
+}
+
+
+def validate_monitor(obj: Obj) -> None:
+    jsonschema.validate(obj, MONITOR_SCHEMAS[obj["kind"]])
+
+
+def test_monitors_point_at_the_named_port() -> None:
+    service = combination("existing secrets, CA from a Secret, mutual TLS, two namespaces, status, ServiceMonitor")
+    (port,) = service.one("Service")["spec"]["ports"]
+    assert port["targetPort"] == PORT_NAME
+    assert service.one("ServiceMonitor")["spec"]["endpoints"][0]["port"] == port["name"]
+    assert service.one("ServiceMonitor")["metadata"]["labels"]["release"] == "prom"
+    pod = combination("sidecar").one("PodMonitor")
+    assert pod["spec"]["podMetricsEndpoints"][0]["port"] == PORT_NAME
+    assert pod["spec"]["selector"]["matchLabels"] == {"app": "njet-ingress"}
