@@ -107,3 +107,12 @@ async def test_password_never_appears_in_answers(strict_adc: Appliance) -> None:
     await strict_adc.login(password=PASSWORD + "x")
     for path in ("state", "changes", "stats", "faults"):
         assert PASSWORD not in (await strict_adc.http.get(f"/_mock/{path}")).text
+
+
+async def test_a_password_change_ends_every_session_and_only_the_new_password_works(strict_adc: Appliance) -> None:
+    await strict_adc.login()
+    assert (await strict_adc.control("POST", "password", {"password": "rotated-secret"}))["ended_sessions"] == 1
+    assert code_of(await strict_adc.call("GET", "slb/node")) == (401, 4014)
+    assert code_of(await strict_adc.login(password=PASSWORD)) == (401, 4013)
+    assert (await strict_adc.login(password="rotated-secret")).status_code == 200
+    await strict_adc.ok("GET", "slb/node")

@@ -92,6 +92,13 @@ async def expire_sessions(request: web.Request) -> web.Response:
     return envelope({"expired": request.app[STATE_KEY].sessions.expire_all()})
 
 
+async def change_password(request: web.Request) -> web.Response:
+    password = (await read_body(request)).get("password")
+    if not isinstance(password, str) or not password:
+        raise invalid("password", "must be a non-empty string")
+    return envelope({"ended_sessions": request.app[STATE_KEY].change_password(password)})
+
+
 async def get_stats(request: web.Request) -> web.Response:
     requests = dict(request.app[STATE_KEY].requests)
     return envelope({"requests": requests, "total": sum(requests.values())})
@@ -108,4 +115,5 @@ def add_routes(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/role", set_role)
     router.add_post(f"{PREFIX}/clock", advance_clock)
     router.add_post(f"{PREFIX}/sessions/expire", expire_sessions)
+    router.add_post(f"{PREFIX}/password", change_password)
     router.add_get(f"{PREFIX}/stats", get_stats)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from mocks.adc.faults import Faults
@@ -66,6 +66,13 @@ class ApplianceState:
     def save_config(self) -> None:
         self.on_save()
         self.unsaved = False
+
+    def change_password(self, password: str) -> int:
+        """An administrator sets a new password for the API user: every session ends (returns how many)."""
+        self.policy = replace(self.policy, password=password)
+        ended = self.sessions.expire_all()
+        self.sessions = Sessions(self.policy, self.clock)
+        return ended
 
     def reset(self) -> None:
         """Back to factory state: no objects, sessions, faults or history; role active."""
