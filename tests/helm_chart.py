@@ -42,9 +42,12 @@ class Rendered:
         assert len(found) == 1, f"expected one {kind}, rendered {len(found)}"
         return found[0]
 
-    def settings(self) -> Obj:
+    def settings_text(self) -> str:
         """The bridge's settings file, as the ConfigMap carries it."""
-        loaded: Obj = yaml.safe_load(self.one("ConfigMap")["data"][CONFIG_FILE])
+        return str(self.one("ConfigMap")["data"][CONFIG_FILE])
+
+    def settings(self) -> Obj:
+        loaded: Obj = yaml.safe_load(self.settings_text())
         return loaded
 
     def container(self) -> Obj:

@@ -1,7 +1,6 @@
 """A rotated CA bundle or client certificate reaches the next TLS connection without a restart.
 
-Files are published the way the kubelet updates a mounted Secret: a new timestamped
-directory, then an atomic swap of the ``..data`` symlink the visible names point through.
+Files are published the way the kubelet updates a mounted Secret (``tests/secret_volumes.py``).
 Handshakes are real (``asyncio`` TLS server on loopback) so the test sees which client
 certificate the server actually received and which CA the client actually trusted.
 """
@@ -12,7 +11,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import AsyncIterator
-from itertools import count
 from pathlib import Path
 
 import pytest
@@ -24,24 +22,7 @@ from adcbridge.config import AdcSettings
 from adcbridge.errors import AdcUnavailable
 from mocks.adc import AuthPolicy, MockADC, MockConfig
 from tests.conftest import PASSWORD, USERNAME
-
-_versions = count(1)
-
-
-def publish(directory: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` as the kubelet's atomic writer does for a Secret volume."""
-    directory.mkdir(exist_ok=True)
-    version = directory / f"..{next(_versions):04d}"
-    version.mkdir()
-    for name, content in files.items():
-        (version / name).write_bytes(content)
-    staged = directory / "..data_tmp"
-    staged.symlink_to(version.name)
-    staged.rename(directory / "..data")  # atomic: readers see all old files or all new ones
-    for name in files:
-        visible = directory / name
-        if not visible.is_symlink():
-            visible.symlink_to(f"..data/{name}")
+from tests.secret_volumes import publish
 
 
 def client_files(ca: trustme.CA, identity: str) -> dict[str, bytes]:
