@@ -52,6 +52,19 @@ async def mutual_tls_server() -> AsyncIterator[tuple[int, trustme.CA, trustme.CA
     await server.wait_closed()
 
 
+def mounted_tls_files(tmp_path: Path, port: int, server_ca: trustme.CA, client_ca: trustme.CA) -> TlsFiles:
+    """The CA bundle and a first client certificate as mounted Secrets, loaded."""
+    publish(tmp_path / "ca", {"ca.crt": server_ca.cert_pem.bytes()})
+    publish(tmp_path / "client", client_files(client_ca, "bridge-one.example"))
+    settings = AdcSettings(
+        url=f"https://localhost:{port}",
+        ca_file=tmp_path / "ca" / "ca.crt",
+        client_cert=tmp_path / "client" / "tls.crt",
+        client_key=tmp_path / "client" / "tls.key",
+    )
+    return TlsFiles(settings)
+
+
 async def handshake(port: int, context: ssl.SSLContext | bool) -> None:
     assert isinstance(context, ssl.SSLContext)
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="localhost")
@@ -64,15 +77,7 @@ async def test_a_rotated_client_certificate_is_sent_on_the_next_connection(
     mutual_tls_server: tuple[int, trustme.CA, trustme.CA, list[str]], tmp_path: Path
 ) -> None:
     port, server_ca, client_ca, seen = mutual_tls_server
-    publish(tmp_path / "ca", {"ca.crt": server_ca.cert_pem.bytes()})
-    publish(tmp_path / "client", client_files(client_ca, "bridge-one.example"))
-    settings = AdcSettings(
-        url=f"https://localhost:{port}",
-        ca_file=tmp_path / "ca" / "ca.crt",
-        client_cert=tmp_path / "client" / "tls.crt",
-        client_key=tmp_path / "client" / "tls.key",
-    )
-    files = TlsFiles(settings)
+    files = mounted_tls_files(tmp_path, port, server_ca, client_ca)
     await handshake(port, files.context)
     assert files.refresh() is False  # nothing changed: nothing reloaded
 
@@ -86,15 +91,7 @@ async def test_a_broken_file_is_reported_once_and_the_previous_certificate_kept(
     mutual_tls_server: tuple[int, trustme.CA, trustme.CA, list[str]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     port, server_ca, client_ca, seen = mutual_tls_server
-    publish(tmp_path / "ca", {"ca.crt": server_ca.cert_pem.bytes()})
-    publish(tmp_path / "client", client_files(client_ca, "bridge-one.example"))
-    settings = AdcSettings(
-        url=f"https://localhost:{port}",
-        ca_file=tmp_path / "ca" / "ca.crt",
-        client_cert=tmp_path / "client" / "tls.crt",
-        client_key=tmp_path / "client" / "tls.key",
-    )
-    files = TlsFiles(settings)
+    files = mounted_tls_files(tmp_path, port, server_ca, client_ca)
     publish(tmp_path / "client", {"tls.crt": b"not a certificate", "tls.key": b"nor a key"})
     with caplog.at_level(logging.WARNING, logger="adcbridge.adc.tls"):
         assert files.refresh() is False

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mocks.kube.routing import split_group_version
+
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
@@ -63,13 +65,9 @@ def _split_term(term: str) -> tuple[str, str, str]:
 
 
 def _located(path: str) -> tuple[str, str, list[str]] | None:
-    """``(group, version, rest)`` of a resource path, or ``None`` for a non-resource path."""
-    parts = [part for part in path.split("/") if part]
-    if len(parts) >= 3 and parts[0] == "api":
-        return "", parts[1], parts[2:]
-    if len(parts) >= 4 and parts[0] == "apis":
-        return parts[1], parts[2], parts[3:]
-    return None
+    """``(group, version, rest)`` of a resource path, or ``None`` for a non-resource path (discovery)."""
+    located = split_group_version(path)
+    return located if located is not None and located[2] else None
 
 
 def _scoped(rest: list[str]) -> tuple[str, list[str]]:
