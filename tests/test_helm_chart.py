@@ -323,6 +323,10 @@ REFUSED = [
     ({"watch": {"namespaces": ["Not_A_Namespace"]}}, "/watch/namespaces/0"),
     ({"image": {"digest": "latest"}}, "/image/digest"),
     ({"extraEnv": [{"name": "ADCBRIDGE_LEADER__IDENTITY", "value": "x"}]}, "/extraEnv/0/name"),
+    (
+        {"extraEnv": [{"name": "TZ", "value": "UTC"}, {"name": "ADCBRIDGE_ADC__PASSWORD", "value": "x"}]},
+        "/extraEnv/1/name",
+    ),
     ({"adc": {"verifyTLS": False}}, "'verifyTLS' not allowed"),
 ]
 
