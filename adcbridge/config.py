@@ -15,10 +15,11 @@ an error message.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 import yaml
 from pydantic import (
@@ -417,15 +418,42 @@ def _describe_unparsable(message: str) -> str:
     match = re.search(r'field "(\w+)"', message)
     group = match.group(1) if match else ""
     variables = sorted(key for key in os.environ if group and key.upper().startswith(f"{ENV_PREFIX}{group.upper()}"))
-    named = ", ".join(variables) or f"{ENV_PREFIX}{group.upper()}"
-    return f"invalid setting {group or 'settings'} ({named}): cannot parse the value (lists and mappings are JSON)"
+    # pydantic-settings names only the group; point at the variables that hold a list or mapping
+    # that is not JSON, so the message names the field (tests/test_config_fuzz.py).
+    suspects = [key for key in variables if _holds_json(key) and not _parses(os.environ[key])] or variables
+    named = [f"{key[len(ENV_PREFIX) :].lower().replace('__', '.')} ({key})" for key in suspects]
+    problem = "cannot parse the value (lists and mappings are JSON)"
+    if not named:
+        return f"invalid setting {group or 'settings'} ({ENV_PREFIX}{group.upper()}): {problem}"
+    return "\n".join(f"invalid setting {name}: {problem}" for name in named)
+
+
+def _holds_json(variable: str) -> bool:
+    """Whether the field a variable sets is a list, a mapping or a group (read as JSON)."""
+    model: type[BaseModel] | None = Settings
+    annotation: Any = None
+    for part in variable[len(ENV_PREFIX) :].lower().split("__"):
+        info = model.model_fields.get(part) if model is not None else None
+        if info is None:
+            return False
+        annotation = info.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model is not None or get_origin(annotation) in (list, dict)
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def describe_errors(exc: ValidationError) -> str:
     """One line per problem, naming the field and its environment variable, never the value."""
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
-        path = [str(part) for part in error["loc"] if not isinstance(part, int)]
+        path = _field_path(error["loc"])
         dotted = ".".join(path) or "settings"
         variable = ENV_PREFIX + "__".join(path).upper()
         message = str(error["msg"]).removeprefix("Value error, ")
@@ -433,6 +461,21 @@ def describe_errors(exc: ValidationError) -> str:
             message = "required; set " + ", ".join(GROUPS[path[0]])
         lines.append(f"invalid setting {dotted} ({variable}): {message}")
     return "\n".join(lines)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names in an error's location. Below a leaf field, pydantic adds list indexes and
+    the tags of union members (``kic.ports.0.int``), which are no setting's name or variable."""
+    path: list[str] = []
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        path.append(part)  # an unknown key is named too: it is what the user wrote
+        info = model.model_fields.get(part)
+        annotation = info.annotation if info is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return path
 
 
 def public_view(settings: Settings) -> dict[str, Any]:

@@ -257,9 +257,18 @@ def node_address(node: ClusterNode, address_type: str, family: int) -> str | Non
             parsed = ipaddress.ip_address(address)
         except ValueError:
             continue
-        if kind == address_type and parsed.version == family and not parsed.is_unspecified:
+        if kind == address_type and parsed.version == family and usable_unicast(parsed):
             return str(parsed)
     return None
+
+
+def usable_unicast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a pool member may have this address. Node addresses are written by the kubelet or
+    anyone who may patch a Node status; a multicast, broadcast, link-local or scoped one would be
+    refused by the ADC every cycle (tests/test_hostile_objects.py)."""
+    scoped = isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None
+    broadcast = address == ipaddress.IPv4Address("255.255.255.255")
+    return not (address.is_unspecified or address.is_multicast or address.is_link_local or scoped or broadcast)
 
 
 def _pool(port: ServicePort, family: int, settings: Settings, owner: Owner) -> AdcPool:

@@ -137,5 +137,9 @@ BODY_EXCERPT = 200
 
 def excerpt(text: str) -> str:
     """A response body cut short enough for a log line."""
-    text = " ".join(text.split())
-    return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + "…"
+    # Cut before collapsing whitespace: a body can be megabytes of words, and splitting all of
+    # it costs many times its size in memory (tests/test_hostile_adc.py, huge bodies).
+    head = " ".join(text[: BODY_EXCERPT * 4].split())
+    if len(head) <= BODY_EXCERPT and len(text) <= BODY_EXCERPT * 4:
+        return head
+    return head[:BODY_EXCERPT] + "…"

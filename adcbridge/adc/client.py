@@ -21,13 +21,16 @@ This is the only module that imports httpx and tenacity. What it guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import json
 import logging
+import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -36,6 +39,7 @@ import tenacity
 from adcbridge.adc.tls import TlsFiles
 from adcbridge.config import AdcSettings
 from adcbridge.errors import (
+    BODY_EXCERPT,
     AdcAuthError,
     AdcBusy,
     AdcError,
@@ -54,6 +58,9 @@ API = "/adc/v3.0"
 TOKEN_HEADER = "x-access-token"
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 BAD_CREDENTIALS = 4013
+# Far above a page of 500 objects (a pool page with a 1,000-node cluster's members is about 1 MB),
+# far below the container's memory limit once parsed.
+MAX_BODY = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -191,8 +198,12 @@ class AdcClient:
             body = {"username": credentials.username, "password": credentials.password}
             try:
                 data = await self._send("POST", "login", body, None)
-            except AdcAuthError as exc:
-                if exc.code != BAD_CREDENTIALS:
+            except AdcError as exc:
+                # An error page may echo the request it refused, password included
+                # (tests/test_hostile_adc.py): the message must not carry it on into logs and Events.
+                if credentials.password and credentials.password in str(exc):
+                    exc.args = (str(exc).replace(credentials.password, "<hidden>"),)
+                if not isinstance(exc, AdcAuthError) or exc.code != BAD_CREDENTIALS:
                     raise
                 self._refused = credentials.fingerprint()
                 raise AdcAuthError(
@@ -215,8 +226,13 @@ class AdcClient:
         started = time.perf_counter()
         outcome = "error"
         try:
-            response = await self._http.request(method, f"/{path}", json=body, params=params, headers=headers)
-            data = _unwrap(response, path)
+            request = self._http.build_request(method, f"/{path}", json=body, params=params, headers=headers)
+            response = await self._http.send(request, stream=True)
+            try:
+                content = await _read_capped(response, f"{method} {path}")
+            finally:
+                await response.aclose()
+            data = _unwrap(response, content, path)
             outcome = "ok"
             return data
         except AdcRejected:
@@ -224,7 +240,7 @@ class AdcClient:
             raise
         except httpx.HTTPError as exc:
             outcome = "unreachable"
-            raise AdcUnavailable(f"{method} {path}: {type(exc).__name__}: {excerpt(str(exc))}") from exc
+            raise AdcUnavailable(f"{method} {path}: {_transport_failure(exc)}") from exc
         except AdcError as exc:
             outcome = type(exc).__name__
             raise
@@ -241,7 +257,42 @@ class _SessionEnded(AdcAuthError):
     """401 for a missing, expired or unknown token: log in again."""
 
 
-def _unwrap(response: httpx.Response, path: str) -> Any:
+async def _read_capped(response: httpx.Response, where: str) -> bytes:
+    """The (decoded) body, refused beyond ``MAX_BODY``: httpx reads any size into memory, and a
+    50 MB answer from a broken appliance or proxy costs about 600 MB once parsed, past the
+    container's memory limit (tests/test_hostile_adc.py)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise AdcProtocolError(f"{where}: HTTP {response.status_code}, an answer of {declared} bytes; not read")
+    chunks: list[bytes] = []
+    size = 0
+    stream = cast(AsyncGenerator[bytes, None], response.aiter_bytes())  # an async generator, typed as an iterator
+    async with contextlib.aclosing(stream) as body:  # closed now, not by the garbage collector
+        async for chunk in body:
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise AdcProtocolError(
+                    f"{where}: HTTP {response.status_code}, an answer over {MAX_BODY} bytes; not read"
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _transport_failure(exc: httpx.HTTPError) -> str:
+    """What went wrong below HTTP; a certificate that does not verify says so and what to do."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = cause.verify_message or cause.reason or "verification failed"
+        return (
+            f"the ADC's TLS certificate could not be verified ({excerpt(str(reason))}); "
+            "set adc.ca_file to the CA bundle that signs it"
+        )
+    return f"{type(exc).__name__}: {excerpt(str(exc))}"
+
+
+def _unwrap(response: httpx.Response, content: bytes, path: str) -> Any:
     """The envelope's ``data``, or the error its status and code mean."""
     where = f"{response.request.method} {path}"
     if response.status_code in TRANSIENT_STATUS:
@@ -251,18 +302,18 @@ def _unwrap(response: httpx.Response, path: str) -> Any:
             retry_after=_retry_after(response.headers.get("retry-after")),
         )
     try:
-        envelope = response.json()
+        envelope = json.loads(content)
         res = envelope["res"]
         status, code, message = res["status"], res["code"], str(res.get("msg", ""))
-    except (ValueError, KeyError, TypeError):
-        raise AdcProtocolError(
-            f"{where}: HTTP {response.status_code}, not an ADC answer: {excerpt(response.text)}"
-        ) from None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        text = content[: BODY_EXCERPT * 4].decode(response.encoding or "utf-8", errors="replace")
+        raise AdcProtocolError(f"{where}: HTTP {response.status_code}, not an ADC answer: {excerpt(text)}") from None
     if status == "success" and code == 0:
         return envelope.get("data")
     data = envelope.get("data")
     field = data.get("field") if isinstance(data, dict) else None
-    raise _failure(code, f"{where}: {code} {excerpt(message)}", field if isinstance(field, str) else None)
+    shown = code if isinstance(code, int) else excerpt(repr(code))[:40]  # a hostile "code" can be anything, any size
+    raise _failure(code, f"{where}: {shown} {excerpt(message)}", field if isinstance(field, str) else None)
 
 
 # Codes with a meaning of their own; other 4xxx are authentication, 5xxx the appliance failing.

@@ -1,0 +1,353 @@
+"""Malformed ADC answers: the client raises only our errors, short and without secrets, and the
+reconcile loop reports a failed cycle and runs the next one.
+
+Narrow cases go through respx or an ``httpx.MockTransport`` (answers the mock ADC cannot be made
+to give: wrong types, missing fields, truncated JSON, HTML, 50 MB bodies); hypothesis generates
+answer bodies; the loop runs the real driver and reconciler against the mock ADC with faults
+(truncated answers, HTML 502 pages, connection resets) and against a garbage-answering transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+import httpx
+import pytest
+import respx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adcbridge.adc import AdcClient, AdcDriver, Credentials
+from adcbridge.adc import client as client_module
+from adcbridge.config import AdcSettings
+from adcbridge.errors import AdcAuthError, AdcBridgeError, AdcProtocolError
+from adcbridge.metrics import Metrics
+from adcbridge.model import AdcState
+from adcbridge.reconciler import Reconciler
+from mocks.adc import MockADC
+from tests.builders import OWNER
+from tests.builders import settings as make_settings
+from tests.conftest import PASSWORD, USERNAME, Appliance
+from tests.test_bridge_against_mock import StaticSource, cluster, running_bridge
+from tests.test_reconciler_loop import domains
+
+URL = "https://adc.test"
+API = f"{URL}/adc/v3.0"
+MESSAGE_LIMIT = 400  # what an error may cost a log line: the excerpt (200) plus context
+OK_LOGIN = {"res": {"status": "success", "code": 0, "msg": "success"}, "data": {"token": "t0k3n"}}
+HTML = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1>" + "<p>nginx</p>" * 500 + "</body></html>"
+
+
+def client_for(transport: httpx.AsyncBaseTransport | None = None, *, deadline: float = 0.3) -> AdcClient:
+    settings = AdcSettings(url=URL, operation_deadline=deadline, timeout=2.0)
+    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), transport=transport)
+
+
+def assert_ours(error: BaseException) -> None:
+    """An error from adcbridge.errors, short, and without the password or the token."""
+    assert isinstance(error, AdcBridgeError), f"{type(error).__name__}: {error}"
+    message = str(error)
+    assert len(message) <= MESSAGE_LIMIT, len(message)
+    assert PASSWORD not in message
+    assert "t0k3n" not in message
+
+
+MALFORMED: list[tuple[str, int, bytes]] = [
+    ("not JSON", 200, b"hello"),
+    ("empty body", 200, b""),
+    ("truncated JSON", 200, b'{"res": {"status": "success", "co'),
+    ("JSON array", 200, b"[1, 2, 3]"),
+    ("JSON null", 200, b"null"),
+    ("JSON string", 200, b'"success"'),
+    ("res is a list", 200, b'{"res": [], "data": {}}'),
+    ("res missing", 200, b'{"data": {"node": []}}'),
+    ("status missing", 200, b'{"res": {"code": 0}}'),
+    ("code missing", 200, b'{"res": {"status": "success"}}'),
+    ("code is text", 200, b'{"res": {"status": "failure", "code": "1002", "msg": "x"}}'),
+    ("code is a boolean", 200, b'{"res": {"status": "failure", "code": true, "msg": "x"}}'),
+    ("code is a float", 200, b'{"res": {"status": "failure", "code": 1002.5}}'),
+    ("negative code", 200, b'{"res": {"status": "failure", "code": -1, "msg": "x"}}'),
+    ("unknown code", 200, b'{"res": {"status": "failure", "code": 987654, "msg": "x"}}'),
+    ("success with a code", 200, b'{"res": {"status": "success", "code": 7}}'),
+    ("failure without a code", 200, b'{"res": {"status": "failure", "code": 0}}'),
+    ("msg is a mapping", 200, b'{"res": {"status": "failure", "code": 1002, "msg": {"a": [1]}}}'),
+    ("field is a number", 200, b'{"res": {"status": "failure", "code": 1002, "msg": "x"}, "data": {"field": 5}}'),
+    ("huge msg", 200, json.dumps({"res": {"status": "failure", "code": 1002, "msg": "m" * 100_000}}).encode()),
+    ("HTML 200", 200, HTML.encode()),
+    ("HTML 404", 404, HTML.encode()),
+    ("HTML 401", 401, HTML.encode()),
+    ("HTML 403", 403, HTML.encode()),
+    ("HTML 502", 502, HTML.encode()),
+    ("binary", 200, bytes(range(256)) * 10),
+    ("latin-1", 200, '{"res": "\xe9"}'.encode("latin-1")),
+    ("deep nesting", 200, b"[" * 100_000),
+    ("words", 200, b"word " * 200_000),
+]
+
+
+@pytest.mark.parametrize(("status", "body"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
+@respx.mock
+async def test_a_malformed_answer_is_one_of_our_errors(status: int, body: bytes) -> None:
+    respx.post(f"{API}/login").respond(200, json=OK_LOGIN)
+    respx.post(f"{API}/logout").respond(200, json=OK_LOGIN)
+    respx.get(f"{API}/system/info").respond(status, content=body)
+    async with client_for(deadline=0.05) as client:
+        try:
+            await client.system_info()
+        except Exception as exc:
+            assert_ours(exc)
+        else:
+            assert (status, body) == (200, b'{"res": {"status": "success", "code": 0}}')  # never reached
+
+
+@pytest.mark.parametrize(("status", "body"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
+@respx.mock
+async def test_a_malformed_login_answer_is_one_of_our_errors(status: int, body: bytes) -> None:
+    respx.post(f"{API}/login").respond(status, content=body)
+    async with client_for(deadline=0.05) as client:
+        with pytest.raises(AdcBridgeError) as caught:
+            await client.login()
+    assert_ours(caught.value)
+
+
+@respx.mock
+async def test_an_error_page_that_echoes_the_login_request_does_not_leak_the_password() -> None:
+    echo = f"<html><body>400 Bad Request: username={USERNAME}&password={PASSWORD}</body></html>"
+    respx.post(f"{API}/login").respond(400, text=echo)
+    async with client_for() as client:
+        with pytest.raises(AdcProtocolError) as caught:
+            await client.login()
+    assert_ours(caught.value)
+    assert "<hidden>" in str(caught.value)
+
+
+@respx.mock
+async def test_a_login_refused_is_reported_without_the_password() -> None:
+    refused = {"res": {"status": "failure", "code": 4013, "msg": f"bad password {PASSWORD}"}, "data": {}}
+    respx.post(f"{API}/login").respond(401, json=refused)
+    async with client_for() as client:
+        with pytest.raises(AdcAuthError) as caught:
+            await client.login()
+    assert_ours(caught.value)
+
+
+# ---------------------------------------------------------------------------- huge bodies
+
+
+class Endless(httpx.AsyncByteStream):
+    """A body the appliance (or a proxy) never stops sending; counts what was pulled."""
+
+    def __init__(self, first: bytes = b"", chunk: bytes = b"x" * 65536) -> None:
+        self.pending = [first] if first else []
+        self.chunk = chunk
+        self.pulled = 0
+
+    def __aiter__(self) -> Endless:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.pulled > 1 << 33:  # 8 GiB: a bound for the test, never reached
+            raise StopAsyncIteration
+        data = self.pending.pop() if self.pending else self.chunk
+        self.pulled += len(data)
+        return data
+
+
+async def settled() -> None:
+    """Let the generators httpx left suspended when the read was cut short be finalised."""
+    gc.collect()
+    await asyncio.sleep(0.01)
+
+
+async def test_a_huge_body_is_not_read_into_memory() -> None:
+    body = Endless(b'{"res": {"status": "success", "code": 0}, "data": {"node": [', b'"x",' * 16384)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/login", "/logout")):
+            return httpx.Response(200, json=OK_LOGIN)
+        return httpx.Response(200, stream=body)
+
+    async with client_for(httpx.MockTransport(answer)) as client:
+        with pytest.raises(AdcProtocolError, match="answer over 16777216 bytes; not read") as caught:
+            await client.get("slb/node")
+    assert_ours(caught.value)
+    assert body.pulled <= client_module.MAX_BODY + len(body.chunk)
+    await settled()
+
+
+async def test_a_huge_declared_length_is_refused_before_reading() -> None:
+    body = Endless()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/login", "/logout")):
+            return httpx.Response(200, json=OK_LOGIN)
+        return httpx.Response(200, headers={"Content-Length": str(50 * 1024 * 1024)}, stream=body)
+
+    async with client_for(httpx.MockTransport(answer)) as client:
+        with pytest.raises(AdcProtocolError, match="an answer of 52428800 bytes; not read"):
+            await client.get("slb/node")
+    assert body.pulled == 0
+    await settled()
+
+
+async def test_fifty_megabytes_of_text_make_a_short_error() -> None:
+    words = b"lorem ipsum " * (50 * 1024 * 1024 // 12)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=words[: client_module.MAX_BODY])  # at the cap: read, then refused
+
+    async with client_for(httpx.MockTransport(answer)) as client:
+        with pytest.raises(AdcProtocolError) as caught:
+            await client.login()
+    assert_ours(caught.value)
+
+
+# ---------------------------------------------------------------------------- generated bodies
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=20,
+)
+CODES = st.one_of(st.sampled_from([0, 1002, 2001, 2002, 3001, 3002, 4011, 4013, 4031, 4032, 5000]), JSON_VALUES)
+RES = st.fixed_dictionaries({"status": st.sampled_from(["success", "failure", 1]), "code": CODES, "msg": JSON_VALUES})
+ENVELOPES = st.fixed_dictionaries({"res": st.one_of(JSON_VALUES, RES)}, optional={"data": JSON_VALUES})
+LIST_ITEMS = st.one_of(
+    JSON_VALUES,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": st.one_of(st.sampled_from(["k8s-c1-a", "x"]), JSON_VALUES),
+            "ip": st.one_of(st.sampled_from(["10.0.0.1", "2001:DB8::1", "999.0.0.1", "fe80::1%eth0"]), JSON_VALUES),
+            "vip": st.one_of(st.sampled_from(["192.0.2.10:80", "[2001:db8::1]:443", "1.2.3.4", ":80"]), JSON_VALUES),
+            "addresses": st.one_of(st.just(["192.0.2.10"]), JSON_VALUES),
+            "type": st.one_of(st.sampled_from(["A", "aaaa"]), JSON_VALUES),
+            "port": st.one_of(st.sampled_from([80, "80", "٨٠", -1]), JSON_VALUES),
+            "rservers": st.one_of(st.lists(JSON_VALUES, max_size=3), JSON_VALUES),
+            "description": st.one_of(st.just(OWNER.marker), JSON_VALUES),
+            "enable": st.one_of(st.sampled_from([True, "false", "yes"]), JSON_VALUES),
+            "protocol": st.one_of(st.just("TCP"), JSON_VALUES),
+            "pool": st.one_of(st.just("k8s-c1-p"), JSON_VALUES),
+        },
+    ),
+)  # fmt: skip
+BODIES = st.one_of(
+    ENVELOPES.map(lambda envelope: json.dumps(envelope).encode()),
+    ENVELOPES.map(lambda envelope: json.dumps(envelope).encode()).flatmap(
+        lambda text: st.integers(0, len(text)).map(lambda cut: text[:cut])  # truncated
+    ),
+    st.binary(max_size=300),
+    st.text(max_size=300).map(str.encode),
+)
+HYPOTHESIS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def no_backoff() -> Any:
+    """Retries without sleeping (the backoff itself is tested elsewhere), so examples stay fast."""
+    return mock.patch.object(client_module, "_wait_with_retry_after", return_value=0.0)
+
+
+@HYPOTHESIS
+@given(status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502]), body=BODIES)
+async def test_any_answer_body_gives_data_or_one_of_our_errors(status: int, body: bytes) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/login", "/logout")):
+            return httpx.Response(200, json=OK_LOGIN)
+        return httpx.Response(status, content=body)
+
+    with no_backoff():
+        async with client_for(httpx.MockTransport(answer), deadline=0.02) as client:
+            try:
+                await client.get("slb/node")
+            except Exception as exc:
+                assert_ours(exc)
+
+
+@HYPOTHESIS
+@given(
+    items=st.lists(LIST_ITEMS, max_size=6),
+    total=st.one_of(st.integers(-2, 8), JSON_VALUES),
+    key=st.sampled_from(["node", "pool", "vserver", "domain", "items"]),
+)
+async def test_observing_garbage_lists_gives_a_state_or_one_of_our_errors(
+    items: list[Any], total: Any, key: str
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/login", "/logout")):
+            return httpx.Response(200, json=OK_LOGIN)
+        collection = request.url.path.rsplit("/", 1)[-1]
+        data = {collection if key != "items" else key: items, "total": total}
+        return httpx.Response(200, json={"res": {"status": "success", "code": 0}, "data": data})
+
+    with no_backoff():
+        async with client_for(httpx.MockTransport(answer), deadline=0.02) as client:
+            driver = AdcDriver(client, OWNER, page_size=3, concurrency=2, save_config=False)
+            try:
+                state = await driver.observe()
+            except Exception as exc:
+                assert_ours(exc)
+                return
+    assert isinstance(state, AdcState)  # what could be read was read; the rest was logged and left out
+
+
+# ---------------------------------------------------------------------------- the loop survives
+
+
+FAULTS: list[dict[str, Any]] = [
+    {"kind": "truncate", "path": "/adc/v3.0/slb/*", "methods": ["GET"]},
+    {"kind": "status", "status": 502, "body": "html", "retry_after": None},
+    {"kind": "reset", "methods": ["GET"]},
+    {"kind": "reset", "methods": ["POST"], "path": "/adc/v3.0/dns/*", "after_apply": True},
+]
+
+
+@pytest.mark.parametrize("rule", FAULTS, ids=lambda rule: f"{rule['kind']}-{rule.get('status', '')}")
+async def test_a_failing_adc_fails_the_cycle_and_the_next_one_converges(
+    mock_adc: MockADC, adc: Appliance, rule: dict[str, Any]
+) -> None:
+    await adc.control("POST", "faults", {"rules": [rule]})
+    async with running_bridge(mock_adc, cluster(), adc={"operation_deadline": 0.3}) as bridge:
+        failed = await bridge.cycle()
+        assert not failed.converged
+        assert failed.error or (failed.applied is not None and failed.applied.failures)
+        assert "internal error" not in failed.error
+        assert_ours(AdcBridgeError(failed.error))
+        await adc.control("DELETE", "faults")
+        assert (await bridge.cycle()).converged
+    assert await domains(adc) == {"shop.example.com", "api.example.com", "*.apps.example.com"}
+
+
+async def test_the_loop_keeps_running_while_the_adc_answers_garbage() -> None:
+    answers: list[Callable[[httpx.Request], httpx.Response]] = [
+        lambda _: httpx.Response(200, content=b"<html>maintenance</html>"),
+        lambda _: httpx.Response(200, json={"res": {"status": "success", "code": 0}, "data": {"node": "many"}}),
+        lambda _: httpx.Response(200, json={"res": {"status": "success", "code": 0}, "data": None}),
+    ]
+    current = [0]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith(("/login", "/logout")):
+            return httpx.Response(200, json=OK_LOGIN)
+        return answers[current[0]](request)
+
+    config = make_settings(adc={"url": URL, "operation_deadline": 0.05})
+    async with client_for(httpx.MockTransport(answer)) as client:
+        driver = AdcDriver(client, OWNER, page_size=500, concurrency=2, save_config=False)
+        metrics = Metrics()
+        reconciler = Reconciler(config, StaticSource(cluster()), driver, metrics)
+        for index in range(len(answers)):
+            current[0] = index
+            report = await reconciler.run_once()
+            assert report.error
+            assert "internal error" not in report.error, report.error
+            assert_ours(AdcBridgeError(report.error))
+    assert metrics.registry.get_sample_value("adcbridge_reconcile_duration_seconds_count", {"result": "failed"}) == 3
