@@ -159,6 +159,10 @@ def readiness(
     recent = 2 * settings.reconcile.resync_seconds + 30
     if success is None or time.time() - success > recent:
         return False, f"no successful cycle in the last {recent:.0f} s: {last.error or 'see the log'}"
+    if last.plan is not None and last.plan.hold_reason:
+        # Held-back deletions wait for an operator and never clear by themselves: still ready (a
+        # rollout must not stall on them), but /readyz is where an operator looks, so it says so.
+        return True, f"ready; {last.plan.hold_reason}"
     return True, "ready"
 
 

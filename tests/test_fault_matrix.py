@@ -1,0 +1,551 @@
+"""Issue 7's fault matrix: the real processes (bridge, mock ADC, fake API server), broken on purpose.
+
+Each test breaks one thing the way it breaks in production, lets it recover, and ends with the
+same verdict, :func:`tests.matrix.assert_settled`: the objects each owner holds on the ADC are
+exactly what its cluster asks for, the foreign objects seeded at the start (another owner's, an
+operator's, a look-alike of ours) are unchanged to the byte, nothing was deleted and created
+again, and one more resync writes nothing. ``tests/README.md`` lists what each test proves.
+
+The bridges talk to the ADC through a :class:`tests.matrix.Relay`, so the appliance can be made
+unreachable or restarted on a new port behind one URL. Settings are short (resync 2 s, lease
+3 s, backoff ceilings 1 to 2 s) so the whole matrix runs in a few minutes; every wait polls a
+condition, none is a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mocks.kube import manifests
+from tests.conftest import PASSWORD, USERNAME
+from tests.live import until
+from tests.matrix import (
+    FAST_LEASE,
+    LEASE,
+    NODE_IPS,
+    PUBLISHED,
+    Cluster,
+    Expected,
+    assert_settled,
+    bridge_process,
+    running_cluster,
+    seed_foreign,
+)
+from tests.processes import fake_kube_process, mock_adc_process
+from tests.test_cli import DEMO_SNAPSHOT
+
+RESYNC = 2.0
+MATRIX_ENV = FAST_LEASE | {
+    "ADCBRIDGE_RECONCILE__RESYNC_SECONDS": str(RESYNC),
+    "ADCBRIDGE_RECONCILE__MAX_BACKOFF_SECONDS": "1",
+    "ADCBRIDGE_KUBE__MAX_BACKOFF_SECONDS": "1",
+    "ADCBRIDGE_KUBE__REQUEST_TIMEOUT": "2",
+}
+KIC_SERVICE = ("njet-ingress", "njet-ingress-controller")
+# Every object of the demo cluster that claims a host: (API path of its collection, namespace, name).
+HOST_CLAIMS = (
+    ("/apis/networking.k8s.io/v1", "shop", "ingresses", "shop"),
+    ("/apis/networking.k8s.io/v1", "api", "ingresses", "api"),
+    ("/apis/networking.k8s.io/v1", "web", "ingresses", "static"),
+    ("/apis/networking.k8s.io/v1", "pay", "ingresses", "pay-master"),
+    ("/apis/networking.k8s.io/v1", "checkout", "ingresses", "pay-checkout"),
+    ("/apis/networking.k8s.io/v1", "web", "ingresses", "legacy"),
+    ("/apis/k8s.njet.org/v1", "shop", "virtualservers", "vs"),
+)
+
+
+@asynccontextmanager
+async def matrix(tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT) -> AsyncIterator[tuple[Cluster, str]]:
+    """The demo cluster, the mock ADC behind a relay, and the foreign objects seeded on it."""
+    async with running_cluster(tmp_path, *adc_args, seed=seed, relay=True) as cluster:
+        yield cluster, await seed_foreign(cluster)
+
+
+@asynccontextmanager
+async def restarted_adc(cluster: Cluster, *adc_args: str) -> AsyncIterator[None]:
+    """Stop the mock ADC (SIGTERM: it saves its state file, if it has one), start a new one on a new
+    port with ``adc_args``, and move the relay to it: to the bridges, the same ADC came back."""
+    assert cluster.relay is not None
+    cluster.relay.cut()
+    cluster.adc.process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(cluster.adc.process.wait(), 10)
+    previous = cluster.adc
+    async with mock_adc_process("--username", USERNAME, "--password", PASSWORD, *adc_args) as adc:
+        cluster.adc, cluster.admin_token = adc, ""
+        cluster.relay.point_to(adc.url)
+        try:
+            yield
+        finally:
+            cluster.adc = previous
+
+
+async def deletes(cluster: Cluster, since: int) -> set[str]:
+    return {change["name"] for change in await cluster.adc_changes(since) if change["method"] == "DELETE"}
+
+
+# ---------------------------------------------------------------------------- 1. ADC faults
+
+
+SLB, DNS = "/adc/v3.0/slb/*", "/adc/v3.0/dns/*"
+FAULTS: list[dict[str, Any]] = [
+    {"kind": "status", "status": 504, "path": "/adc/v3.0/login", "count": 1},
+    {"kind": "status", "status": 503, "retry_after": 1, "path": SLB, "methods": ["GET"], "count": 2},
+    {"kind": "truncate", "path": "/adc/v3.0/dns/domain", "methods": ["GET"], "count": 1},
+    {"kind": "reset", "path": "/adc/v3.0/slb/node", "methods": ["GET"], "count": 1},
+    {"kind": "status", "status": 429, "retry_after": 1, "path": SLB, "methods": ["POST"], "count": 2},
+    {"kind": "reset", "path": "/adc/v3.0/dns/domain", "methods": ["POST"], "after_apply": True, "count": 2},
+    {"kind": "busy", "path": SLB, "methods": ["POST", "PUT", "DELETE"], "count": 2},
+    {"kind": "status", "status": 502, "body": "html", "retry_after": None, "path": DNS, "rate": 0.3, "count": 3},
+    {
+        "kind": "status",
+        "status": 500,
+        "retry_after": None,
+        "path": "/adc/v3.0/slb/pool/*",
+        "methods": ["POST"],
+        "count": 1,
+    },
+    {"kind": "latency", "latency_ms": 400, "rate": 0.3, "count": 10},
+]
+
+
+@pytest.mark.slow
+async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path) -> None:
+    async with matrix(tmp_path) as (cluster, foreign):
+        assert cluster.relay is not None
+        seeded = await cluster.last_change()
+        cluster.relay.cut()
+        env = MATRIX_ENV | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "20"}
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as bridge:
+
+            async def retrying_unreachable() -> bool:
+                failed = await cluster.metric_sum(bridge, "adcbridge_adc_requests_total", outcome="unreachable")
+                return failed >= 3
+
+            await until(retrying_unreachable, seconds=20, what="the bridge retrying an unreachable ADC")
+            assert (await cluster.ready(bridge))[0] == 503
+            assert await cluster.adc_changes(seeded) == []
+
+            # Reachable again, but failing in every way an appliance and its proxies fail.
+            await cluster.mock("POST", "faults", {"rules": FAULTS, "seed": 7})
+            cluster.relay.point_to(cluster.adc.url)
+            await cluster.create_ingress("late", "shop", "late.example.com")
+
+            async def every_fault_fired() -> bool:
+                rules = (await cluster.mock("GET", "faults"))["rules"]
+                return all(rule["fired"] >= 1 for rule in rules)
+
+            await until(every_fault_fired, seconds=30, what="every fault rule firing at least once")
+            await cluster.delete_ingress("static", "web")
+            await cluster.mock("DELETE", "faults")
+
+            expected = Expected(hosts=PUBLISHED - {"static.example.com"} | {"late.example.com"})
+            await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=seeded)
+            assert await deletes(cluster, seeded) == {"static.example.com"}
+
+
+# ---------------------------------------------------------------------------- 2. ADC restarted empty
+
+
+async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path) -> None:
+    async with (
+        matrix(tmp_path) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+
+        async with restarted_adc(cluster):  # no state file: the appliance comes back empty
+            restarted = time.monotonic()
+            reseeded = await seed_foreign(cluster)  # the other owners rebuild theirs too
+
+            async def rebuilt() -> bool:
+                return await cluster.domains() >= PUBLISHED
+
+            took = await until(rebuilt, seconds=RESYNC + 8, what="the bridge rebuilding the empty ADC")
+            print(f"rebuilt {took:.2f} s after the restart (resync period {RESYNC} s)")
+            assert time.monotonic() - restarted <= RESYNC + 2, "not rebuilt within one resync period (plus a cycle)"
+            await assert_settled(cluster, expected=[Expected()], foreign=reseeded, bridges=[bridge])
+            assert await deletes(cluster, 0) == set()
+
+
+# ---------------------------------------------------------------------------- 3. ADC restarted with its state
+
+
+async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> None:
+    state_file = tmp_path / "adc-state.json"
+    persist = ("--state-file", str(state_file), "--persist", "explicit")
+    async with matrix(tmp_path, *persist) as (cluster, foreign):
+        await cluster.admin("POST", "system/config/save")
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge:
+            await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+            assert (await cluster.adc_state())["unsaved_changes"] is False, "the bridge did not save its writes"
+
+            async with restarted_adc(cluster, *persist):
+                cycles = await cluster.cycles(bridge)
+
+                async def two_cycles_on_the_new_unit() -> bool:
+                    return await cluster.cycles(bridge) >= cycles + 2
+
+                await until(two_cycles_on_the_new_unit, seconds=3 * RESYNC + 5, what="cycles after the restart")
+                assert await cluster.adc_changes() == [], "writes to an appliance that came back with its state"
+                await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+                assert await cluster.adc_changes() == []
+
+
+# ---------------------------------------------------------------------------- 4. manual drift
+
+
+async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path) -> None:
+    async with (
+        matrix(tmp_path) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+        edit = cluster.admin
+        await edit("DELETE", "slb/pool/k8s-e2e-80-tcp/rserver/k8s-e2e-node-a:30080")
+        await edit("PUT", "slb/vserver/k8s-e2e-192.0.2.10-80-tcp", {"pool": "k8s-e2e-443-tcp"})
+        await edit("PUT", "dns/domain/shop.example.com", {"addresses": ["198.51.100.7"]})
+        await edit("PUT", "dns/domain/api.example.com", {"enable": False})
+        await edit("PUT", "slb/node/k8s-e2e-node-b", {"enable": False})
+        edited = await cluster.last_change()
+        started = time.monotonic()
+
+        await assert_settled(
+            cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], since=edited, seconds=RESYNC + 5
+        )
+        print(f"drift repaired within {time.monotonic() - started:.2f} s (resync period {RESYNC} s)")
+        repairs = await cluster.metric_sum(bridge, "adcbridge_drift_repairs_total")
+        assert repairs >= 5, f"drift repairs counted: {repairs}"
+        assert await deletes(cluster, edited) == set()
+
+
+# ---------------------------------------------------------------------------- 5. standby and failover
+
+
+async def test_a_standby_unit_pauses_writes_and_failover_resumes_them(tmp_path: Path) -> None:
+    async with (
+        matrix(tmp_path) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+        mark = await cluster.last_change()
+        await cluster.mock("POST", "role", {"role": "standby"})
+        await cluster.create_ingress("late", "shop", "late.example.com")
+
+        async def refused_twice() -> bool:
+            refusals = [change for change in await cluster.adc_changes(mark) if change["code"] == 3001]
+            return len(refusals) >= 2
+
+        await until(refused_twice, seconds=10, what="the bridge's write refused by the standby, and retried")
+        refused = await cluster.adc_changes(mark)
+        assert {change["code"] for change in refused} == {3001}, "a write reached the standby unit"
+        assert {change["method"] for change in refused} == {"POST"}
+
+        # Failover: the other unit (which knows none of the tokens) becomes active.
+        await cluster.mock("POST", "role", {"role": "active", "drop_sessions": True})
+        expected = Expected(hosts=PUBLISHED | {"late.example.com"})
+        await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark)
+        assert await deletes(cluster, mark) == set()
+        failed = await cluster.metric_sum(bridge, "adcbridge_operations_total", result="failed")
+        assert failed == 0, "a standby's refusal was counted as a failed operation"
+
+
+# ---------------------------------------------------------------------------- 6. sessions and passwords
+
+
+async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path) -> None:
+    rotated = "rotated-canary-password-2"
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "adc-password").write_text(PASSWORD + "\n")
+    adc_args = ("--token-lifetime", "30", "--max-sessions", "3", "--lockout-threshold", "2", "--lockout-seconds", "600")
+    env = MATRIX_ENV | {"ADCBRIDGE_SECRETS_DIR": str(secrets)}
+    async with (
+        matrix(tmp_path, *adc_args) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", canaries=(rotated,), env=env) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+        hosts = set(PUBLISHED)
+
+        async def publish(name: str) -> None:
+            await cluster.create_ingress(name, "shop", f"{name}.example.com")
+            hosts.add(f"{name}.example.com")
+            await until(lambda: cluster.resolves(f"{name}.example.com"), what=f"{name}.example.com published")
+
+        await cluster.mock("POST", "clock", {"advance": 60})  # every token expired
+        await publish("after-expiry")
+        await cluster.mock("POST", "sessions/expire")
+        await publish("after-sessions-ended")
+
+        # All sessions taken by others: the bridge waits (4032 is transient) and gets in when one ends.
+        await cluster.mock("POST", "sessions/expire")
+        tokens = []
+        for _ in range(3):
+            login = await cluster.http.post(
+                cluster.adc.url + "/adc/v3.0/login", json={"username": USERNAME, "password": PASSWORD}
+            )
+            tokens.append(login.json()["data"]["token"])
+        await cluster.create_ingress("at-the-limit", "shop", "at-the-limit.example.com")
+        hosts.add("at-the-limit.example.com")
+        await until(lambda: _logged(bridge, "concurrent sessions reached"), what="the bridge told 4032")
+        await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": tokens[0]})
+        await until(lambda: cluster.resolves("at-the-limit.example.com"), what="published once a session ended")
+        logins = bridge.output().count("logged in to the ADC")
+        assert logins == 4, f"{logins} logins for 3 ended sessions: one session must be reused"
+        for token in tokens[1:]:
+            await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": token})
+
+        # The password is rotated on the ADC before the Secret: refused once, never tried again.
+        await cluster.mock("POST", "password", {"password": rotated})
+        cluster.admin_password, cluster.admin_token = rotated, ""
+        await cluster.create_ingress("after-rotation", "shop", "after-rotation.example.com")
+        hosts.add("after-rotation.example.com")
+        await until(lambda: _logged(bridge, "login refused"), what="the bridge's login refused")
+        cycles = await cluster.cycles(bridge)
+
+        async def three_more_cycles() -> bool:
+            return await cluster.cycles(bridge) >= cycles + 3
+
+        await until(three_more_cycles, what="three more (failing) cycles")
+        assert bridge.output().count("login refused") == 1, "a refused password was tried again"
+        # With a lockout threshold of 2, a second bad login would have locked the account for
+        # 10 minutes and the recovery below could not happen.
+        (secrets / "adc-password").write_text(rotated + "\n")
+        await until(lambda: cluster.resolves("after-rotation.example.com"), what="recovery with the new password")
+        await assert_settled(cluster, expected=[Expected(hosts=frozenset(hosts))], foreign=foreign, bridges=[bridge])
+
+
+async def _logged(bridge: Any, text: str) -> bool:
+    return text in bridge.output()
+
+
+# ---------------------------------------------------------------------------- 7. Kubernetes API failures
+
+
+async def test_api_outage_dropped_watches_and_compaction(tmp_path: Path) -> None:
+    async with (
+        matrix(tmp_path) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+        mark = await cluster.last_change()
+
+        await cluster.fake("PUT", "outage", {"status": 503})
+
+        async def blind() -> bool:
+            status, _ = await cluster.ready(bridge)
+            return status == 503 and await cluster.metric(bridge, "adcbridge_degraded") == 1.0
+
+        await until(blind, what="/readyz 503 and a degraded view during the outage")
+        cycles = await cluster.cycles(bridge)
+
+        async def resynced_while_blind() -> bool:
+            return await cluster.cycles(bridge) >= cycles + 2
+
+        await until(resynced_while_blind, seconds=3 * RESYNC + 5, what="resyncs during the outage")
+        assert await cluster.adc_changes(mark) == [], "the bridge wrote while blind"
+        await cluster.fake("DELETE", "outage")
+        await cluster.create_ingress("late", "shop", "late.example.com")
+        await until(lambda: cluster.resolves("late.example.com"), what="late.example.com after the outage")
+
+        # A dropped stream, and a change made while it is down.
+        assert (await cluster.fake("POST", "drop-watches"))["dropped"] >= 1
+        await cluster.create_ingress("dropped", "shop", "dropped.example.com")
+        # History compacted under open watches (410), and a deletion the relist must find.
+        await cluster.fake("POST", "compact", {"end_watches": True})
+        await cluster.delete_ingress("static", "web")
+
+        expected = Expected(hosts=PUBLISHED - {"static.example.com"} | {"late.example.com", "dropped.example.com"})
+        await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark)
+        assert await deletes(cluster, mark) == {"static.example.com"}
+
+
+# ---------------------------------------------------------------------------- 8. SIGKILL mid-apply
+
+BULK = 320
+
+
+def bulk_seed(tmp_path: Path) -> Path:
+    """The demo cluster and BULK more Ingresses, one host each."""
+    seed = tmp_path / "seed"
+    shutil.copytree(DEMO_SNAPSHOT, seed)
+    objects = [manifests.namespace("bulk")]
+    objects += [manifests.ingress(f"bulk-{i:03}", "bulk", f"h{i:03}.bulk.example.com") for i in range(BULK)]
+    (seed / "90-bulk.yaml").write_text(yaml.safe_dump_all(objects))
+    return seed
+
+
+@pytest.mark.slow
+async def test_sigkill_in_the_middle_of_a_large_apply(tmp_path: Path) -> None:
+    hosts = PUBLISHED | {f"h{i:03}.bulk.example.com" for i in range(BULK)}
+    async with matrix(tmp_path, seed=bulk_seed(tmp_path)) as (cluster, foreign):
+        seeded = await cluster.last_change()
+        slow = {"kind": "latency", "latency_ms": 60, "path": "/adc/v3.0/dns/domain", "methods": ["POST"]}
+        await cluster.mock("POST", "faults", {"rules": [slow]})
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as first:
+
+            async def some_domains_written() -> bool:
+                changes = await cluster.adc_changes(seeded)
+                return len([change for change in changes if change["kind"] == "dns/domain"]) >= 60
+
+            await until(some_domains_written, seconds=30, what="the first 60 domains written")
+            first.process.kill()
+            assert await first.stop() == -signal.SIGKILL
+        written = len(await cluster.domains() & hosts)
+        print(f"killed with {written} of {len(hosts)} domains written")
+        assert 0 < written < len(hosts) - 50, "the kill did not land in the middle of the apply"
+
+        await cluster.mock("DELETE", "faults")
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as second:
+            expected = Expected(hosts=hosts)
+            await assert_settled(
+                cluster, expected=[expected], foreign=foreign, bridges=[second], since=seeded, seconds=40
+            )
+            changes = [change for change in await cluster.adc_changes(seeded) if change["code"] == 0]
+            assert [change for change in changes if change["method"] == "DELETE"] == []
+            created = [(change["kind"], change["name"]) for change in changes if change["method"] == "POST"]
+            assert len(created) == len(set(created)), "an object was created twice"
+
+
+# ---------------------------------------------------------------------------- 9. leader killed
+
+
+async def test_the_leader_killed_the_standby_takes_over_never_two_writers(tmp_path: Path) -> None:
+    async with (
+        matrix(tmp_path) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as one,
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-2", env=MATRIX_ENV) as two,
+    ):
+        bridges = {"bridge-1": one, "bridge-2": two}
+        await until(lambda: _has_holder(cluster, bridges), what="a leader elected")
+        leader = bridges[await cluster.lease_holder()]
+        standby = two if leader is one else one
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[leader], resync=False)
+        assert await cluster.ready(standby) == (200, f"standby (leader: {leader.identity})\n")
+        await cluster.create_ingress("while-led", "shop", "while-led.example.com")
+        await until(lambda: cluster.resolves("while-led.example.com"), what="the leader publishing")
+        assert await cluster.metric_sum(standby, "adcbridge_adc_requests_total") == 0, "the standby used the ADC"
+        assert await cluster.metric_sum(standby, "adcbridge_operations_total") == 0
+        assert await cluster.metric(standby, "adcbridge_leader") == 0.0
+
+        leader.process.kill()  # kill -9: no release; the standby must wait the lease out
+        killed = time.monotonic()
+        assert await leader.stop() == -signal.SIGKILL
+        await cluster.create_ingress("after", "web", "after.example.com")
+
+        async def took_over() -> bool:
+            return await cluster.metric(standby, "adcbridge_leader") == 1.0
+
+        took = await until(took_over, seconds=10, what="the standby taking over")
+        lease = await cluster.kube_call("GET", LEASE)
+        assert (lease["spec"]["holderIdentity"], lease["spec"]["leaseTransitions"]) == (standby.identity, 1)
+        elapsed = time.monotonic() - killed
+        print(f"{standby.identity} took over {elapsed:.2f} s after the kill (polled {took:.2f} s)")
+        assert elapsed <= 3 + 1.1 + 1.0, "takeover slower than the lease duration plus one retry period"
+        expected = Expected(hosts=PUBLISHED | {"while-led.example.com", "after.example.com"})
+        await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[standby])
+
+
+async def _has_holder(cluster: Cluster, bridges: dict[str, Any]) -> bool:
+    return await cluster.lease_holder() in bridges
+
+
+# ---------------------------------------------------------------------------- 10. the source empties
+
+
+@pytest.mark.slow
+async def test_all_ingresses_deleted_at_once_are_held_back_and_reported(tmp_path: Path) -> None:
+    guard = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "5", "ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS": "1"}
+    async with matrix(tmp_path) as (cluster, foreign):
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=guard) as bridge:
+            await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+            mark = await cluster.last_change()
+            await asyncio.gather(
+                *(
+                    cluster.kube_call("DELETE", f"{api}/namespaces/{ns}/{plural}/{name}")
+                    for api, ns, plural, name in HOST_CLAIMS
+                )
+            )
+
+            async def held_back() -> bool:
+                return await cluster.metric(bridge, "adcbridge_held_back_deletions") == len(PUBLISHED)
+
+            await until(held_back, what="the 7 deletions held back")
+            status, text = await cluster.ready(bridge)
+            assert status == 200, "held-back deletions are reported, not a reason to be unready"
+            assert text == "ready; 7 deletion(s) held back: more than the limit of 5 per cycle\n", text
+            selector = "involvedObject.kind=Service,reason=DeletionsHeldBack"
+            namespace, _ = KIC_SERVICE
+
+            async def evented() -> bool:
+                events = await cluster.kube_call(
+                    "GET", f"/api/v1/namespaces/{namespace}/events", params={"fieldSelector": selector}
+                )
+                return len(events["items"]) == 1
+
+            await until(evented, what="a DeletionsHeldBack Event on the KIC Service")
+            await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], since=mark)
+            assert await deletes(cluster, mark) == set()
+
+        # The operator looks, agrees, and lets the deletions through.
+        released = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "1000"}
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=released) as bridge:
+            await assert_settled(
+                cluster, expected=[Expected(hosts=frozenset())], foreign=foreign, bridges=[bridge], since=mark
+            )
+            assert await deletes(cluster, mark) == set(PUBLISHED)
+
+
+# ---------------------------------------------------------------------------- 11. two owners, one ADC
+
+
+def other_cluster_seed(tmp_path: Path) -> Path:
+    """The demo cluster as another cluster: its own node addresses and hosts."""
+    seed = tmp_path / "seed-b"
+    seed.mkdir()
+    for file in DEMO_SNAPSHOT.glob("*.yaml"):
+        text = file.read_text().replace("example.com", "example.org").replace("10.0.0.1", "10.0.1.1")
+        (seed / file.name).write_text(text)
+    return seed
+
+
+@pytest.mark.slow
+async def test_two_owners_share_one_adc_and_never_touch_each_other(tmp_path: Path) -> None:
+    b_nodes = tuple((name, ip.replace("10.0.0.", "10.0.1.")) for name, ip in NODE_IPS.items())
+    b_hosts = frozenset(host.replace("example.com", "example.org") for host in PUBLISHED)
+    b_kubeconfig = tmp_path / "kubeconfig-b"
+    fast_drain = MATRIX_ENV | {"ADCBRIDGE_NODES__DRAIN_GRACE_SECONDS": "0"}
+    b_env = fast_drain | {"ADCBRIDGE_VIP__ADDRESSES": '["192.0.2.20"]'}
+    async with (
+        matrix(tmp_path) as (cluster, foreign),
+        fake_kube_process("--seed", str(other_cluster_seed(tmp_path)), "--kubeconfig-out", str(b_kubeconfig)) as b_kube,
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "a-1", env=fast_drain) as a,
+        bridge_process(cluster.adc_url, b_kubeconfig, "b-1", owner="cluster-b", env=b_env) as b,
+    ):
+        expect_a = Expected()
+        expect_b = Expected(hosts=b_hosts, nodes=b_nodes, owner="cluster-b", vip="192.0.2.20")
+        await assert_settled(cluster, expected=[expect_a, expect_b], foreign=foreign, bridges=[a, b])
+        mark = await cluster.last_change()
+
+        # Each cluster shrinks: A loses a host, B loses a node. Each bridge deletes only its own.
+        await cluster.delete_ingress("static", "web")
+        response = await cluster.http.delete(b_kube.url + "/api/v1/nodes/node-c")
+        assert response.is_success, response.text
+        expect_a = Expected(hosts=PUBLISHED - {"static.example.com"})
+        expect_b = Expected(hosts=b_hosts, nodes=b_nodes[:2], owner="cluster-b", vip="192.0.2.20")
+        await assert_settled(cluster, expected=[expect_a, expect_b], foreign=foreign, bridges=[a, b], since=mark)
+        assert await deletes(cluster, mark) == {
+            "static.example.com",
+            "k8s-cluster-b-80-tcp/k8s-cluster-b-node-c:30080",
+            "k8s-cluster-b-443-tcp/k8s-cluster-b-node-c:30443",
+            "k8s-cluster-b-node-c",
+        }
