@@ -17,7 +17,7 @@ plans, ``Verifier`` asks the server for every name. Each round starts a fresh ``
 5. no-op cycle in ``observe="query"`` mode (3 signed queries per name: A, AAAA, TXT), unless
    ``--no-query-mode``.
 
-Why: the issue asks for wall time and messages sent for 10,000 names, and for a resolution check
+Why: an operator asks for wall time and messages sent for 10,000 names, and for a resolution check
 that scales to 10,000 names within one resync period at default settings. Message counts, the zone's
 content, the plans and every verify result are *checked* (exit 1 otherwise); times are reported, never
 asserted. ``named`` is pinned to one CPU and this process to the other (``named`` inherits the CPU at

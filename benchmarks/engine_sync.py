@@ -11,7 +11,7 @@ and the app wire them) runs in this process. Scenarios, in order, on one mock pe
 3. one host added: exactly 1 object write (the domain);
 4. one node added: exactly ports + 1 object writes (the node and one member per pool).
 
-Why: the issue's targets are a cold sync under 60 s at concurrency 8 and a no-op resync under 2 s,
+Why: the targets are a cold sync under 60 s at concurrency 8 and a no-op resync under 2 s,
 and the write and read counts are what keeps a large, shared appliance quiet. The write counts and
 the page-proportional reads are *checked* (the script exits 1 if one is wrong); times are reported
 against the targets, never asserted. Each scenario reports wall time, the HTTP requests the mock
@@ -76,7 +76,7 @@ PORTS = (ServicePort("http", "TCP", 80, 30080), ServicePort("https", "TCP", 443,
 PAGE_SIZE = 500  # the appliance's cap, and the bridge's page size
 OBJECT_KINDS = frozenset({"slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"})
 SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added")
-TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time, from the issue
+TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time
 TAKEN_AT = 1000.0
 
 

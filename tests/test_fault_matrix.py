@@ -1,4 +1,4 @@
-"""Issue 7's fault matrix: the real processes (bridge, mock ADC, fake API server), broken on purpose.
+"""The fault matrix: the real processes (bridge, mock ADC, fake API server), broken on purpose.
 
 Each test breaks one thing the way it breaks in production, lets it recover, and ends with the
 same verdict, :func:`tests.matrix.assert_settled`: the objects each owner holds on the ADC are
