@@ -100,6 +100,10 @@ async def last_seq(adc: Appliance) -> int:
     return int(changes[-1]["seq"]) if changes else 0
 
 
+async def domain_names(adc: Appliance) -> set[str]:
+    return {domain["name"] for domain in (await objects(adc))["objects"].get("dns/domain", [])}
+
+
 async def objects(adc: Appliance) -> dict[str, Any]:
     """The appliance's objects without uuids (a re-created object gets a new one)."""
     state = await adc.control("GET", "state")
@@ -327,6 +331,38 @@ async def test_mass_deletion_is_held_back_and_reported(mock_adc: MockADC, adc: A
         partial = await bridge.cycle(cluster(hosts=hosts[:25]))
         assert partial.converged  # a few deletions are not "mass"
     assert len((await objects(adc))["objects"]["dns/domain"]) == 25
+
+
+async def test_limits_max_deletes_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    hosts = [f"h{index}.example.com" for index in range(10)]
+    async with running_bridge(mock_adc, cluster(hosts=hosts), limits={"max_deletes": 3}) as bridge:
+        await bridge.cycle()
+        seq = await last_seq(adc)
+        over = await bridge.cycle(cluster(hosts=hosts[4:]))  # 4 deletions: too few for the percentage to count
+        assert over.plan is not None
+        assert over.plan.hold_reason == "4 deletion(s) held back: more than the limit of 3 per cycle"
+        assert await writes_since(adc, seq) == []
+        at = await bridge.cycle(cluster(hosts=hosts[3:]))
+        assert at.converged
+    assert await domain_names(adc) == set(hosts[3:])
+
+
+async def test_limits_max_delete_percent_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    hosts = [f"h{index}.example.com" for index in range(37)]  # with the 13 SLB objects: 50 of ours
+    async with running_bridge(mock_adc, cluster(hosts=hosts), limits={"max_delete_percent": 20}) as bridge:
+        await bridge.cycle()
+        seq = await last_seq(adc)
+        over = await bridge.cycle(cluster(hosts=hosts[11:]))
+        assert over.plan is not None
+        assert over.plan.hold_reason == "11 deletion(s) held back: 22% of our 50 objects, over the limit of 20%"
+        assert await writes_since(adc, seq) == []
+        at = await bridge.cycle(cluster(hosts=hosts[10:]))  # 10 of 50: exactly 20%
+        assert at.converged
+    assert await domain_names(adc) == set(hosts[10:])
 
 
 async def test_an_incomplete_view_never_deletes(mock_adc: MockADC, adc: Appliance) -> None:
