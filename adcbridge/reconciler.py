@@ -135,6 +135,7 @@ class Reconciler:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
         zones: ZoneTarget | None = None,
     ) -> None:
@@ -144,7 +145,8 @@ class Reconciler:
         self._source = source
         self._driver = driver
         self._metrics = metrics
-        self._clock = clock
+        self._clock = clock  # wall time (the last-success metric is a timestamp); tests pass their own
+        self._sleep = sleep  # the loop's waits (backoff, debounce), so tests need not wait them out
         self._owner = owner_of(settings)
         self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
         self._unfit_since: dict[str, float] = {}
@@ -221,6 +223,10 @@ class Reconciler:
             self._metrics.last_success.set(self.last_success_at)
         self.last = report
 
+    def seconds_since_success(self) -> float | None:
+        """How long ago the last successful cycle ended, by this reconciler's clock; None if none did."""
+        return None if self.last_success_at is None else self._clock() - self.last_success_at
+
     # ------------------------------------------------------------------ reporting
 
     def _log_findings(self, topic: str, items: list[str]) -> None:
@@ -291,7 +297,7 @@ class Reconciler:
             await self._tell(report)
             failures = 0 if report.ok else failures + 1
             if failures:
-                await asyncio.sleep(self._backoff(failures))
+                await self._sleep(self._backoff(failures))
                 continue
             await self._wait_for_reason(report)
 
@@ -316,7 +322,7 @@ class Reconciler:
             await asyncio.wait_for(self._source.wait_for_change(), timeout)
         except TimeoutError:
             return
-        await asyncio.sleep(self._settings.reconcile.debounce_seconds)
+        await self._sleep(self._settings.reconcile.debounce_seconds)
 
 
 def _summary(current: Plan) -> str:

@@ -7,7 +7,8 @@ reached it (``/_mock/changes``), not on what the bridge says it did.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -68,8 +69,16 @@ def bridge_settings(mock: MockADC, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running_bridge(
-    mock: MockADC, view: ClusterSnapshot, *, password: str = PASSWORD, **overrides: Any
+    mock: MockADC,
+    view: ClusterSnapshot,
+    *,
+    password: str = PASSWORD,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Bridge]:
+    """A reconciler over the real driver to ``mock``; ``overrides`` are settings groups."""
     config = bridge_settings(mock, **overrides)
     metrics = Metrics()
     source = StaticSource(view)
@@ -79,7 +88,8 @@ async def running_bridge(
         driver = AdcDriver(
             client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=adc.save_config
         )
-        yield Bridge(Reconciler(config, source, driver, metrics), source, metrics)
+        reconciler = Reconciler(config, source, driver, metrics, clock=clock, sleep=sleep, after_cycle=after_cycle)
+        yield Bridge(reconciler, source, metrics)
 
 
 def cluster(hosts: list[str] | None = None, nodes: list[Any] | None = None, **kwargs: Any) -> ClusterSnapshot:
@@ -100,7 +110,7 @@ async def last_seq(adc: Appliance) -> int:
     return int(changes[-1]["seq"]) if changes else 0
 
 
-async def domain_names(adc: Appliance) -> set[str]:
+async def domains(adc: Appliance) -> set[str]:
     return {domain["name"] for domain in (await objects(adc))["objects"].get("dns/domain", [])}
 
 
@@ -346,7 +356,7 @@ async def test_limits_max_deletes_holds_back_a_cycle_over_it_and_lets_one_at_it_
         assert await writes_since(adc, seq) == []
         at = await bridge.cycle(cluster(hosts=hosts[3:]))
         assert at.converged
-    assert await domain_names(adc) == set(hosts[3:])
+    assert await domains(adc) == set(hosts[3:])
 
 
 async def test_limits_max_delete_percent_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
@@ -362,7 +372,7 @@ async def test_limits_max_delete_percent_holds_back_a_cycle_over_it_and_lets_one
         assert await writes_since(adc, seq) == []
         at = await bridge.cycle(cluster(hosts=hosts[10:]))  # 10 of 50: exactly 20%
         assert at.converged
-    assert await domain_names(adc) == set(hosts[10:])
+    assert await domains(adc) == set(hosts[10:])
 
 
 async def test_an_incomplete_view_never_deletes(mock_adc: MockADC, adc: Appliance) -> None:
