@@ -18,7 +18,7 @@ import pytest
 from adcbridge.adc import AdcClient, AdcDriver, Credentials, ReadOnlyViolation
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
-from adcbridge.errors import AdcAuthError
+from adcbridge.errors import AdcAuthError, KubeUnavailable
 from adcbridge.metrics import Metrics
 from adcbridge.model import ClusterSnapshot
 from adcbridge.reconciler import CycleReport, Reconciler
@@ -32,13 +32,16 @@ HOSTS = ["shop.example.com", "api.example.com", "*.apps.example.com"]
 
 
 class StaticSource:
-    """A cluster view the test replaces at will."""
+    """A cluster view the test replaces at will; while ``failure`` is set, an API server that cannot be read."""
 
     def __init__(self, view: ClusterSnapshot) -> None:
         self.view = view
         self.changed = asyncio.Event()
+        self.failure = ""
 
     async def snapshot(self) -> ClusterSnapshot:
+        if self.failure:
+            raise KubeUnavailable(self.failure)
         return self.view
 
     async def wait_for_change(self) -> None:

@@ -1,6 +1,6 @@
 """The loop itself: woken by changes, resyncing on its own, surviving failing cycles.
 
-Where time matters (backoff, readiness going stale) the
+Where time matters (backoff, readiness going stale, how often a failure is logged) the
 reconciler gets a fake clock and sleep: the tests assert on the loop's timing without
 waiting it out.
 """
@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
 from adcbridge.app import readiness
 from adcbridge.metrics import Metrics
-from adcbridge.reconciler import CycleReport
+from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport
 from adcbridge.server import HealthServer
 from mocks.adc import MockADC
 from tests.conftest import Appliance
@@ -138,6 +140,48 @@ async def test_readiness_goes_stale_without_a_recent_successful_cycle(mock_adc: 
         await adc.control("DELETE", "faults")
         await bridge.cycle()
         assert readiness(bridge.reconciler, config) == (True, "ready")
+
+
+async def test_a_persistent_failure_is_logged_once_then_summarised_and_its_end_once(
+    mock_adc: MockADC, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTime()
+    async with running_bridge(mock_adc, cluster(), clock=fake.time) as bridge:
+        caplog.set_level(logging.INFO, logger="adcbridge.reconciler")
+        for attempt in range(1, 23):  # every 30 s for 10.5 minutes
+            bridge.source.failure = f"API server unreachable (attempt {attempt})"
+            assert not (await bridge.cycle()).ok
+            fake.now += 30.0
+        bridge.source.failure = ""
+        assert (await bridge.cycle()).ok
+        assert (await bridge.cycle()).ok
+        bridge.source.failure = "API server unreachable again"
+        await bridge.cycle()
+    assert FAILURE_SUMMARY_SECONDS == 300.0
+    assert _cycle_lines(caplog) == [
+        ("ERROR", "cycle failed: API server unreachable (attempt 1)"),
+        (
+            "ERROR",
+            "cycles still failing after 300 s: 10 more failure(s) since the last report, "
+            "the latest: API server unreachable (attempt 11)",
+        ),
+        (
+            "ERROR",
+            "cycles still failing after 600 s: 10 more failure(s) since the last report, "
+            "the latest: API server unreachable (attempt 21)",
+        ),
+        ("WARNING", "cycles run again after 22 failed cycle(s) over 660 s"),
+        ("ERROR", "cycle failed: API server unreachable again"),
+    ]
+
+
+def _cycle_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """What the reconciler logged about cycles failing and recovering (not the plans it carried out)."""
+    return [
+        (record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name == "adcbridge.reconciler" and record.getMessage().startswith("cycle")
+    ]
 
 
 async def _has(adc: Appliance, names: set[str]) -> bool:
