@@ -17,7 +17,6 @@ import logging
 import secrets
 import signal
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,13 +150,13 @@ def readiness(
 ) -> tuple[bool, str]:
     if elector is not None and not elector.is_leader:
         return standby_readiness(elector, view_complete())
-    last, success = reconciler.last, reconciler.last_success_at
+    last, since_success = reconciler.last, reconciler.seconds_since_success()
     if last is None:
         return False, "no cycle yet"
     if last.desired is None or not last.desired.complete:
         return False, "cluster view incomplete"
     recent = 2 * settings.reconcile.resync_seconds + 30
-    if success is None or time.time() - success > recent:
+    if since_success is None or since_success > recent:
         return False, f"no successful cycle in the last {recent:.0f} s: {last.error or 'see the log'}"
     if last.plan is not None and last.plan.hold_reason:
         # Held-back deletions wait for an operator and never clear by themselves: still ready (a

@@ -7,8 +7,10 @@ what repairs drift (a member removed by hand comes back). A draining node's grac
 ending also wakes the loop.
 
 Failure handling: one object's failure is reported and the others go on; a cycle that
-cannot run (ADC unreachable, snapshot unreadable, even a bug) is logged, counted and
-retried with exponential backoff; the loop itself only stops when cancelled.
+cannot run (ADC unreachable, snapshot unreadable, even a bug) is counted and retried with
+exponential backoff; the loop itself only stops when cancelled. A failure that persists is
+logged once in full, then summarised at most every ``FAILURE_SUMMARY_SECONDS`` (an ADC down
+for a night is a few hundred lines, not thousands), and its end is logged once.
 
 Findings that persist (rejected hosts, conflicts, held-back deletions, degraded view) are
 logged when they appear or change, not every cycle, so the log stays readable at 10,000
@@ -45,6 +47,7 @@ from adcbridge.planner import owned, plan
 from adcbridge.records import NameRecords, RecordApplyReport, RecordPlan, plan_records
 
 log = logging.getLogger(__name__)
+FAILURE_SUMMARY_SECONDS = 300.0
 
 
 class ZoneTarget(Protocol):
@@ -126,6 +129,25 @@ class _Remembered:
         return items - previous
 
 
+@dataclass
+class _FailingStreak:
+    """Cycles failing one after the other since ``started_at``; ``unlogged`` of them since ``logged_at``."""
+
+    started_at: float
+    failures: int = 1
+    unlogged: int = 0
+    logged_at: float = 0.0
+
+    def failed(self, now: float) -> int:
+        """Count one more failure; how many to summarise now, or 0 while a summary is not due."""
+        self.failures += 1
+        self.unlogged += 1
+        if now - self.logged_at < FAILURE_SUMMARY_SECONDS:
+            return 0
+        due, self.unlogged, self.logged_at = self.unlogged, 0, now
+        return due
+
+
 class Reconciler:
     def __init__(
         self,
@@ -135,6 +157,7 @@ class Reconciler:
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
         zones: ZoneTarget | None = None,
     ) -> None:
@@ -144,12 +167,14 @@ class Reconciler:
         self._source = source
         self._driver = driver
         self._metrics = metrics
-        self._clock = clock
+        self._clock = clock  # wall time (the last-success metric is a timestamp); tests pass their own
+        self._sleep = sleep  # the loop's waits (backoff, debounce), so tests need not wait them out
         self._owner = owner_of(settings)
         self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
         self._unfit_since: dict[str, float] = {}
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
+        self._streak: _FailingStreak | None = None
         self.last: CycleReport | None = None
         self.last_success_at: float | None = None
 
@@ -162,10 +187,10 @@ class Reconciler:
             await self._cycle(report)
         except AdcBridgeError as exc:
             report.error = str(exc)
-            log.error("cycle failed: %s", exc)
+            self._log_failure(report.error)
         except Exception as exc:  # a bug must not end the loop; it is logged with its traceback
             report.error = f"internal error: {type(exc).__name__}: {exc}"
-            log.exception("cycle failed with an internal error")
+            self._log_failure(report.error, traceback=True)
         report.duration = time.perf_counter() - began
         self._finish(report)
         return report
@@ -219,9 +244,41 @@ class Reconciler:
         if report.succeeded:
             self.last_success_at = self._clock()
             self._metrics.last_success.set(self.last_success_at)
+        if report.ok:
+            self._log_recovery()
         self.last = report
 
+    def seconds_since_success(self) -> float | None:
+        """How long ago the last successful cycle ended, by this reconciler's clock; None if none did."""
+        return None if self.last_success_at is None else self._clock() - self.last_success_at
+
     # ------------------------------------------------------------------ reporting
+
+    def _log_failure(self, reason: str, *, traceback: bool = False) -> None:
+        """The first failure of a streak in full (with the traceback of a bug); then a summary at
+        most every FAILURE_SUMMARY_SECONDS, so a retry every few seconds does not flood the log."""
+        now = self._clock()
+        streak = self._streak
+        if streak is None:
+            self._streak = _FailingStreak(started_at=now, logged_at=now)
+            log.error("cycle failed: %s", reason, exc_info=traceback)
+        elif due := streak.failed(now):
+            log.error(
+                "cycles still failing after %.0f s: %d more failure(s) since the last report, the latest: %s",
+                now - streak.started_at,
+                due,
+                reason,
+            )
+
+    def _log_recovery(self) -> None:
+        """One line when a failing streak ends: WARNING, so that whoever saw its ERROR lines sees it too."""
+        streak, self._streak = self._streak, None
+        if streak is not None:
+            log.warning(
+                "cycles run again after %d failed cycle(s) over %.0f s",
+                streak.failures,
+                self._clock() - streak.started_at,
+            )
 
     def _log_findings(self, topic: str, items: list[str]) -> None:
         for item in sorted(self._remembered.changed(topic, frozenset(items))):
@@ -291,7 +348,7 @@ class Reconciler:
             await self._tell(report)
             failures = 0 if report.ok else failures + 1
             if failures:
-                await asyncio.sleep(self._backoff(failures))
+                await self._sleep(self._backoff(failures))
                 continue
             await self._wait_for_reason(report)
 
@@ -316,7 +373,7 @@ class Reconciler:
             await asyncio.wait_for(self._source.wait_for_change(), timeout)
         except TimeoutError:
             return
-        await asyncio.sleep(self._settings.reconcile.debounce_seconds)
+        await self._sleep(self._settings.reconcile.debounce_seconds)
 
 
 def _summary(current: Plan) -> str:

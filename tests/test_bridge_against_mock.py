@@ -7,7 +7,8 @@ reached it (``/_mock/changes``), not on what the bridge says it did.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from adcbridge.adc import AdcClient, AdcDriver, Credentials, ReadOnlyViolation
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
-from adcbridge.errors import AdcAuthError
+from adcbridge.errors import AdcAuthError, KubeUnavailable
 from adcbridge.metrics import Metrics
 from adcbridge.model import ClusterSnapshot
 from adcbridge.reconciler import CycleReport, Reconciler
@@ -31,13 +32,16 @@ HOSTS = ["shop.example.com", "api.example.com", "*.apps.example.com"]
 
 
 class StaticSource:
-    """A cluster view the test replaces at will."""
+    """A cluster view the test replaces at will; while ``failure`` is set, an API server that cannot be read."""
 
     def __init__(self, view: ClusterSnapshot) -> None:
         self.view = view
         self.changed = asyncio.Event()
+        self.failure = ""
 
     async def snapshot(self) -> ClusterSnapshot:
+        if self.failure:
+            raise KubeUnavailable(self.failure)
         return self.view
 
     async def wait_for_change(self) -> None:
@@ -68,8 +72,16 @@ def bridge_settings(mock: MockADC, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running_bridge(
-    mock: MockADC, view: ClusterSnapshot, *, password: str = PASSWORD, **overrides: Any
+    mock: MockADC,
+    view: ClusterSnapshot,
+    *,
+    password: str = PASSWORD,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Bridge]:
+    """A reconciler over the real driver to ``mock``; ``overrides`` are settings groups."""
     config = bridge_settings(mock, **overrides)
     metrics = Metrics()
     source = StaticSource(view)
@@ -79,7 +91,8 @@ async def running_bridge(
         driver = AdcDriver(
             client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=adc.save_config
         )
-        yield Bridge(Reconciler(config, source, driver, metrics), source, metrics)
+        reconciler = Reconciler(config, source, driver, metrics, clock=clock, sleep=sleep, after_cycle=after_cycle)
+        yield Bridge(reconciler, source, metrics)
 
 
 def cluster(hosts: list[str] | None = None, nodes: list[Any] | None = None, **kwargs: Any) -> ClusterSnapshot:
@@ -98,6 +111,10 @@ async def writes_since(adc: Appliance, seq: int) -> list[dict[str, Any]]:
 async def last_seq(adc: Appliance) -> int:
     changes = await changes_since(adc, 0)
     return int(changes[-1]["seq"]) if changes else 0
+
+
+async def domains(adc: Appliance) -> set[str]:
+    return {domain["name"] for domain in (await objects(adc))["objects"].get("dns/domain", [])}
 
 
 async def objects(adc: Appliance) -> dict[str, Any]:
@@ -327,6 +344,38 @@ async def test_mass_deletion_is_held_back_and_reported(mock_adc: MockADC, adc: A
         partial = await bridge.cycle(cluster(hosts=hosts[:25]))
         assert partial.converged  # a few deletions are not "mass"
     assert len((await objects(adc))["objects"]["dns/domain"]) == 25
+
+
+async def test_limits_max_deletes_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    hosts = [f"h{index}.example.com" for index in range(10)]
+    async with running_bridge(mock_adc, cluster(hosts=hosts), limits={"max_deletes": 3}) as bridge:
+        await bridge.cycle()
+        seq = await last_seq(adc)
+        over = await bridge.cycle(cluster(hosts=hosts[4:]))  # 4 deletions: too few for the percentage to count
+        assert over.plan is not None
+        assert over.plan.hold_reason == "4 deletion(s) held back: more than the limit of 3 per cycle"
+        assert await writes_since(adc, seq) == []
+        at = await bridge.cycle(cluster(hosts=hosts[3:]))
+        assert at.converged
+    assert await domains(adc) == set(hosts[3:])
+
+
+async def test_limits_max_delete_percent_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    hosts = [f"h{index}.example.com" for index in range(37)]  # with the 13 SLB objects: 50 of ours
+    async with running_bridge(mock_adc, cluster(hosts=hosts), limits={"max_delete_percent": 20}) as bridge:
+        await bridge.cycle()
+        seq = await last_seq(adc)
+        over = await bridge.cycle(cluster(hosts=hosts[11:]))
+        assert over.plan is not None
+        assert over.plan.hold_reason == "11 deletion(s) held back: 22% of our 50 objects, over the limit of 20%"
+        assert await writes_since(adc, seq) == []
+        at = await bridge.cycle(cluster(hosts=hosts[10:]))  # 10 of 50: exactly 20%
+        assert at.converged
+    assert await domains(adc) == set(hosts[10:])
 
 
 async def test_an_incomplete_view_never_deletes(mock_adc: MockADC, adc: Appliance) -> None:

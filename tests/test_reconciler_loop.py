@@ -1,21 +1,45 @@
-"""The loop itself: woken by changes, resyncing on its own, surviving failing cycles."""
+"""The loop itself: woken by changes, resyncing on its own, surviving failing cycles.
+
+Where time matters (backoff, readiness going stale, how often a failure is logged) the
+reconciler gets a fake clock and sleep: the tests assert on the loop's timing without
+waiting it out.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
 from adcbridge.app import readiness
 from adcbridge.metrics import Metrics
+from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport
 from adcbridge.server import HealthServer
 from mocks.adc import MockADC
 from tests.conftest import Appliance
-from tests.test_bridge_against_mock import HOSTS, Bridge, cluster, objects, running_bridge
+from tests.test_bridge_against_mock import HOSTS, Bridge, bridge_settings, cluster, domains, running_bridge
 
 FAST = {"reconcile": {"debounce_seconds": 0.05, "resync_seconds": 0.3, "max_backoff_seconds": 0.2}}
+ADC_500 = {"rules": [{"kind": "status", "status": 500, "retry_after": None}]}
+
+
+class FakeTime:
+    """A wall clock that moves only when the loop sleeps or the test says so."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
 
 
 @asynccontextmanager
@@ -36,10 +60,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0
     raise AssertionError("condition not reached")
 
 
-async def domains(adc: Appliance) -> set[str]:
-    return {domain["name"] for domain in (await objects(adc))["objects"].get("dns/domain", [])}
-
-
 async def test_a_change_wakes_the_loop_and_resync_repairs_drift(mock_adc: MockADC, adc: Appliance) -> None:
     async with running_bridge(mock_adc, cluster(), **FAST) as bridge, looping(bridge):
         await eventually(lambda: _has(adc, set(HOSTS)))
@@ -51,13 +71,27 @@ async def test_a_change_wakes_the_loop_and_resync_repairs_drift(mock_adc: MockAD
 
 
 async def test_failing_cycles_back_off_and_the_loop_recovers(mock_adc: MockADC, adc: Appliance) -> None:
-    await adc.control("POST", "faults", {"rules": [{"kind": "status", "status": 500, "retry_after": None}]})
-    settings = {**FAST, "adc": {"operation_deadline": 0.2}}
-    async with running_bridge(mock_adc, cluster(), **settings) as bridge, looping(bridge):
-        await eventually(lambda: _failed_cycles(bridge, 3))
+    await adc.control("POST", "faults", ADC_500)
+    fake = FakeTime()
+    failed_at: list[float] = []
+
+    async def note(report: CycleReport) -> None:
+        if not report.ok:
+            failed_at.append(report.started_at)
+
+    settings = {"reconcile": {**FAST["reconcile"], "max_backoff_seconds": 20.0}, "adc": {"operation_deadline": 0.2}}
+    async with (
+        running_bridge(mock_adc, cluster(), clock=fake.time, sleep=fake.sleep, after_cycle=note, **settings) as bridge,
+        looping(bridge),
+    ):
+        await eventually(lambda: _failed_cycles(bridge, 6))
         assert await domains(adc) == set()
         await adc.control("DELETE", "faults")
         await eventually(lambda: _has(adc, set(HOSTS)))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(failed_at)]
+    assert all(later > earlier for earlier, later in itertools.pairwise(gaps[:4])), gaps
+    assert gaps[3] >= 4 * gaps[0], gaps  # exponential, not a fixed pause
+    assert max(gaps) <= 20.0, gaps  # reconcile.max_backoff_seconds caps it
 
 
 async def test_readiness_follows_the_cycles(mock_adc: MockADC, adc: Appliance) -> None:
@@ -86,6 +120,68 @@ async def test_readiness_follows_the_cycles(mock_adc: MockADC, adc: Appliance) -
                 assert (await http.get("/")).status_code == 404
         finally:
             await server.stop()
+
+
+async def test_readiness_goes_stale_without_a_recent_successful_cycle(mock_adc: MockADC, adc: Appliance) -> None:
+    fake = FakeTime()
+    groups = {"reconcile": {"resync_seconds": 0.5}, "adc": {"operation_deadline": 0.2}}
+    config = bridge_settings(mock_adc, **groups)  # recent: twice the resync period and 30 s, 31 s
+    async with running_bridge(mock_adc, cluster(), clock=fake.time, **groups) as bridge:
+        assert (await bridge.cycle()).succeeded
+        fake.now += 31.0
+        assert readiness(bridge.reconciler, config) == (True, "ready")
+        fake.now += 0.5
+        assert readiness(bridge.reconciler, config) == (False, "no successful cycle in the last 31 s: see the log")
+        await adc.control("POST", "faults", ADC_500)
+        failed = await bridge.cycle()
+        ready, reason = readiness(bridge.reconciler, config)
+        assert (ready, reason) == (False, f"no successful cycle in the last 31 s: {failed.error}")
+        assert "500" in reason
+        await adc.control("DELETE", "faults")
+        await bridge.cycle()
+        assert readiness(bridge.reconciler, config) == (True, "ready")
+
+
+async def test_a_persistent_failure_is_logged_once_then_summarised_and_its_end_once(
+    mock_adc: MockADC, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeTime()
+    async with running_bridge(mock_adc, cluster(), clock=fake.time) as bridge:
+        caplog.set_level(logging.INFO, logger="adcbridge.reconciler")
+        for attempt in range(1, 23):  # every 30 s for 10.5 minutes
+            bridge.source.failure = f"API server unreachable (attempt {attempt})"
+            assert not (await bridge.cycle()).ok
+            fake.now += 30.0
+        bridge.source.failure = ""
+        assert (await bridge.cycle()).ok
+        assert (await bridge.cycle()).ok
+        bridge.source.failure = "API server unreachable again"
+        await bridge.cycle()
+    assert FAILURE_SUMMARY_SECONDS == 300.0
+    assert _cycle_lines(caplog) == [
+        ("ERROR", "cycle failed: API server unreachable (attempt 1)"),
+        (
+            "ERROR",
+            "cycles still failing after 300 s: 10 more failure(s) since the last report, "
+            "the latest: API server unreachable (attempt 11)",
+        ),
+        (
+            "ERROR",
+            "cycles still failing after 600 s: 10 more failure(s) since the last report, "
+            "the latest: API server unreachable (attempt 21)",
+        ),
+        ("WARNING", "cycles run again after 22 failed cycle(s) over 660 s"),
+        ("ERROR", "cycle failed: API server unreachable again"),
+    ]
+
+
+def _cycle_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """What the reconciler logged about cycles failing and recovering (not the plans it carried out)."""
+    return [
+        (record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name == "adcbridge.reconciler" and record.getMessage().startswith("cycle")
+    ]
 
 
 async def _has(adc: Appliance, names: set[str]) -> bool:
