@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from adcbridge.adc import AdcClient, AdcDriver, credential_source
+from adcbridge.adc import Adc, check_settings, open_adc
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
 from adcbridge.dns.rfc2136 import Rfc2136Target, secret_source
@@ -44,22 +44,9 @@ log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 10.0
 
 
-@contextlib.asynccontextmanager
-async def adc_client(
-    settings: Settings, metrics: Metrics | None = None, *, write_gate: Callable[[], bool] | None = None
-) -> AsyncIterator[AdcClient]:
-    credentials = credential_source(settings.adc.username, settings.adc.password, settings.secrets_dir)
-    async with AdcClient(
-        settings.adc, credentials, read_only=settings.dry_run, metrics=metrics, write_gate=write_gate
-    ) as client:
-        yield client
-
-
-def driver_for(settings: Settings, client: AdcClient) -> AdcDriver:
-    adc = settings.adc
-    return AdcDriver(
-        client, owner_of(settings), page_size=adc.page_size, concurrency=adc.concurrency, save_config=adc.save_config
-    )
+def validate(settings: Settings) -> None:
+    """What loading cannot check alone: settings the configured ADC dialect cannot honour."""
+    check_settings(settings)
 
 
 @dataclass
@@ -89,9 +76,8 @@ def zone_target(settings: Settings) -> Rfc2136Target | None:
 async def run_cycle(settings: Settings, source: SnapshotSource) -> CycleReport:
     """One cycle (``run --once``, and ``plan`` with dry_run set)."""
     metrics = Metrics()
-    async with adc_client(settings, metrics) as client:
-        driver = driver_for(settings, client)
-        return await Reconciler(settings, source, driver, metrics, zones=zone_target(settings)).run_once()
+    async with open_adc(settings, metrics) as adc:
+        return await Reconciler(settings, source, adc, metrics, zones=zone_target(settings)).run_once()
 
 
 async def check_names(settings: Settings, report: CycleReport) -> VerifyReport | None:
@@ -101,9 +87,9 @@ async def check_names(settings: Settings, report: CycleReport) -> VerifyReport |
     return await verifier_for(settings).verify(expected_addresses(report.desired.names.values()))
 
 
-async def check_published(settings: Settings, client: AdcClient) -> VerifyReport | None:
+async def check_published(settings: Settings, adc: Adc) -> VerifyReport | None:
     """The DNS check for the domains we own on the ADC now (``adcbridge check``)."""
-    observed = await driver_for(settings, client).observe()
+    observed = await adc.observe()
     ours = owned(observed, owner_of(settings)).domains
     if not settings.dns.verify or not ours or "adc" not in settings.dns.targets:
         return None
@@ -201,12 +187,12 @@ class Service:
         elector = elector_for(self.settings, live.api) if live and self.settings.leader.enabled else None
         self.elector = elector
         gate = (lambda: elector.is_leader) if elector is not None else None
-        async with adc_client(self.settings, metrics, write_gate=gate) as client:
+        async with open_adc(self.settings, metrics, write_gate=gate) as adc:
             verification = Verification(verifier_for(self.settings), metrics) if self.settings.dns.verify else None
             reconciler = Reconciler(
                 self.settings,
                 self.source,
-                driver_for(self.settings, client),
+                adc,
                 metrics,
                 after_cycle=self._reporter(verification),
                 zones=zone_target(self.settings),

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from adcbridge import __version__, app, logs
+from adcbridge.adc import open_adc
 from adcbridge.config import Settings, load_settings, public_view
 from adcbridge.errors import AdcBridgeError, ConfigError, KubeNotConfigured
 from adcbridge.k8s.file_source import FileSource
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
+        app.validate(settings)
         if args.command == "plan":
             settings = settings.model_copy(update={"dry_run": True})
         logs.configure(format=settings.log.format, level=settings.log.level)
@@ -95,16 +97,14 @@ async def _check(settings: Settings) -> int:
     )
     read_only = settings.model_copy(update={"dry_run": True})
     try:
-        async with app.adc_client(read_only) as client:
-            info = await client.system_info()
-            names = await app.check_published(read_only, client)
+        async with open_adc(read_only) as adc:
+            info = await adc.describe()
+            names = await app.check_published(read_only, adc)
     except AdcBridgeError as exc:
         print(f"FAIL  ADC: {exc}")
         return EXIT_NOT_CONVERGED
-    role = info.get("ha_role", "?") if isinstance(info, dict) else "?"
-    version = info.get("version", "?") if isinstance(info, dict) else "?"
-    print(f"ok    ADC reachable, login accepted (version {version}, HA role {role})")
-    if role == "standby":
+    print(f"ok    ADC reachable, login accepted ({settings.adc.dialect}, version {info.version}, HA role {info.role})")
+    if info.role == "standby":
         print("warn  this unit is standby: writes will wait for the active unit")
     dns_ok = names is None or not names.failures()
     if names is not None:

@@ -69,6 +69,9 @@ class Group(BaseModel):
 class AdcSettings(Group):
     """How to reach and log in to the ADC's management API."""
 
+    dialect: Literal["reference"] = Field(
+        "reference", description="The appliance's API: reference (the /adc/v3.0 API emulated by mocks/adc)"
+    )
     url: str = Field(description="Base URL of the ADC, e.g. https://adc.example.net:8443")
     username: str = Field("", description="API user; or the file adc-username in secrets_dir")
     password: SecretStr = Field(SecretStr(""), description="API password; or the file adc-password in secrets_dir")
@@ -454,13 +457,17 @@ def describe_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         path = _field_path(error["loc"])
-        dotted = ".".join(path) or "settings"
-        variable = ENV_PREFIX + "__".join(path).upper()
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing" and len(path) == 1 and path[0] in GROUPS:
             message = "required; set " + ", ".join(GROUPS[path[0]])
-        lines.append(f"invalid setting {dotted} ({variable}): {message}")
+        lines.append(invalid_setting(path, message))
     return "\n".join(lines)
+
+
+def invalid_setting(path: list[str], message: str) -> str:
+    """``invalid setting <dotted> (<VARIABLE>): <message>``: how every settings error names its field."""
+    dotted = ".".join(path) or "settings"
+    return f"invalid setting {dotted} ({ENV_PREFIX + '__'.join(path).upper()}): {message}"
 
 
 def _field_path(loc: tuple[int | str, ...]) -> list[str]:

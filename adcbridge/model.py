@@ -2,9 +2,10 @@
 
 Everything here is a frozen dataclass with no I/O and no behaviour beyond derived
 properties, so the pure core (``desired``, ``planner``) can compare, sort and hash them
-freely and tests can build them by hand. The ADC objects mirror the appliance's API
-(``mocks/adc/README.md``) one to one: ``body()`` is what the driver sends, and the driver
-parses answers back into the same types, so "desired equals observed" is plain equality.
+freely and tests can build them by hand. The ADC objects are vendor-neutral: each dialect
+(``adc/<dialect>/``) turns them into its appliance's calls and parses the appliance's answers
+back into the same types, so "desired equals observed" is plain equality. No wire format
+lives here.
 """
 
 from __future__ import annotations
@@ -111,18 +112,8 @@ _KIND_LABELS = {
 }
 
 
-class _Body:
-    """``body()``: the object as the appliance's API takes it, fields in declaration order."""
-
-    in_path: ClassVar[tuple[str, ...]] = ()  # fields the URL carries instead of the body
-
-    def body(self) -> dict[str, Any]:
-        values = ((item.name, getattr(self, item.name)) for item in fields(self) if item.name not in self.in_path)  # type: ignore[arg-type]
-        return {name: list(value) if isinstance(value, tuple) else value for name, value in values}
-
-
 @dataclass(frozen=True)
-class AdcNode(_Body):
+class AdcNode:
     kind: ClassVar[Kind] = Kind.NODE
     name: str
     ip: str
@@ -135,7 +126,7 @@ class AdcNode(_Body):
 
 
 @dataclass(frozen=True)
-class AdcPool(_Body):
+class AdcPool:
     kind: ClassVar[Kind] = Kind.POOL
     name: str
     method: str = "rr"
@@ -149,11 +140,10 @@ class AdcPool(_Body):
 
 
 @dataclass(frozen=True)
-class AdcMember(_Body):
+class AdcMember:
     """A pool member (the appliance's ``rserver``), keyed ``pool/node:port``."""
 
     kind: ClassVar[Kind] = Kind.MEMBER
-    in_path: ClassVar[tuple[str, ...]] = ("pool",)
     pool: str
     node: str
     port: int
@@ -167,7 +157,7 @@ class AdcMember(_Body):
 
 
 @dataclass(frozen=True)
-class AdcVserver(_Body):
+class AdcVserver:
     kind: ClassVar[Kind] = Kind.VSERVER
     name: str
     vip: str  # "IP:PORT" or "[IPv6]:PORT"
@@ -182,7 +172,7 @@ class AdcVserver(_Body):
 
 
 @dataclass(frozen=True)
-class AdcDomain(_Body):
+class AdcDomain:
     kind: ClassVar[Kind] = Kind.DOMAIN
     name: str
     type: str  # A, AAAA or A+AAAA
@@ -197,6 +187,12 @@ class AdcDomain(_Body):
 
 
 AdcObject = AdcNode | AdcPool | AdcMember | AdcVserver | AdcDomain
+
+
+def fields_of(obj: AdcObject) -> dict[str, Any]:
+    """The object's fields by name, tuples as lists: how plans show it (text and JSON)."""
+    values = ((item.name, getattr(obj, item.name)) for item in fields(obj))
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in values}
 
 
 def sorted_addresses(addresses: Iterable[str]) -> tuple[str, ...]:

@@ -61,11 +61,15 @@ def plan(
     owner: Owner,
     policy: Policy = "sync",
     limits: DeleteLimits = DeleteLimits(),  # noqa: B008 - frozen value
+    *,
+    kinds: frozenset[Kind] = frozenset(Kind),
 ) -> Plan:
+    """The operations that take ``observed`` to ``desired`` for ``owner``, for the ``kinds`` the
+    appliance's dialect can manage (any other kind is left as it is, never planned)."""
     ours = owned(observed, owner)
     target = _Target(desired, observed, ours)
     target.resolve()
-    operations = _operations(target.state, ours, managed=_managed_kinds(desired))
+    operations = _operations(target.state, ours, managed=_managed_kinds(desired, kinds))
     operations = allowed_by_policy(operations, policy)
     operations, held, reason = _guard(operations, desired.complete, ours.count(), limits)
     ordered = tuple(sorted(_with_needs(operations, target.state, ours), key=_order))
@@ -84,9 +88,10 @@ def owned(observed: AdcState, owner: Owner) -> AdcState:
     )
 
 
-def _managed_kinds(desired: DesiredState) -> tuple[Kind, ...]:
+def _managed_kinds(desired: DesiredState, manageable: frozenset[Kind]) -> tuple[Kind, ...]:
     kinds = tuple(Kind) if desired.slb_known else (Kind.DOMAIN,)
-    return kinds if desired.adc_dns else tuple(kind for kind in kinds if kind is not Kind.DOMAIN)
+    kinds = kinds if desired.adc_dns else tuple(kind for kind in kinds if kind is not Kind.DOMAIN)
+    return tuple(kind for kind in kinds if kind in manageable)
 
 
 # ---------------------------------------------------------------------------- the target

@@ -13,7 +13,7 @@ from typing import Any
 from adcbridge.config import KicSettings
 from adcbridge.hostnames import InvalidHost, normalize_host
 from adcbridge.k8s.events import Finding
-from adcbridge.model import Action, ClusterSnapshot, Kind, ObjectRef, Operation, Plan
+from adcbridge.model import Action, AdcMember, AdcObject, ClusterSnapshot, Kind, ObjectRef, Operation, Plan, fields_of
 from adcbridge.reconciler import CycleReport
 from adcbridge.records import RecordChange
 
@@ -39,13 +39,15 @@ def _row(operation: Operation) -> tuple[str, str, str, str]:
     if operation.action is Action.UPDATE:
         detail = "changes " + ", ".join(operation.changes)
     elif operation.action is Action.CREATE:
-        detail = _describe(operation.obj.body())
+        detail = _describe(operation.obj)
     return operation.action.value, operation.obj.kind.label, operation.obj.key, detail
 
 
-def _describe(body: dict[str, Any]) -> str:
-    shown = {key: value for key, value in body.items() if key not in ("name", "description", "enable")}
-    if body.get("enable") is False:
+def _describe(obj: AdcObject) -> str:
+    fields = fields_of(obj)
+    in_key = ("pool",) if isinstance(obj, AdcMember) else ()  # a member's key already names its pool
+    shown = {key: value for key, value in fields.items() if key not in ("name", "description", "enable", *in_key)}
+    if fields.get("enable") is False:
         shown["enable"] = False
     return " ".join(f"{key}={_short(value)}" for key, value in shown.items())
 
@@ -172,7 +174,7 @@ def _operation_json(operation: Operation) -> dict[str, Any]:
         "kind": operation.obj.kind.label,
         "name": operation.obj.key,
         "changes": list(operation.changes),
-        "object": operation.obj.body(),
+        "object": fields_of(operation.obj),
     }
 
 

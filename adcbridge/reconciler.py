@@ -14,7 +14,7 @@ for a night is a few hundred lines, not thousands), and its end is logged once.
 
 Findings that persist (rejected hosts, conflicts, held-back deletions, degraded view) are
 logged when they appear or change, not every cycle, so the log stays readable at 10,000
-hosts. Dry run never reaches ``apply``, and the client under the driver is read-only too.
+hosts. Dry run never reaches ``apply``, and the session under the dialect is read-only too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from adcbridge.adc import AdcDriver, ApplyReport
+from adcbridge.adc import Adc, ApplyReport
 from adcbridge.config import Settings
 from adcbridge.desired import build_desired, owner_of
 from adcbridge.errors import AdcBridgeError
@@ -153,7 +153,7 @@ class Reconciler:
         self,
         settings: Settings,
         source: SnapshotSource,
-        driver: AdcDriver,
+        adc: Adc,
         metrics: Metrics,
         *,
         clock: Callable[[], float] = time.time,
@@ -165,7 +165,7 @@ class Reconciler:
         self._settings = settings
         self._after_cycle = after_cycle  # Events, status: told about every cycle, never able to fail it
         self._source = source
-        self._driver = driver
+        self._adc = adc
         self._metrics = metrics
         self._clock = clock  # wall time (the last-success metric is a timestamp); tests pass their own
         self._sleep = sleep  # the loop's waits (backoff, debounce), so tests need not wait them out
@@ -203,11 +203,11 @@ class Reconciler:
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
         self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
-        observed = await self._driver.observe()
-        report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits)
+        observed = await self._adc.observe()
+        report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
         self._log_plan(report.plan)
         if not report.plan.empty and not self._settings.dry_run:
-            report.applied = await self._driver.apply(report.plan)
+            report.applied = await self._adc.apply(report.plan)
             self._log_applied(report.applied)
         self._count(desired, report.plan, report.applied, owned(observed, self._owner))
         if self._zones is not None:

@@ -3,7 +3,7 @@
 10,000 hosts, 500 Ready nodes and a KIC Service with 2 TCP nodePorts make 11,504 ADC objects
 (10,000 DNS domains, 500 nodes, 2 pools with 1,000 members, 2 virtual servers). The mock ADC runs
 as its own process with 5 ms added to every API request, so the numbers include what a real
-appliance's round trips cost; the bridge (AdcClient + AdcDriver + Reconciler, wired as the tests
+appliance's round trips cost; the bridge (AdcClient + ReferenceDriver + Reconciler, wired as the tests
 and the app wire them) runs in this process. Scenarios, in order, on one mock per round:
 
 1. cold sync: an empty ADC is filled (one write per object, then one configuration save);
@@ -52,7 +52,8 @@ from measuring import (
     status_kib,
 )
 
-from adcbridge.adc import AdcClient, AdcDriver, ApplyReport, Credentials
+from adcbridge.adc import AdcClient, ApplyReport, Credentials
+from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import Settings, settings_from_values
 from adcbridge.desired import build_desired, owner_of
 from adcbridge.metrics import Metrics
@@ -161,7 +162,7 @@ class StaticSource:
         await asyncio.Event().wait()
 
 
-class TimedDriver(AdcDriver):
+class TimedDriver(ReferenceDriver):
     """The real driver, timing its two phases (the rest of a cycle is build_desired, plan and counting)."""
 
     observe_seconds = 0.0
@@ -263,7 +264,9 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
         config = bench_settings(mock.url, args.concurrency)
         metrics = Metrics()
         source = StaticSource(cluster(hosts, nodes))
-        async with AdcClient(config.adc, lambda: Credentials(USERNAME, PASSWORD), metrics=metrics) as client:
+        async with AdcClient(
+            config.adc, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, metrics=metrics
+        ) as client:
             adc = config.adc
             driver = TimedDriver(
                 client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=True

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import respx
 
-from adcbridge.adc import AdcClient, AdcDriver, Credentials
+from adcbridge.adc import AdcClient, Credentials
+from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import AdcSettings
 from adcbridge.errors import AdcAuthError, AdcProtocolError, AdcRejected, AdcUnavailable
 from adcbridge.model import Owner
@@ -20,7 +21,7 @@ from tests.conftest import PASSWORD, USERNAME, Appliance
 
 def client_for(url: str, *, deadline: float = 5.0, **kwargs: Any) -> AdcClient:
     settings = AdcSettings(url=url, operation_deadline=deadline, timeout=2.0)
-    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), **kwargs)
+    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, **kwargs)
 
 
 async def logins(adc: Appliance) -> int:
@@ -29,7 +30,7 @@ async def logins(adc: Appliance) -> int:
 
 async def test_a_burst_of_expired_requests_opens_one_new_session(mock_adc: MockADC, adc: Appliance) -> None:
     async with client_for(mock_adc.url) as client:
-        await client.system_info()
+        await client.get("system/info")
         await adc.control("POST", "sessions/expire")
         before = await logins(adc)
         answers = await asyncio.gather(*(client.get("slb/node") for _ in range(20)))
@@ -40,7 +41,7 @@ async def test_a_burst_of_expired_requests_opens_one_new_session(mock_adc: MockA
 async def test_unavailable_answers_are_retried(mock_adc: MockADC, adc: Appliance) -> None:
     await adc.control("POST", "faults", {"rules": [{"kind": "status", "status": 503, "count": 2, "retry_after": 0}]})
     async with client_for(mock_adc.url) as client:
-        assert (await client.system_info())["ha_role"] == "active"
+        assert (await client.get("system/info"))["ha_role"] == "active"
 
 
 async def test_permanent_rejections_are_not_retried(mock_adc: MockADC, adc: Appliance) -> None:
@@ -57,7 +58,7 @@ async def test_transient_errors_give_up_at_the_deadline(mock_adc: MockADC, adc: 
     await adc.control("POST", "faults", {"rules": [{"kind": "status", "status": 503, "retry_after": 0}]})
     async with client_for(mock_adc.url, deadline=1.0) as client:
         with pytest.raises(AdcUnavailable, match="HTTP 503"):
-            await client.system_info()
+            await client.get("system/info")
 
 
 async def test_already_exists_converges_and_not_found_on_delete_is_done(mock_adc: MockADC, adc: Appliance) -> None:
@@ -71,7 +72,7 @@ async def test_already_exists_converges_and_not_found_on_delete_is_done(mock_adc
     clash = AdcNode("foreign", "10.0.0.4", owner.marker)
     plan = Plan((Operation(Action.CREATE, wanted), Operation(Action.CREATE, clash), Operation(Action.DELETE, gone)))
     async with client_for(mock_adc.url) as client:
-        report = await AdcDriver(client, owner, page_size=500, concurrency=2, save_config=False).apply(plan)
+        report = await ReferenceDriver(client, owner, page_size=500, concurrency=2, save_config=False).apply(plan)
     outcomes = {result.operation.obj.name: (result.outcome, result.error) for result in report.results}
     assert outcomes["k8s-c1-n1"] == ("done", "")
     assert outcomes["k8s-c1-gone"] == ("done", "")

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from adcbridge.adc import AdcClient, AdcDriver, Credentials, ReadOnlyViolation
+from adcbridge.adc import AdcClient, Credentials, ReadOnlyViolation
+from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
 from adcbridge.errors import AdcAuthError, KubeUnavailable
@@ -85,10 +86,16 @@ async def running_bridge(
     config = bridge_settings(mock, **overrides)
     metrics = Metrics()
     source = StaticSource(view)
-    client = AdcClient(config.adc, lambda: Credentials(USERNAME, password), read_only=config.dry_run, metrics=metrics)
+    client = AdcClient(
+        config.adc,
+        lambda: Credentials(USERNAME, password),
+        wire=REFERENCE_WIRE,
+        read_only=config.dry_run,
+        metrics=metrics,
+    )
     async with client:
         adc = config.adc
-        driver = AdcDriver(
+        driver = ReferenceDriver(
             client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=adc.save_config
         )
         reconciler = Reconciler(config, source, driver, metrics, clock=clock, sleep=sleep, after_cycle=after_cycle)
@@ -232,12 +239,12 @@ async def test_a_wrong_password_is_tried_once_and_never_locks_the_account(mock_a
 async def test_a_rotated_password_is_used_at_the_next_login(mock_adc: MockADC) -> None:
     current = {"password": "old-wrong-password"}
     config = bridge_settings(mock_adc)
-    async with AdcClient(config.adc, lambda: Credentials(USERNAME, current["password"])) as client:
+    async with AdcClient(config.adc, lambda: Credentials(USERNAME, current["password"]), wire=REFERENCE_WIRE) as client:
         with pytest.raises(AdcAuthError, match="wrong username or password"):
             await client.login()
         current["password"] = PASSWORD
         await client.login()
-        assert (await client.system_info())["ha_role"] == "active"
+        assert (await client.get("system/info"))["ha_role"] == "active"
 
 
 @pytest.mark.parametrize(
@@ -411,7 +418,9 @@ async def test_dry_run_writes_nothing(mock_adc: MockADC, adc: Appliance) -> None
 
 async def test_dry_run_client_refuses_writes_before_the_network(mock_adc: MockADC, adc: Appliance) -> None:
     config = bridge_settings(mock_adc, dry_run=True)
-    async with AdcClient(config.adc, lambda: Credentials(USERNAME, PASSWORD), read_only=True) as client:
+    async with AdcClient(
+        config.adc, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, read_only=True
+    ) as client:
         with pytest.raises(ReadOnlyViolation, match="dry run"):
             await client.request("POST", "slb/node", {"name": "x", "ip": "10.1.1.1"})
     assert await changes_since(adc, 0) == []

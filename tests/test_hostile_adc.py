@@ -22,8 +22,9 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adcbridge.adc import AdcClient, AdcDriver, Credentials
+from adcbridge.adc import AdcClient, Credentials
 from adcbridge.adc import client as client_module
+from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import AdcSettings
 from adcbridge.errors import AdcAuthError, AdcBridgeError, AdcProtocolError
 from adcbridge.metrics import Metrics
@@ -45,7 +46,7 @@ HTML = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1>" + "
 
 def client_for(transport: httpx.AsyncBaseTransport | None = None, *, deadline: float = 0.3) -> AdcClient:
     settings = AdcSettings(url=URL, operation_deadline=deadline, timeout=2.0)
-    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), transport=transport)
+    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, transport=transport)
 
 
 def assert_ours(error: BaseException) -> None:
@@ -98,7 +99,7 @@ async def test_a_malformed_answer_is_one_of_our_errors(status: int, body: bytes)
     respx.get(f"{API}/system/info").respond(status, content=body)
     async with client_for(deadline=0.05) as client:
         try:
-            await client.system_info()
+            await client.get("system/info")
         except Exception as exc:
             assert_ours(exc)
         else:
@@ -290,7 +291,7 @@ async def test_observing_garbage_lists_gives_a_state_or_one_of_our_errors(
 
     with no_backoff():
         async with client_for(httpx.MockTransport(answer), deadline=0.02) as client:
-            driver = AdcDriver(client, OWNER, page_size=3, concurrency=2, save_config=False)
+            driver = ReferenceDriver(client, OWNER, page_size=3, concurrency=2, save_config=False)
             try:
                 state = await driver.observe()
             except Exception as exc:
@@ -341,7 +342,7 @@ async def test_the_loop_keeps_running_while_the_adc_answers_garbage() -> None:
 
     config = make_settings(adc={"url": URL, "operation_deadline": 0.05})
     async with client_for(httpx.MockTransport(answer)) as client:
-        driver = AdcDriver(client, OWNER, page_size=500, concurrency=2, save_config=False)
+        driver = ReferenceDriver(client, OWNER, page_size=500, concurrency=2, save_config=False)
         metrics = Metrics()
         reconciler = Reconciler(config, StaticSource(cluster()), driver, metrics)
         for index in range(len(answers)):

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adcbridge.app import adc_client, driver_for
+from adcbridge.adc import open_adc
 from adcbridge.config import Settings
 from adcbridge.desired import build_desired
 from adcbridge.k8s import objects
@@ -557,8 +557,8 @@ async def running_live_bridge(config: Settings) -> AsyncIterator[Callable[[], Aw
     """The real watchers on the fake API server, the real driver on the mock ADC: ``await cycle()``."""
     async with await KubeApi.connect(config.kube) as api, ClusterSource(api, config) as source:
         assert await source.wait_synced(5), source.unsettled()
-        async with adc_client(config) as client:
-            yield Reconciler(config, source, driver_for(config, client), Metrics()).run_once
+        async with open_adc(config) as adc:
+            yield Reconciler(config, source, adc, Metrics()).run_once
 
 
 async def test_garbage_virtual_servers_through_the_api_server_reach_the_adc_only_valid(

@@ -157,7 +157,8 @@ async def test_large_batches_go_in_few_messages(bind: BindServer) -> None:
 async def test_the_reconciler_publishes_to_the_zone_only_and_holds_deletes_on_an_incomplete_view(
     bind: BindServer, mock_adc: Any, adc: Any
 ) -> None:
-    from adcbridge.adc import AdcClient, AdcDriver, Credentials
+    from adcbridge.adc import AdcClient, Credentials
+    from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
     from adcbridge.app import zone_target
     from adcbridge.desired import owner_of
     from adcbridge.metrics import Metrics
@@ -179,9 +180,9 @@ async def test_the_reconciler_publishes_to_the_zone_only_and_holds_deletes_on_an
     )
     view = snapshot(nodes=[node("n1", "10.0.0.1")], hosts=[claim("shop.example.test"), claim("bad_host.example.test")])
     source = StaticSource(view)
-    client = AdcClient(config.adc, lambda: Credentials(USERNAME, PASSWORD))
+    client = AdcClient(config.adc, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE)
     async with client:
-        driver = AdcDriver(client, owner_of(config), page_size=500, concurrency=4, save_config=True)
+        driver = ReferenceDriver(client, owner_of(config), page_size=500, concurrency=4, save_config=True)
         reconciler = Reconciler(config, source, driver, Metrics(), zones=zone_target(config))
         report = await reconciler.run_once()
         assert report.converged, report.error

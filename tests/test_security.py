@@ -29,6 +29,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from adcbridge.adc import AdcClient, Credentials
+from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.app import Cluster, Service
 from adcbridge.config import AdcSettings
 from adcbridge.errors import AdcUnavailable
@@ -109,12 +110,18 @@ async def test_verify_tls_false_works_and_warns(https_mock: tuple[RunningMock, P
 
 def test_verification_is_on_by_default_and_off_only_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="adcbridge"):
-        verified = AdcClient(AdcSettings(url="https://adc.test"), lambda: Credentials(USERNAME, PASSWORD))
+        verified = AdcClient(
+            AdcSettings(url="https://adc.test"), lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE
+        )
         assert not caplog.records
         assert isinstance(verified._tls.context, ssl.SSLContext)
         assert verified._tls.context.verify_mode == ssl.CERT_REQUIRED
         assert verified._tls.context.check_hostname
-        AdcClient(AdcSettings(url="https://adc.test", verify_tls=False), lambda: Credentials(USERNAME, PASSWORD))
+        AdcClient(
+            AdcSettings(url="https://adc.test", verify_tls=False),
+            lambda: Credentials(USERNAME, PASSWORD),
+            wire=REFERENCE_WIRE,
+        )
     assert [(r.levelname, "verify_tls=false" in r.getMessage()) for r in caplog.records] == [("WARNING", True)]
 
 
@@ -172,7 +179,7 @@ async def test_the_password_never_shows_anywhere(
 
     # an unreachable ADC, with the password ready to be sent
     wrong = AdcSettings(url="https://127.0.0.1:9", operation_deadline=0.2, ca_file=tmp_path / "ca.crt")
-    async with AdcClient(wrong, lambda: Credentials(USERNAME, PASSWORD)) as client:
+    async with AdcClient(wrong, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE) as client:
         with pytest.raises(AdcUnavailable) as caught:
             await client.login()
     seen.append(str(caught.value))

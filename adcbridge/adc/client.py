@@ -1,6 +1,9 @@
-"""One HTTP session with the appliance: login, envelope, error translation, retries.
+"""One HTTP session with the appliance: login, error translation, retries — for every dialect.
 
-This is the only module that imports httpx and tenacity. What it guarantees:
+The rules below hold whatever the appliance; what differs between appliances (where the API
+lives, how to log in and out, which header carries the session, what an answer means) is the
+dialect's ``Wire``. This and the wires are the only modules that import httpx; only this one
+imports tenacity. What it guarantees:
 
 - **One session, reused.** The client logs in once and keeps the token; a 401 (expired,
   unknown) triggers one re-login under a lock, so a burst of concurrent requests that all
@@ -8,9 +11,9 @@ This is the only module that imports httpx and tenacity. What it guarantees:
 - **The account is never locked by us.** A login refused for bad credentials is remembered
   by a fingerprint of the credentials and never tried again until they change (a rotated
   Secret): a loop cannot burn through the appliance's lockout threshold.
-- **Errors are ours.** Transport failures, HTTP 429/5xx, envelopes with ``failure``, and
-  answers that are not the envelope become the tree in ``adcbridge.errors``; messages quote
-  bodies truncated and never carry the password or the token.
+- **Errors are ours.** Transport failures and HTTP 408/429/5xx become ``AdcUnavailable`` here;
+  the wire turns every other answer into data or into the tree in ``adcbridge.errors``; messages
+  quote bodies truncated and never carry the password or the token.
 - **Retries only where they can help.** tenacity retries transient errors with exponential
   backoff and jitter, never sooner than the appliance's Retry-After, within a total
   deadline per call.
@@ -23,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import ssl
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 import httpx
@@ -39,14 +41,10 @@ import tenacity
 from adcbridge.adc.tls import TlsFiles
 from adcbridge.config import AdcSettings
 from adcbridge.errors import (
-    BODY_EXCERPT,
     AdcAuthError,
-    AdcBusy,
     AdcError,
     AdcProtocolError,
     AdcRejected,
-    AdcSessionLimit,
-    AdcStandby,
     AdcUnavailable,
     TransientAdcError,
     excerpt,
@@ -54,10 +52,7 @@ from adcbridge.errors import (
 from adcbridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
-API = "/adc/v3.0"
-TOKEN_HEADER = "x-access-token"
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-BAD_CREDENTIALS = 4013
 # Far above a page of 500 objects (a pool page with a 1,000-node cluster's members is about 1 MB),
 # far below the container's memory limit once parsed.
 MAX_BODY = 16 * 1024 * 1024
@@ -78,6 +73,44 @@ class Credentials:
 CredentialSource = Callable[[], Credentials]
 
 
+class SessionEnded(AdcAuthError):
+    """The appliance no longer knows the session (expired, unknown, logged out): log in again."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request, as a wire describes it: ``path`` is relative to the wire's base path."""
+
+    method: str
+    path: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Wire(Protocol):
+    """An appliance API at the HTTP level: the part of a dialect the session needs."""
+
+    base_path: str  # e.g. "/adc/v3.0"
+
+    def login(self, credentials: Credentials) -> Call:
+        """The request that opens a session."""
+
+    def token_of(self, data: Any) -> str:
+        """The session token in the login answer's data ("" when there is none)."""
+
+    def authenticated(self, token: str) -> dict[str, str]:
+        """The headers that carry the session."""
+
+    def logout(self, token: str) -> Call | None:
+        """The request that closes the session, if the appliance has one."""
+
+    def unwrap(self, response: httpx.Response, content: bytes, where: str, *, login: bool) -> Any:
+        """The data of a non-transient answer, or the error it means (``SessionEnded`` to log in again)."""
+
+    def bad_credentials(self, error: AdcError) -> bool:
+        """Does this login error say the username or password is wrong (never retry them)?"""
+
+
 class ReadOnlyViolation(AdcError):
     """A write attempted through a read-only (dry-run) client, or by a replica that is not
     (or no longer) the leader: never sent."""
@@ -88,13 +121,14 @@ def item_path(kind_path: str, name: str) -> str:
 
 
 class AdcClient:
-    """Calls to ``/adc/v3.0`` with the session, envelope and retry rules above."""
+    """Calls to one appliance, spoken through ``wire``, with the session and retry rules above."""
 
     def __init__(
         self,
         settings: AdcSettings,
         credentials: CredentialSource,
         *,
+        wire: Wire,
         read_only: bool = False,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -102,12 +136,13 @@ class AdcClient:
     ) -> None:
         self._settings = settings
         self._credentials = credentials
+        self._wire = wire
         self.read_only = read_only
         self._write_gate = write_gate  # False while this replica is not the leader
         self._metrics = metrics
         self._tls = TlsFiles(settings)
         self._http = httpx.AsyncClient(
-            base_url=settings.url + API,
+            base_url=settings.url + wire.base_path,
             timeout=settings.timeout,
             verify=self._tls.context,
             transport=transport,
@@ -125,12 +160,13 @@ class AdcClient:
 
     async def close(self) -> None:
         """Log out (best effort: a session left behind expires) and close the connections."""
-        if self._token:
+        logout = self._wire.logout(self._token) if self._token else None
+        if logout is not None:
             try:
-                await self._send("POST", "logout", None, None)
+                await self._send(logout, None)
             except AdcError as exc:
                 log.debug("logout failed: %s", exc)
-            self._token = ""
+        self._token = ""
         await self._http.aclose()
 
     # ------------------------------------------------------------------ public calls
@@ -139,9 +175,9 @@ class AdcClient:
         return await self.request("GET", path, params=params or None)
 
     async def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        """One logical call with retries of transient failures; returns the envelope's ``data``."""
+        """One logical call with retries of transient failures; returns what the wire unwraps."""
         self._refuse_unless_writable(method, path)
-        return await self._retrying(lambda: self._authenticated(method, path, body, params))
+        return await self._retrying(lambda: self._authenticated(Call(method, path, body), params))
 
     async def login(self) -> None:
         """Open a session now (``adcbridge check``); normally it happens on first use."""
@@ -159,9 +195,6 @@ class AdcClient:
             with attempt:
                 return await call()
 
-    async def system_info(self) -> Any:
-        return await self.get("system/info")
-
     # ------------------------------------------------------------------ session
 
     def _refuse_unless_writable(self, method: str, path: str) -> None:
@@ -172,17 +205,20 @@ class AdcClient:
         if self._write_gate is not None and not self._write_gate():
             raise ReadOnlyViolation(f"not the leader: refused {method} {path}")
 
-    async def _authenticated(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
+    async def _authenticated(self, call: Call, params: dict[str, Any] | None) -> Any:
         # Checked again before every attempt: retries may outlive the leadership they started under.
-        self._refuse_unless_writable(method, path)
+        self._refuse_unless_writable(call.method, call.path)
         if not self._token:
             await self._relogin("")
         token = self._token
         try:
-            return await self._send(method, path, body, params)
-        except _SessionEnded:
+            return await self._send(self._with_session(call), params)
+        except SessionEnded:
             await self._relogin(token)
-            return await self._send(method, path, body, params)
+            return await self._send(self._with_session(call), params)
+
+    def _with_session(self, call: Call) -> Call:
+        return Call(call.method, call.path, call.body, {**call.headers, **self._wire.authenticated(self._token)})
 
     async def _relogin(self, stale: str) -> None:
         async with self._login_lock:
@@ -195,15 +231,14 @@ class AdcClient:
                     "the ADC refused these credentials before; not trying again until they change "
                     "(this protects the account from lockout)"
                 )
-            body = {"username": credentials.username, "password": credentials.password}
             try:
-                data = await self._send("POST", "login", body, None)
+                data = await self._send(self._wire.login(credentials), None, login=True)
             except AdcError as exc:
                 # An error page may echo the request it refused, password included
                 # (tests/test_hostile_adc.py): the message must not carry it on into logs and Events.
                 if credentials.password and credentials.password in str(exc):
                     exc.args = (str(exc).replace(credentials.password, "<hidden>"),)
-                if not isinstance(exc, AdcAuthError) or exc.code != BAD_CREDENTIALS:
+                if not isinstance(exc, AdcAuthError) or not self._wire.bad_credentials(exc):
                     raise
                 self._refused = credentials.fingerprint()
                 raise AdcAuthError(
@@ -211,8 +246,8 @@ class AdcClient:
                     "not retried until the credentials change",
                     code=exc.code,
                 ) from None
-            token = data.get("token") if isinstance(data, dict) else None
-            if not isinstance(token, str) or not token:
+            token = self._wire.token_of(data)
+            if not token:
                 raise AdcProtocolError("login answer carries no token")
             self._refused = None
             self._token = token
@@ -220,19 +255,26 @@ class AdcClient:
 
     # ------------------------------------------------------------------ one HTTP exchange
 
-    async def _send(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
-        headers = {} if path == "login" else {TOKEN_HEADER: self._token}
+    async def _send(self, call: Call, params: dict[str, Any] | None, *, login: bool = False) -> Any:
+        method, path = call.method, call.path
         self._tls.refresh()  # a rotated CA bundle or client certificate, for the connections opened next
         started = time.perf_counter()
         outcome = "error"
         try:
-            request = self._http.build_request(method, f"/{path}", json=body, params=params, headers=headers)
+            request = self._http.build_request(method, f"/{path}", json=call.body, params=params, headers=call.headers)
             response = await self._http.send(request, stream=True)
             try:
                 content = await _read_capped(response, f"{method} {path}")
             finally:
                 await response.aclose()
-            data = _unwrap(response, content, path)
+            where = f"{method} {path}"
+            if response.status_code in TRANSIENT_STATUS:
+                raise AdcUnavailable(
+                    f"{where}: HTTP {response.status_code}",
+                    code=response.status_code,
+                    retry_after=_retry_after(response.headers.get("retry-after")),
+                )
+            data = self._wire.unwrap(response, content, where, login=login)
             outcome = "ok"
             return data
         except AdcRejected:
@@ -251,10 +293,6 @@ class AdcClient:
         if self._metrics is not None:
             self._metrics.adc_requests.labels(method, outcome).inc()
             self._metrics.adc_request_seconds.labels(method).observe(seconds)
-
-
-class _SessionEnded(AdcAuthError):
-    """401 for a missing, expired or unknown token: log in again."""
 
 
 async def _read_capped(response: httpx.Response, where: str) -> bytes:
@@ -290,47 +328,6 @@ def _transport_failure(exc: httpx.HTTPError) -> str:
             "set adc.ca_file to the CA bundle that signs it"
         )
     return f"{type(exc).__name__}: {excerpt(str(exc))}"
-
-
-def _unwrap(response: httpx.Response, content: bytes, path: str) -> Any:
-    """The envelope's ``data``, or the error its status and code mean."""
-    where = f"{response.request.method} {path}"
-    if response.status_code in TRANSIENT_STATUS:
-        raise AdcUnavailable(
-            f"{where}: HTTP {response.status_code}",
-            code=response.status_code,
-            retry_after=_retry_after(response.headers.get("retry-after")),
-        )
-    try:
-        envelope = json.loads(content)
-        res = envelope["res"]
-        status, code, message = res["status"], res["code"], str(res.get("msg", ""))
-    except (ValueError, KeyError, TypeError, RecursionError):
-        text = content[: BODY_EXCERPT * 4].decode(response.encoding or "utf-8", errors="replace")
-        raise AdcProtocolError(f"{where}: HTTP {response.status_code}, not an ADC answer: {excerpt(text)}") from None
-    if status == "success" and code == 0:
-        return envelope.get("data")
-    data = envelope.get("data")
-    field = data.get("field") if isinstance(data, dict) else None
-    shown = code if isinstance(code, int) else excerpt(repr(code))[:40]  # a hostile "code" can be anything, any size
-    raise _failure(code, f"{where}: {shown} {excerpt(message)}", field if isinstance(field, str) else None)
-
-
-# Codes with a meaning of their own; other 4xxx are authentication, 5xxx the appliance failing.
-SPECIAL_CODES: dict[int, type[AdcError]] = {4011: _SessionEnded, 4012: _SessionEnded, 4014: _SessionEnded}
-SPECIAL_CODES |= {3001: AdcStandby, 3002: AdcBusy, 4032: AdcSessionLimit}
-
-
-def _failure(code: Any, message: str, field: str | None) -> AdcError:
-    if not isinstance(code, int) or isinstance(code, bool):
-        return AdcProtocolError(message)
-    if code in SPECIAL_CODES:
-        return SPECIAL_CODES[code](message, code=code)
-    if 4000 <= code < 5000:
-        return AdcAuthError(message, code=code)
-    if code >= 5000:
-        return AdcUnavailable(message, code=code)
-    return AdcRejected(message, code=code, field=field)
 
 
 def _retry_after(value: str | None) -> float | None:

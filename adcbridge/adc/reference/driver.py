@@ -1,35 +1,33 @@
-"""The ADC as the reconciler sees it: ``observe()`` the whole state, ``apply()`` a plan.
+"""The reference dialect: ``observe()`` the whole ``/adc/v3.0`` state, ``apply()`` a plan.
 
 Observing lists every kind page by page (one request per 500 objects, never one per
 object; pool pages carry their members), and a list that fails fails the whole
 observation: an unknown must never look like an absence. An item the parser cannot read
 is left out and logged; it is then neither ours to change nor a reason to stop.
 
-Applying runs the plan one dependency level at a time (a level = one action on one kind),
-with ``concurrency`` workers inside a level (workers, not a task per operation: a level can
-hold 10,000 domains). An operation whose prerequisite failed is skipped,
-not attempted. The appliance's own answers settle races: "already exists" on create
-re-reads the object and converges it if it is ours (a conflict otherwise), "not found" on
-delete means done, "not found" on update creates. After a level that wrote anything the
-running configuration is saved once at the end, so an appliance reboot keeps it.
+Applying runs the plan one dependency level at a time (``applying.run_levels``), one request
+per operation with ``concurrency`` workers inside a level. The appliance's own answers settle
+races: "already exists" on create re-reads the object and converges it if it is ours (a
+conflict otherwise), "not found" on delete means done, "not found" on update creates. After a
+plan that wrote anything the running configuration is saved once, so an appliance reboot keeps it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from adcbridge.adc import parsing
+from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
 from adcbridge.adc.client import AdcClient, item_path
+from adcbridge.adc.contract import AdcInfo
+from adcbridge.adc.reference import parsing
+from adcbridge.adc.reference.bodies import body
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
 from adcbridge.model import Action, AdcMember, AdcObject, AdcState, Kind, Operation, Owner, Plan
 from adcbridge.planner import changed_fields
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 ALREADY_EXISTS = 2001
 NOT_FOUND = 2002
 KIND_PATHS = {
@@ -40,34 +38,21 @@ KIND_PATHS = {
 }
 
 
-@dataclass(frozen=True)
-class OperationResult:
-    operation: Operation
-    outcome: str  # "done", "failed" or "skipped"
-    error: str = ""
+class ReferenceDriver:
+    kinds = frozenset(Kind)  # every kind of the model: the model was drawn after this API
 
-
-@dataclass
-class ApplyReport:
-    results: list[OperationResult] = field(default_factory=list)
-    saved: bool = False
-
-    @property
-    def failures(self) -> list[OperationResult]:
-        return [result for result in self.results if result.outcome != "done"]
-
-    @property
-    def writes(self) -> int:
-        return sum(result.outcome == "done" for result in self.results)
-
-
-class AdcDriver:
     def __init__(self, client: AdcClient, owner: Owner, *, page_size: int, concurrency: int, save_config: bool) -> None:
         self._client = client
         self._owner = owner
         self._page_size = page_size
         self._concurrency = concurrency
         self._save_config = save_config
+
+    async def describe(self) -> AdcInfo:
+        info = await self._client.get("system/info")
+        version = info.get("version") if isinstance(info, dict) else None
+        role = info.get("ha_role") if isinstance(info, dict) else None
+        return AdcInfo(str(version)[:40] if version else "?", str(role)[:20] if role else "?")
 
     # ------------------------------------------------------------------ observe
 
@@ -133,15 +118,8 @@ class AdcDriver:
     # ------------------------------------------------------------------ apply
 
     async def apply(self, plan: Plan) -> ApplyReport:
-        report = AdcReportBuilder()
-        for level in levels(plan.operations):
-            pending = iter(level)  # shared by the workers: each takes the next operation when it is free
-
-            async def work(pending: Iterator[Operation] = pending) -> None:
-                for operation in pending:
-                    await report.run(operation, self._execute)
-
-            await all_or_nothing(*(work() for _ in range(min(self._concurrency, len(level)))))
+        report = ReportBuilder()
+        await run_levels(plan.operations, self._execute, concurrency=self._concurrency, report=report)
         if report.report.writes and self._save_config:
             await self._save(report.report)
         return report.report
@@ -164,7 +142,7 @@ class AdcDriver:
 
     async def _create(self, obj: AdcObject) -> None:
         try:
-            await self._client.request("POST", _collection_of(obj), obj.body())
+            await self._client.request("POST", _collection_of(obj), body(obj))
         except AdcRejected as exc:
             if exc.code != ALREADY_EXISTS:
                 raise
@@ -181,9 +159,9 @@ class AdcDriver:
             await self._update(obj, changes)
 
     async def _update(self, obj: AdcObject, changes: tuple[str, ...]) -> None:
-        body = obj.body()
+        wanted = body(obj)
         try:
-            await self._client.request("PUT", _path_of(obj), {key: body[key] for key in changes if key in body})
+            await self._client.request("PUT", _path_of(obj), {key: wanted[key] for key in changes if key in wanted})
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -196,52 +174,6 @@ class AdcDriver:
         except AdcRejected as exc:
             if exc.code != code:
                 raise
-
-
-class AdcReportBuilder:
-    """Collects results and remembers failures, so dependants are skipped."""
-
-    def __init__(self) -> None:
-        self.report = ApplyReport()
-        self._failed: set[str] = set()
-
-    async def run(self, operation: Operation, execute: Callable[[Operation], Awaitable[None]]) -> None:
-        blocked = [need for need in operation.needs if need in self._failed]
-        if blocked:
-            self._record(operation, "skipped", f"needs {', '.join(blocked)}")
-            return
-        try:
-            await execute(operation)
-        except AdcError as exc:
-            self._record(operation, "failed", str(exc))
-            return
-        self.report.results.append(OperationResult(operation, "done"))
-
-    def _record(self, operation: Operation, outcome: str, error: str) -> None:
-        self._failed.add(operation.ref)
-        self.report.results.append(OperationResult(operation, outcome, error))
-
-
-async def all_or_nothing(*calls: Coroutine[Any, Any, T]) -> list[T]:
-    """Run concurrently; the first failure cancels the others (no task outlives the call) and is raised."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(call) for call in calls]
-    except BaseExceptionGroup as failures:
-        raise failures.exceptions[0] from None
-    return [task.result() for task in tasks]
-
-
-def levels(operations: tuple[Operation, ...]) -> list[list[Operation]]:
-    """Consecutive operations of one phase and kind; the planner already ordered them."""
-    grouped: list[list[Operation]] = []
-    for operation in operations:
-        phase = (operation.action is Action.DELETE, operation.obj.kind)
-        if grouped and (grouped[-1][0].action is Action.DELETE, grouped[-1][0].obj.kind) == phase:
-            grouped[-1].append(operation)
-        else:
-            grouped.append([operation])
-    return grouped
 
 
 def _collection_of(obj: AdcObject) -> str:

@@ -1,0 +1,64 @@
+"""What a dialect is: the contract between the engine and one appliance's API.
+
+The planner, the guards and the reconciler speak the vendor-neutral model (nodes, pools,
+members, virtual servers, domains). A dialect is the only code that knows one appliance's API:
+a package under ``adc/`` that reads the appliance into that model (``observe``), carries a plan
+out (``apply``) and says what the unit is (``describe``), with the appliance's own sessions,
+paging, errors, batching, save and HA rules.
+
+A dialect also declares what it can manage (``kinds``: a kind it cannot manage is never
+planned) and which settings it cannot honour (``problems``: checked once at start, so a
+setting the appliance has no equivalent for exits 2 naming the field and the dialect instead
+of failing every cycle). ``dialects.py`` holds the registry; ``adc.dialect`` picks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from adcbridge.adc.applying import ApplyReport
+from adcbridge.config import Settings
+from adcbridge.metrics import Metrics
+from adcbridge.model import AdcState, Kind, Plan
+
+
+@dataclass(frozen=True)
+class AdcInfo:
+    """What ``adcbridge check`` says about the unit."""
+
+    version: str
+    role: str  # "active", "standby" or "?"
+
+
+class Adc(Protocol):
+    """One appliance as the reconciler sees it."""
+
+    kinds: frozenset[Kind]
+
+    async def observe(self) -> AdcState:
+        """Everything the appliance holds, ours and others'; raises if anything could not be read."""
+
+    async def apply(self, plan: Plan) -> ApplyReport:
+        """Carry the plan out, reporting each operation; save the configuration if anything changed."""
+
+    async def describe(self) -> AdcInfo: ...
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    path: tuple[str, ...]  # e.g. ("pool", "method")
+    message: str
+
+
+Opener = Callable[[Settings, Metrics | None, Callable[[], bool] | None], AbstractAsyncContextManager[Adc]]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    kinds: frozenset[Kind]
+    problems: Callable[[Settings], list[SettingProblem]]
+    open: Opener

@@ -1,0 +1,44 @@
+"""The reference dialect: the ``/adc/v3.0`` REST API of the appliance emulated in ``mocks/adc/``.
+
+``wire.py`` is its HTTP level (login, envelope, codes), ``bodies.py`` and ``parsing.py`` its
+objects both ways, ``driver.py`` observes and applies. It manages every kind of the model and
+honours every setting, so it declares no setting problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from adcbridge.adc.client import AdcClient
+from adcbridge.adc.contract import Adc, Dialect
+from adcbridge.adc.credentials import credential_source
+from adcbridge.adc.reference.driver import ReferenceDriver
+from adcbridge.adc.reference.wire import REFERENCE_WIRE
+from adcbridge.config import Settings
+from adcbridge.desired import owner_of
+from adcbridge.metrics import Metrics
+
+__all__ = ["DIALECT", "REFERENCE_WIRE", "ReferenceDriver"]
+
+
+@contextlib.asynccontextmanager
+async def _open(
+    settings: Settings, metrics: Metrics | None, write_gate: Callable[[], bool] | None
+) -> AsyncIterator[Adc]:
+    adc = settings.adc
+    credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
+    client = AdcClient(
+        adc, credentials, wire=REFERENCE_WIRE, read_only=settings.dry_run, metrics=metrics, write_gate=write_gate
+    )
+    async with client:
+        yield ReferenceDriver(
+            client,
+            owner_of(settings),
+            page_size=adc.page_size,
+            concurrency=adc.concurrency,
+            save_config=adc.save_config,
+        )
+
+
+DIALECT = Dialect("reference", ReferenceDriver.kinds, lambda _: [], _open)
