@@ -170,7 +170,11 @@ async def test_http_controls(http: httpx.AsyncClient, fake_kube: FakeKube) -> No
     state = (await http.get("/_fake/state")).json()
     assert state["objects"]["k8s.njet.org/virtualservers"] == 1
     assert state["outage"] is None
-    assert (await http.put("/_fake/outage", json={"status": 503})).json() == {"outage": 503}
+    assert (await http.put("/_fake/outage", json={"status": 503})).json() == {
+        "outage": 503,
+        "resources": [],
+        "verbs": [],
+    }
     failed = await http.get(CM_PATH)
     assert (failed.status_code, failed.json()["reason"]) == (503, "ServiceUnavailable")
     await http.delete("/_fake/outage")
@@ -185,3 +189,16 @@ async def test_http_controls(http: httpx.AsyncClient, fake_kube: FakeKube) -> No
     assert [(r["verb"], r["status"]) for r in log["requests"]] == [("other", 503), ("list", 200)]
     assert log["stats"] == {"other": 1, "list": 1}
     assert (await http.delete("/_fake/requests")).json()["requests"] == []
+
+    # A scoped outage: only lists of VirtualServers fail; reading one by name still works.
+    scope = {"status": 503, "resources": ["virtualservers.k8s.njet.org"], "verbs": ["list"]}
+    answer = (await http.put("/_fake/outage", json=scope)).json()
+    assert answer == {"outage": 503, "resources": ["virtualservers.k8s.njet.org"], "verbs": ["list"]}
+    assert (await http.get("/_fake/state")).json()["outage"] == scope
+    assert (await http.get("/apis/k8s.njet.org/v1/virtualservers")).status_code == 503
+    assert (await http.get("/apis/k8s.njet.org/v1/namespaces/default/virtualservers/vs1")).status_code == 200
+    assert (await http.get(CM_PATH)).status_code == 200
+    for wrong in ({"status": 503, "verbs": ["read"]}, {"status": 503, "resources": "nodes"}):
+        assert (await http.put("/_fake/outage", json=wrong)).status_code == 400
+    assert (await http.delete("/_fake/outage")).json() == {"outage": None, "resources": [], "verbs": []}
+    assert (await http.get("/apis/k8s.njet.org/v1/virtualservers")).status_code == 200

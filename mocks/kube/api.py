@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from mocks.kube import discovery, errors
+from mocks.kube.attributes import attributes_of
 from mocks.kube.cluster import present
 from mocks.kube.routing import Target, resolve, split_group_version
 from mocks.kube.selectors import field_selector, label_selector
@@ -64,9 +65,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def outage_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    code = request.app[STATE_KEY].outage
-    if code is not None and not request.path.startswith("/_fake"):
-        raise errors.outage_error(code)
+    outage = request.app[STATE_KEY].outage
+    if outage is not None and not request.path.startswith("/_fake"):
+        attrs = attributes_of(request.method, request.path, request.query, watch=flag(request.query.get("watch")))
+        if outage.covers(attrs):
+            raise errors.outage_error(outage.status)
     return await handler(request)
 
 
