@@ -34,6 +34,7 @@ from tests.matrix import (
     LEASE,
     NODE_IPS,
     PUBLISHED,
+    Bridge,
     Cluster,
     Expected,
     assert_settled,
@@ -179,6 +180,9 @@ async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path) 
 
 # ---------------------------------------------------------------------------- 3. ADC restarted with its state
 
+# A whole observation lists nodes, pools (members inside), virtual servers and domains: one page each here.
+LISTS_PER_OBSERVATION = 4
+
 
 async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> None:
     state_file = tmp_path / "adc-state.json"
@@ -190,15 +194,27 @@ async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> 
             assert (await cluster.adc_state())["unsaved_changes"] is False, "the bridge did not save its writes"
 
             async with restarted_adc(cluster, *persist):
-                cycles = await cluster.cycles(bridge)
-
-                async def two_cycles_on_the_new_unit() -> bool:
-                    return await cluster.cycles(bridge) >= cycles + 2
-
-                await until(two_cycles_on_the_new_unit, seconds=3 * RESYNC + 5, what="cycles after the restart")
+                await converged_cycles(cluster, bridge, 2, what="converged cycles on the new unit")
+                # Each converged cycle read the new unit whole (not a state remembered from the old
+                # one). Reads counted from before to after the cycles: one may have been in flight.
+                reads = (await cluster.adc_requests()).get("GET", 0)
+                cycles = await converged_cycles(cluster, bridge, 3, what="three more converged cycles")
+                reads = (await cluster.adc_requests()).get("GET", 0) - reads
+                assert reads >= LISTS_PER_OBSERVATION * (cycles - 1), f"{reads} reads for {cycles:.0f} cycles"
                 assert await cluster.adc_changes() == [], "writes to an appliance that came back with its state"
                 await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
                 assert await cluster.adc_changes() == []
+
+
+async def converged_cycles(cluster: Cluster, bridge: Bridge, count: int, *, what: str) -> float:
+    """Wait for ``count`` more converged cycles of ``bridge``; how many it ran meanwhile."""
+    before = await cluster.converged_cycles(bridge)
+
+    async def done() -> bool:
+        return await cluster.converged_cycles(bridge) >= before + count
+
+    await until(done, seconds=(count + 1) * RESYNC + 5, what=what)
+    return await cluster.converged_cycles(bridge) - before
 
 
 # ---------------------------------------------------------------------------- 4. manual drift
