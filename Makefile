@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck imports pytest bind9 demo bench clean
+.PHONY: test lint typecheck imports pytest bind9 kubectl demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,21 +12,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: bind9 lint typecheck imports pytest
+test: bind9 kubectl lint typecheck imports pytest
 
-# The DNS tests run a real BIND 9 (tests/bind_server.py). Quiet when named is there; otherwise
-# install Debian's bind9 (apt-get update only if the first try fails), as root or through sudo.
+# Tools the tests run, installed when missing from Debian's packages (apt-get update only if the
+# first try fails), as root or through sudo: $(call apt_install,PACKAGE,TOOL,THE TESTS THAT NEED IT).
+define apt_install
+fail() { echo "make: $(2) is missing and $$1; install the '$(1)' package: $(3) need it" >&2; exit 1; }; \
+command -v apt-get >/dev/null 2>&1 || fail "apt-get is not available"; \
+if [ "$$(id -u)" -eq 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+else fail "this is not root and sudo is absent"; fi; \
+echo "make: installing $(1) for $(3)"; \
+install="env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(1)"; \
+$$sudo $$install || { $$sudo apt-get update -q && $$sudo $$install; } || fail "apt-get could not install it"
+endef
+
+# The DNS tests run a real BIND 9 (tests/bind_server.py).
 NAMED := /usr/sbin/named
-BIND_PACKAGE := bind9
-APT_INSTALL := env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(BIND_PACKAGE)
 bind9:
 	@if [ -x $(NAMED) ] || command -v named >/dev/null 2>&1; then exit 0; fi; \
-	fail() { echo "make: named (BIND 9) is missing and $$1; install the '$(BIND_PACKAGE)' package: the DNS tests need it" >&2; exit 1; }; \
-	command -v apt-get >/dev/null 2>&1 || fail "apt-get is not available"; \
-	if [ "$$(id -u)" -eq 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
-	else fail "this is not root and sudo is absent"; fi; \
-	echo "make: installing $(BIND_PACKAGE) for the DNS tests"; \
-	$$sudo $(APT_INSTALL) || { $$sudo apt-get update -q && $$sudo $(APT_INSTALL); } || fail "apt-get could not install it"
+	$(call apt_install,bind9,named (BIND 9),the DNS tests)
+
+# The kubectl tests run kubectl against the fake API server (tests/kubectl.py): the one
+# ADCBRIDGE_TEST_KUBECTL names, else the one on PATH, else Debian's (kubectl 1.20).
+kubectl:
+	@if [ -n "$$ADCBRIDGE_TEST_KUBECTL" ] || command -v kubectl >/dev/null 2>&1; then exit 0; fi; \
+	$(call apt_install,kubernetes-client,kubectl,the kubectl tests)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,7 +48,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) bind9
+pytest: $(STAMP) bind9 kubectl
 	$(BIN)/pytest
 
 demo: $(STAMP)

@@ -7,9 +7,10 @@ own, so the appliance can be restarted (on a new port) or made unreachable while
 keep the one URL they were started with.
 
 The one verdict every fault-matrix test ends with is :func:`assert_settled`: the objects we own
-on the ADC are exactly what the cluster asks for, the foreign objects seeded at the start are
-unchanged to the byte (uuids included: not deleted and re-created), nothing we own was deleted
-and re-created, and a further resync writes nothing.
+on the ADC are exactly what the cluster asks for, the ADC holds nothing else but the foreign
+objects seeded at the start and its own built-in ones, the foreign objects are unchanged to the
+byte (uuids included: not deleted and re-created), nothing we own was deleted and re-created,
+and a further resync writes nothing.
 """
 
 from __future__ import annotations
@@ -355,6 +356,15 @@ class Cluster:
         """How many reconcile cycles ``bridge`` has finished, whatever their result."""
         return await self.metric_sum(bridge, "adcbridge_reconcile_duration_seconds_count")
 
+    async def converged_cycles(self, bridge: Bridge) -> float:
+        """How many of them ended with the ADC holding exactly what the cluster asks for."""
+        return await self.metric_sum(bridge, "adcbridge_reconcile_duration_seconds_count", result="converged")
+
+    async def adc_requests(self) -> dict[str, int]:
+        """API requests the running ADC unit has received since it started, by method."""
+        requests: dict[str, int] = (await self.mock("GET", "stats"))["requests"]
+        return requests
+
     async def create_ingress(self, name: str, namespace: str, host: str) -> None:
         await self.kube_call("POST", INGRESSES.format(namespace=namespace), manifests.ingress(name, namespace, host))
 
@@ -459,6 +469,11 @@ class Foreign:
 
     nodes: tuple[str, ...] = ("other-node", "legacy-node", "k8s-e2e-lookalike")
     pools: tuple[str, ...] = ("other-pool", "legacy-pool")
+    members: tuple[str, ...] = (
+        "other-pool/other-node:8080",
+        "legacy-pool/legacy-node:80",
+        "legacy-pool/k8s-e2e-lookalike:80",
+    )
     vservers: tuple[str, ...] = ("other-vs", "legacy-vs")
     domains: tuple[str, ...] = ("other.example.net", "legacy.example.net", "www.example.com")
 
@@ -481,6 +496,53 @@ class Foreign:
 
 
 FOREIGN = Foreign()
+MEMBERS = "slb/pool/rserver"  # members by "pool/node:port", as /_mock/changes names them
+# What an appliance holds by itself, from the factory on: neither ours nor seeded, and never a
+# bridge's doing. The mock ADC's are its three built-in health checks; another appliance adds
+# its own list here (the kinds are those of /_mock/state).
+BUILT_IN: dict[str, frozenset[str]] = {"slb/healthcheck": frozenset({"tcp", "http", "icmp"})}
+
+
+def all_names(state: dict[str, Any]) -> dict[str, set[str]]:
+    """The name of every object of ``state`` (``/_mock/state``), by kind, members included."""
+    names = {kind: {item["name"] for item in items} for kind, items in state["objects"].items()}
+    rservers = state["rservers"].items()
+    names[MEMBERS] = {f"{pool}/{m['node']}:{m['port']}" for pool, members in rservers for m in members}
+    return names
+
+
+def expected_names(
+    expected: list[Expected], *, foreign: Foreign = FOREIGN, built_in: Mapping[str, frozenset[str]] = BUILT_IN
+) -> dict[str, set[str]]:
+    """Every name the ADC may hold: each owner's objects, the seeded foreign ones, the built-in ones."""
+    names: dict[str, set[str]] = {kind: set(items) for kind, items in built_in.items()}
+    for kind, items in foreign.names().items():
+        names.setdefault(kind, set()).update(items)
+    names.setdefault(MEMBERS, set()).update(foreign.members)
+    for want in expected:
+        for kind, objects in want.objects().items():
+            if kind == "rserver":
+                names[MEMBERS].update(f"{pool}/{node}:{port}" for pool, node, port in objects)
+            else:
+                names.setdefault(kind, set()).update(objects)
+    return names
+
+
+def stray_names(
+    state: dict[str, Any], expected: list[Expected], *, built_in: Mapping[str, frozenset[str]] = BUILT_IN
+) -> dict[str, list[str]]:
+    """Per kind, the names the ADC holds beyond :func:`expected_names` (``+name``) and those it
+    lacks (``-name``); empty when it holds exactly those."""
+    held, wanted = all_names(state), expected_names(expected, built_in=built_in)
+    differences = {}
+    for kind in sorted(held.keys() | wanted.keys()):
+        extra, missing = (
+            held.get(kind, set()) - wanted.get(kind, set()),
+            wanted.get(kind, set()) - held.get(kind, set()),
+        )
+        if extra or missing:
+            differences[kind] = [f"+{name}" for name in sorted(extra)] + [f"-{name}" for name in sorted(missing)]
+    return differences
 
 
 async def seed_foreign(cluster: Cluster) -> str:
@@ -532,10 +594,13 @@ async def assert_settled(
     since: int = 0,
     seconds: float = 15.0,
     resync: bool = True,
+    built_in: Mapping[str, frozenset[str]] = BUILT_IN,
 ) -> None:
     """The end of every fault-matrix test.
 
-    1. Within ``seconds``, the objects each owner holds on the ADC are exactly ``expected``, and
+    1. Within ``seconds``, the objects each owner holds on the ADC are exactly ``expected``,
+       the ADC holds no object beyond those, the seeded foreign ones and its built-in ones
+       (:data:`BUILT_IN`) — so an object the bridge made without its marker is seen too — and
        every bridge in ``bridges`` (the leaders) answers ``/readyz`` 200.
     2. The foreign objects are byte-for-byte what :func:`seed_foreign` returned (uuids included).
     3. No object was deleted and then created again in the changes after ``since``.
@@ -546,6 +611,7 @@ async def assert_settled(
     async def matches() -> bool:
         state = await cluster.adc_state()
         same = all(owned_objects(state, want.owner) == want.objects() for want in expected)
+        same = same and not stray_names(state, expected, built_in=built_in)
         return same and [(await cluster.ready(bridge))[0] for bridge in bridges] == [200] * len(bridges)
 
     try:
@@ -554,6 +620,7 @@ async def assert_settled(
         state = await cluster.adc_state()
         for want in expected:
             assert owned_objects(state, want.owner) == want.objects(), f"owner {want.owner}"
+        assert stray_names(state, expected, built_in=built_in) == {}, "objects beyond ours, the foreign, the built-in"
         raise
     state = await cluster.adc_state()
     assert FOREIGN.pick(state) == foreign, "foreign objects changed"
@@ -570,4 +637,6 @@ async def assert_settled(
 
     await until(resynced, seconds=30, what="one more whole cycle of every bridge")
     assert await cluster.adc_changes(mark) == [], "writes after convergence: churn"
-    assert FOREIGN.pick(await cluster.adc_state()) == foreign
+    state = await cluster.adc_state()
+    assert FOREIGN.pick(state) == foreign
+    assert stray_names(state, expected, built_in=built_in) == {}

@@ -15,7 +15,6 @@ Every bridge's output is searched for the canary password when the bridge has st
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ import pytest
 import yaml
 
 from mocks.kube import manifests
+from tests.kubectl import run_kubectl
 from tests.live import until
 from tests.matrix import (
     FAST_LEASE,
@@ -125,20 +125,14 @@ async def test_changes_through_the_api_server_reach_the_adc(cluster: Cluster) ->
     assert bridge.process.returncode == 0
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 async def test_kubectl_changes_reach_the_adc(cluster: Cluster, tmp_path: Path) -> None:
     manifest = tmp_path / "docs.yaml"
     manifest.write_text(yaml.safe_dump(manifests.ingress("docs", "web", "docs.example.com")))
 
     async def kubectl(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            "kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(tmp_path / "kube-cache"), *args,
-            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin:/usr/local/bin"},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
-        assert process.returncode == 0, out.decode()
-        return out.decode()
+        code, text = await run_kubectl(cluster.kubeconfig, *args, home=tmp_path, seconds=START_TIMEOUT)
+        assert code == 0, text
+        return text
 
     async with bridge_process(cluster.adc.url, cluster.kubeconfig, "bridge-1") as bridge:
         await converged(cluster, bridge)

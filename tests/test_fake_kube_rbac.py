@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import shutil
 import signal
 import ssl
 import sys
@@ -30,6 +29,7 @@ from mocks.kube import FakeKube
 from mocks.kube import manifests as k
 from mocks.kube.cli import main as fake_kube_main
 from mocks.kube.controls import is_loopback
+from tests.kubectl import run_kubectl
 
 NET = "networking.k8s.io"
 INGRESSES = "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses"
@@ -525,19 +525,11 @@ async def test_rbac_objects_round_trip_through_kubernetes_asyncio(kube_api: clie
     assert (code, body["details"]["causes"][0]["field"]) == (422, "subjects[0].namespace")
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 async def test_kubectl_applies_rbac_and_reports_a_denial_over_https(tmp_path: Path) -> None:
     cert, key, ca = issue_certificate(tmp_path)
 
     async def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
-        process = await asyncio.create_subprocess_exec(
-            "kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"), *args,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 20)
-        assert process.returncode is not None
-        return process.returncode, out.decode() + err.decode()
+        return await run_kubectl(kubeconfig, *args, home=tmp_path, stdin=stdin)
 
     async with FakeKube(tls=(cert, key), authorize=True) as fake:
         chart = [

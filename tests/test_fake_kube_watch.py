@@ -174,6 +174,31 @@ async def test_outage_answers_status_and_drops_watches(kube_api: client.ApiClien
     assert (await core.list_namespaced_config_map("default")).items == []
 
 
+async def test_a_scoped_outage_fails_only_what_it_names(kube_api: client.ApiClient, fake_kube: FakeKube) -> None:
+    core, net = client.CoreV1Api(kube_api), client.NetworkingV1Api(kube_api)
+    fake_kube.create(k.ingress("web", "default", "a.example.com"))
+    async with watch.Watch() as w:
+        ingresses = w.stream(net.list_namespaced_ingress, "default", timeout_seconds=10)
+        assert await collect(ingresses, 1) == [("ADDED", "web")]
+        session, response = await raw_watch(fake_kube, "")
+        async with session, response:
+            await wait_until(lambda: fake_kube.open_watches == 2)
+            fake_kube.outage(503, resources=["configmaps"], verbs=["list", "watch"])
+            with pytest.raises(aiohttp.ClientPayloadError):  # the ConfigMap watch is cut
+                await asyncio.wait_for(response.content.read(), 3)
+        assert fake_kube.open_watches == 1  # the Ingress watch is not
+        with pytest.raises(ApiException) as caught:
+            await core.list_namespaced_config_map("default")
+        assert caught.value.status == 503
+        await core.create_namespaced_config_map("default", configmap("written"))  # writes go through
+        assert (await core.read_namespaced_config_map("written", "default")).metadata.name == "written"
+        assert (await net.list_namespaced_ingress("default")).items[0].metadata.name == "web"
+        fake_kube.delete("networking.k8s.io/v1", "Ingress", "web")
+        assert await collect(ingresses, 1) == [("DELETED", "web")]
+    fake_kube.outage(None)
+    assert [item.metadata.name for item in (await core.list_namespaced_config_map("default")).items] == ["written"]
+
+
 async def test_a_watcher_that_falls_behind_is_closed(fake_kube: FakeKube) -> None:
     fake_kube.state.watch_queue_limit = 5
     session, response = await raw_watch(fake_kube, "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -123,6 +124,26 @@ async def test_expired_watch_is_an_error_event(http: httpx.AsyncClient, fake_kub
     assert event["object"]["message"].startswith("too old resource version: 1 (")
 
 
+async def test_strict_field_validation_refuses_unknown_fields(http: httpx.AsyncClient) -> None:
+    strict = {"fieldValidation": "Strict"}
+    misspelled = {**configmap("cm"), "dta": {"k": "v"}}
+    refused = await http.post(CM_PATH, params=strict, json=misspelled)
+    assert (refused.status_code, refused.json()["reason"]) == (400, "BadRequest")
+    assert refused.json()["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dta"'
+    )
+    assert (await http.post(CM_PATH, params=strict, json=configmap("cm"))).status_code == 201
+    merge = {"Content-Type": "application/merge-patch+json"}
+    patch = json.dumps({"metadata": {"labelz": {"a": "b"}, "labels": {"a": "b"}}})
+    refused = await http.patch(f"{CM_PATH}/cm", params=strict, content=patch, headers=merge)
+    assert refused.json()["message"] == 'strict decoding error: unknown field "metadata.labelz"'
+    directive = json.dumps({"metadata": {"$setElementOrder/finalizers": [], "labels": {"a": "b"}}})
+    smp = {"Content-Type": "application/strategic-merge-patch+json"}
+    assert (await http.patch(f"{CM_PATH}/cm", params=strict, content=directive, headers=smp)).status_code == 200
+    # Without Strict the server accepts (and, unlike a real one, keeps) what it does not know.
+    assert (await http.post(CM_PATH, json={**misspelled, "metadata": {"name": "lax"}})).status_code == 201
+
+
 async def test_discovery_documents(http: httpx.AsyncClient, fake_kube: FakeKube) -> None:
     assert (await http.get("/version")).json()["major"] == "1"
     assert (await http.get("/api")).json()["versions"] == ["v1"]
@@ -142,7 +163,113 @@ async def test_discovery_documents(http: httpx.AsyncClient, fake_kube: FakeKube)
     assert "watch" in ingresses["verbs"]
     root = (await http.get("/openapi/v3")).json()["paths"]
     assert "apis/k8s.njet.org/v1" in root
-    assert (await http.get("/openapi/v2")).status_code == 404
+
+
+PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+GVK = "x-kubernetes-group-version-kind"
+
+
+async def served_kinds(http: httpx.AsyncClient) -> set[tuple[str, str, str]]:
+    """(group, version, kind) of every resource discovery lists."""
+    lists = [(await http.get("/api/v1")).json()]
+    for group in (await http.get("/apis")).json()["groups"]:
+        for version in group["versions"]:
+            lists.append((await http.get(f"/apis/{version['groupVersion']}")).json())
+    kinds = set()
+    for listed in lists:
+        group, _, version = listed["groupVersion"].rpartition("/")
+        kinds |= {(group, version, r["kind"]) for r in listed["resources"] if "/" not in r["name"]}
+    return kinds
+
+
+async def test_openapi_v2_has_a_schema_for_every_served_kind(http: httpx.AsyncClient, fake_kube: FakeKube) -> None:
+    fake_kube.create(k.virtual_server_crd())
+    document = (await http.get("/openapi/v2")).json()
+    assert (document["swagger"], document["info"]["title"]) == ("2.0", "Kubernetes")
+    definitions = document["definitions"]
+    published = {(g["group"], g["version"], g["kind"]) for d in definitions.values() for g in d.get(GVK, [])}
+    assert published == await served_kinds(http)
+    ingress = definitions["io.k8s.api.networking.v1.Ingress"]
+    assert sorted(ingress["properties"]) == ["apiVersion", "kind", "metadata", "spec", "status"]
+    assert ingress[GVK] == [{"group": "networking.k8s.io", "kind": "Ingress", "version": "v1"}]
+    assert definitions["org.njet.k8s.v1.VirtualServer"] == {
+        "type": "object",
+        GVK: [{"group": "k8s.njet.org", "kind": "VirtualServer", "version": "v1"}],
+    }
+    refs = set(re.findall(r'"\$ref": "#/definitions/([^"]+)"', json.dumps(definitions)))
+    assert refs <= set(definitions), "a $ref to no definition"
+    patch = document["paths"]["/apis/k8s.njet.org/v1/namespaces/{namespace}/virtualservers/{name}"]["patch"]
+    assert "application/strategic-merge-patch+json" not in patch["consumes"]
+
+
+def wire_fields(data: bytes) -> list[tuple[int, Any]]:
+    """A protobuf message as (field number, value): bytes for length-delimited fields, int for varints."""
+    fields, at = [], 0
+
+    def varint() -> int:
+        nonlocal at
+        value, shift = 0, 0
+        while True:
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while at < len(data):
+        key = varint()
+        if key & 7 == 0:
+            fields.append((key >> 3, varint()))
+        else:
+            assert key & 7 == 2, f"wire type {key & 7}"
+            length = varint()
+            fields.append((key >> 3, data[at : at + length]))
+            at += length
+    return fields
+
+
+def decoded_schema(data: bytes) -> dict[str, Any]:
+    """gnostic's openapi.v2.Schema message back into JSON, from the field numbers of OpenAPIv2.proto."""
+    schema: dict[str, Any] = {}
+    names = {1: "$ref", 2: "format", 3: "title", 4: "description"}
+    for number, value in wire_fields(data):
+        if number in names:
+            schema[names[number]] = value.decode()
+        elif number == 19:
+            schema.setdefault("required", []).append(value.decode())
+        elif number == 21:
+            schema["additionalProperties"] = decoded_schema(dict(wire_fields(value))[1])
+        elif number == 22:
+            (schema["type"],) = [item.decode() for _, item in wire_fields(value)]
+        elif number == 23:
+            schema["items"] = decoded_schema(dict(wire_fields(value))[1])
+        elif number == 25:
+            schema["properties"] = dict(decoded_named(item) for _, item in wire_fields(value))
+        elif number == 31:
+            pair = dict(wire_fields(value))
+            schema[pair[1].decode()] = json.loads(dict(wire_fields(pair[2]))[2])  # Any.yaml
+        else:
+            raise AssertionError(f"unexpected Schema field {number}")
+    return schema
+
+
+def decoded_named(data: bytes) -> tuple[str, dict[str, Any]]:
+    pair = dict(wire_fields(data))
+    return pair[1].decode(), decoded_schema(pair[2])
+
+
+async def test_openapi_v2_as_protobuf_is_the_same_document(http: httpx.AsyncClient) -> None:
+    document = (await http.get("/openapi/v2")).json()
+    response = await http.get("/openapi/v2", headers={"Accept": PROTOBUF})
+    assert response.headers["content-type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    top = wire_fields(response.content)
+    assert [number for number, _ in top] == [1, 2, 8, 9]  # swagger, info, paths, definitions
+    assert top[0][1] == b"2.0"
+    definitions = [decoded_named(item) for _, item in wire_fields(top[3][1])]
+    assert dict(definitions) == document["definitions"]
+    paths = [dict(wire_fields(item))[1].decode() for _, item in wire_fields(top[2][1])]
+    assert paths == list(document["paths"])
 
 
 async def test_tables_for_kubectl(http: httpx.AsyncClient, fake_kube: FakeKube) -> None:
@@ -170,7 +297,11 @@ async def test_http_controls(http: httpx.AsyncClient, fake_kube: FakeKube) -> No
     state = (await http.get("/_fake/state")).json()
     assert state["objects"]["k8s.njet.org/virtualservers"] == 1
     assert state["outage"] is None
-    assert (await http.put("/_fake/outage", json={"status": 503})).json() == {"outage": 503}
+    assert (await http.put("/_fake/outage", json={"status": 503})).json() == {
+        "outage": 503,
+        "resources": [],
+        "verbs": [],
+    }
     failed = await http.get(CM_PATH)
     assert (failed.status_code, failed.json()["reason"]) == (503, "ServiceUnavailable")
     await http.delete("/_fake/outage")
@@ -185,3 +316,16 @@ async def test_http_controls(http: httpx.AsyncClient, fake_kube: FakeKube) -> No
     assert [(r["verb"], r["status"]) for r in log["requests"]] == [("other", 503), ("list", 200)]
     assert log["stats"] == {"other": 1, "list": 1}
     assert (await http.delete("/_fake/requests")).json()["requests"] == []
+
+    # A scoped outage: only lists of VirtualServers fail; reading one by name still works.
+    scope = {"status": 503, "resources": ["virtualservers.k8s.njet.org"], "verbs": ["list"]}
+    answer = (await http.put("/_fake/outage", json=scope)).json()
+    assert answer == {"outage": 503, "resources": ["virtualservers.k8s.njet.org"], "verbs": ["list"]}
+    assert (await http.get("/_fake/state")).json()["outage"] == scope
+    assert (await http.get("/apis/k8s.njet.org/v1/virtualservers")).status_code == 503
+    assert (await http.get("/apis/k8s.njet.org/v1/namespaces/default/virtualservers/vs1")).status_code == 200
+    assert (await http.get(CM_PATH)).status_code == 200
+    for wrong in ({"status": 503, "verbs": ["read"]}, {"status": 503, "resources": "nodes"}):
+        assert (await http.put("/_fake/outage", json=wrong)).status_code == 400
+    assert (await http.delete("/_fake/outage")).json() == {"outage": None, "resources": [], "verbs": []}
+    assert (await http.get("/apis/k8s.njet.org/v1/virtualservers")).status_code == 200

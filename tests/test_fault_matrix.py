@@ -34,6 +34,7 @@ from tests.matrix import (
     LEASE,
     NODE_IPS,
     PUBLISHED,
+    Bridge,
     Cluster,
     Expected,
     assert_settled,
@@ -179,6 +180,9 @@ async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path) 
 
 # ---------------------------------------------------------------------------- 3. ADC restarted with its state
 
+# A whole observation lists nodes, pools (members inside), virtual servers and domains: one page each here.
+LISTS_PER_OBSERVATION = 4
+
 
 async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> None:
     state_file = tmp_path / "adc-state.json"
@@ -190,15 +194,27 @@ async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> 
             assert (await cluster.adc_state())["unsaved_changes"] is False, "the bridge did not save its writes"
 
             async with restarted_adc(cluster, *persist):
-                cycles = await cluster.cycles(bridge)
-
-                async def two_cycles_on_the_new_unit() -> bool:
-                    return await cluster.cycles(bridge) >= cycles + 2
-
-                await until(two_cycles_on_the_new_unit, seconds=3 * RESYNC + 5, what="cycles after the restart")
+                await converged_cycles(cluster, bridge, 2, what="converged cycles on the new unit")
+                # Each converged cycle read the new unit whole (not a state remembered from the old
+                # one). Reads counted from before to after the cycles: one may have been in flight.
+                reads = (await cluster.adc_requests()).get("GET", 0)
+                cycles = await converged_cycles(cluster, bridge, 3, what="three more converged cycles")
+                reads = (await cluster.adc_requests()).get("GET", 0) - reads
+                assert reads >= LISTS_PER_OBSERVATION * (cycles - 1), f"{reads} reads for {cycles:.0f} cycles"
                 assert await cluster.adc_changes() == [], "writes to an appliance that came back with its state"
                 await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
                 assert await cluster.adc_changes() == []
+
+
+async def converged_cycles(cluster: Cluster, bridge: Bridge, count: int, *, what: str) -> float:
+    """Wait for ``count`` more converged cycles of ``bridge``; how many it ran meanwhile."""
+    before = await cluster.converged_cycles(bridge)
+
+    async def done() -> bool:
+        return await cluster.converged_cycles(bridge) >= before + count
+
+    await until(done, seconds=(count + 1) * RESYNC + 5, what=what)
+    return await cluster.converged_cycles(bridge) - before
 
 
 # ---------------------------------------------------------------------------- 4. manual drift
@@ -331,6 +347,33 @@ async def _logged(bridge: Any, text: str) -> bool:
 # ---------------------------------------------------------------------------- 7. Kubernetes API failures
 
 
+# Every kind the bridge reads but Ingresses. Their reads fail; Leases (so the leader keeps leading
+# and cycling), writes (so the cluster keeps changing) and the Ingress watch go on.
+BLIND_TO = [
+    "services",
+    "nodes",
+    "endpointslices.discovery.k8s.io",
+    "ingressclasses.networking.k8s.io",
+    "virtualservers.k8s.njet.org",
+]
+VIRTUAL_SERVERS = "/apis/k8s.njet.org/v1/namespaces/{namespace}/virtualservers"
+
+
+async def refused_paths(cluster: Cluster) -> set[str]:
+    """The paths the API server has answered 503 since its request log was cleared."""
+    return {record["path"] for record in (await cluster.fake("GET", "requests"))["requests"] if record["status"] == 503}
+
+
+async def cycles_done(cluster: Cluster, bridge: Bridge, count: int, *, what: str) -> None:
+    """Wait for ``count`` more cycles of ``bridge``, whatever their result."""
+    before = await cluster.cycles(bridge)
+
+    async def done() -> bool:
+        return await cluster.cycles(bridge) >= before + count
+
+    await until(done, seconds=(count + 1) * RESYNC + 5, what=what)
+
+
 async def test_api_outage_dropped_watches_and_compaction(tmp_path: Path) -> None:
     async with (
         matrix(tmp_path) as (cluster, foreign),
@@ -339,34 +382,50 @@ async def test_api_outage_dropped_watches_and_compaction(tmp_path: Path) -> None
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
         mark = await cluster.last_change()
 
-        await cluster.fake("PUT", "outage", {"status": 503})
+        # An outage of every read but the Ingresses': the view is incomplete, yet the Ingress watch
+        # still delivers, so the bridge sees a deletion it must not carry out. The VirtualServer
+        # created meanwhile it cannot see at all.
+        await cluster.fake("DELETE", "requests")
+        await cluster.fake("PUT", "outage", {"status": 503, "resources": BLIND_TO, "verbs": ["get", "list", "watch"]})
 
         async def blind() -> bool:
             status, _ = await cluster.ready(bridge)
-            return status == 503 and await cluster.metric(bridge, "adcbridge_degraded") == 1.0
+            degraded = status == 503 and await cluster.metric(bridge, "adcbridge_degraded") == 1.0
+            return degraded and len(await refused_paths(cluster)) == len(BLIND_TO)
 
-        await until(blind, what="/readyz 503 and a degraded view during the outage")
-        cycles = await cluster.cycles(bridge)
+        await until(blind, what="/readyz 503, a degraded view, and every blinded watch refused once")
+        await cluster.delete_ingress("static", "web")
+        unseen = manifests.virtual_server("unseen", "shop", "unseen.example.com")
+        await cluster.kube_call("POST", VIRTUAL_SERVERS.format(namespace="shop"), unseen)
 
-        async def resynced_while_blind() -> bool:
-            return await cluster.cycles(bridge) >= cycles + 2
+        async def deletion_seen() -> bool:
+            held = await cluster.metric(bridge, "adcbridge_held_back_deletions") == 1.0
+            return held or await cluster.adc_changes(mark) != []
 
-        await until(resynced_while_blind, seconds=3 * RESYNC + 5, what="resyncs during the outage")
-        assert await cluster.adc_changes(mark) == [], "the bridge wrote while blind"
+        await until(deletion_seen, what="the bridge seeing the deletion")
+        # Nothing wakes the bridge any more (the failing watches retry with the same error): of the
+        # next three cycles, one may be due to the deletion, at least two are resyncs.
+        started = time.monotonic()
+        await cycles_done(cluster, bridge, 3, what="three cycles during the outage")
+        print(f"{time.monotonic() - started:.2f} s of cycles during the outage (resync period {RESYNC} s)")
+        assert await cluster.adc_changes(mark) == [], "the bridge wrote while its view was incomplete"
+        assert await cluster.ready(bridge) == (503, "cluster view incomplete\n")
+        assert await cluster.metric(bridge, "adcbridge_held_back_deletions") == 1.0
         await cluster.fake("DELETE", "outage")
-        await cluster.create_ingress("late", "shop", "late.example.com")
-        await until(lambda: cluster.resolves("late.example.com"), what="late.example.com after the outage")
+        after_outage = PUBLISHED - {"static.example.com"} | {"unseen.example.com"}
+        await assert_settled(cluster, expected=[Expected(hosts=after_outage)], foreign=foreign, bridges=[bridge])
+        assert await deletes(cluster, mark) == {"static.example.com"}
 
         # A dropped stream, and a change made while it is down.
         assert (await cluster.fake("POST", "drop-watches"))["dropped"] >= 1
         await cluster.create_ingress("dropped", "shop", "dropped.example.com")
         # History compacted under open watches (410), and a deletion the relist must find.
         await cluster.fake("POST", "compact", {"end_watches": True})
-        await cluster.delete_ingress("static", "web")
+        await cluster.delete_ingress("shop", "shop")
 
-        expected = Expected(hosts=PUBLISHED - {"static.example.com"} | {"late.example.com", "dropped.example.com"})
+        expected = Expected(hosts=after_outage - {"shop.example.com"} | {"dropped.example.com"})
         await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark)
-        assert await deletes(cluster, mark) == {"static.example.com"}
+        assert await deletes(cluster, mark) == {"static.example.com", "shop.example.com"}
 
 
 # ---------------------------------------------------------------------------- 8. SIGKILL mid-apply

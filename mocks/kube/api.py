@@ -17,8 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from mocks.kube import discovery, errors
-from mocks.kube.cluster import present
+from mocks.kube import openapi_v2 as openapi_v2_document
+from mocks.kube.attributes import attributes_of
+from mocks.kube.cluster import MERGE, STRATEGIC, present
+from mocks.kube.resources import Resource
 from mocks.kube.routing import Target, resolve, split_group_version
+from mocks.kube.schemas import unknown_fields
 from mocks.kube.selectors import field_selector, label_selector
 from mocks.kube.state import KubeState, RequestRecord
 from mocks.kube.tables import table, wants_table
@@ -64,9 +68,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def outage_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    code = request.app[STATE_KEY].outage
-    if code is not None and not request.path.startswith("/_fake"):
-        raise errors.outage_error(code)
+    outage = request.app[STATE_KEY].outage
+    if outage is not None and not request.path.startswith("/_fake"):
+        attrs = attributes_of(request.method, request.path, request.query, watch=flag(request.query.get("watch")))
+        if outage.covers(attrs):
+            raise errors.outage_error(outage.status)
     return await handler(request)
 
 
@@ -110,6 +116,17 @@ async def openapi_v3(request: web.Request) -> web.Response:
     return json_response(document)
 
 
+async def openapi_v2(request: web.Request) -> web.Response:
+    """The Swagger 2.0 document: protobuf when asked for (kubectl always asks), JSON otherwise."""
+    record_of(request).verb = "discovery"
+    document = openapi_v2_document.document(request.app[STATE_KEY].registry)
+    accept = request.headers.get("Accept", "")
+    if openapi_v2_document.wants_protobuf(accept):
+        body = openapi_v2_document.protobuf(document)
+        return web.Response(body=body, content_type=openapi_v2_document.PROTOBUF_ANSWER)
+    return json_response(document)
+
+
 # Objects -----------------------------------------------------------------------------------
 
 
@@ -143,7 +160,7 @@ async def _route(request: web.Request, state: KubeState, target: Target) -> web.
         )
     if target.is_collection and method == "POST" and (target.namespace is not None or not target.resource.namespaced):
         return await _write(
-            request, "create", lambda body: state.cluster.create(target.resource, target.namespace, body), 201
+            request, target, "create", lambda body: state.cluster.create(target.resource, target.namespace, body), 201
         )
     if target.is_collection or method not in ("GET", "PUT", "PATCH", "DELETE"):
         raise errors.method_not_allowed()
@@ -159,7 +176,7 @@ async def _object(request: web.Request, state: KubeState, target: Target) -> web
         return _answer(request, obj, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]})
     if request.method == "PUT":
         return await _write(
-            request, "update", lambda body: cluster.replace(resource, namespace, name, body, status=status)
+            request, target, "update", lambda body: cluster.replace(resource, namespace, name, body, status=status)
         )
     if request.method == "DELETE" and not status:
         return await _delete(request, state, target)
@@ -167,6 +184,8 @@ async def _object(request: web.Request, state: KubeState, target: Target) -> web
         record_of(request).verb = "patch"
         _refuse_dry_run(request)
         raw = await request.read()
+        if request.content_type in (MERGE, STRATEGIC):
+            _check_fields(request, resource, _parsed(raw), patch=True)
         return json_response(cluster.patch(resource, namespace, name, raw, request.content_type, status=status))
     raise errors.method_not_allowed()
 
@@ -188,10 +207,36 @@ async def _body(request: web.Request) -> Any:
         raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
 
 
-async def _write(request: web.Request, verb: str, write: Callable[[Any], Obj], status: int = 200) -> web.Response:
+async def _write(
+    request: web.Request, target: Target, verb: str, write: Callable[[Any], Obj], status: int = 200
+) -> web.Response:
     record_of(request).verb = verb
     _refuse_dry_run(request)
-    return json_response(write(await _body(request)), status)
+    body = await _body(request)
+    _check_fields(request, target.resource, body)
+    return json_response(write(body), status)
+
+
+def _parsed(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None  # the patch itself reports it
+
+
+def _check_fields(request: web.Request, resource: Resource, body: Any, *, patch: bool = False) -> None:
+    """``fieldValidation=Strict``: a field the kind's schema does not know is a 400, as on the real
+    server (``Ignore``, ``Warn`` and no parameter accept it silently here)."""
+    if request.query.get("fieldValidation") != "Strict":
+        return
+    unknown = unknown_fields(resource, body)
+    if not unknown:
+        return
+    listed = ", ".join(f'unknown field "{field}"' for field in unknown)
+    if patch:
+        raise errors.bad_request(f"strict decoding error: {listed}")
+    kind = f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}'
+    raise errors.bad_request(f"{kind}: strict decoding error: {listed}")
 
 
 async def _delete(request: web.Request, state: KubeState, target: Target) -> web.Response:
@@ -323,6 +368,7 @@ async def _watch(request: web.Request, state: KubeState, target: Target) -> web.
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/version", version)
+    app.router.add_get("/openapi/v2", openapi_v2)
     app.router.add_get("/openapi/v3", openapi_v3)
     app.router.add_get("/openapi/v3/{tail:.*}", openapi_v3)
     for prefix in ("/api", "/apis"):

@@ -19,6 +19,7 @@ from aiohttp import web
 from mocks.kube.api import STATE_KEY, json_response
 
 Obj = dict[str, Any]
+OUTAGE_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"})
 
 
 def _bad(message: str) -> web.HTTPBadRequest:
@@ -42,7 +43,7 @@ async def state_view(request: web.Request) -> web.Response:
             "resourceVersion": state.store.rv,
             "compacted": state.store.compacted,
             "openWatches": len(state.watchers),
-            "outage": state.outage,
+            "outage": state.outage.as_dict() if state.outage is not None else None,
             "objects": counts,
             "settings": _settings(request),
         }
@@ -64,11 +65,22 @@ async def drop_watches(request: web.Request) -> web.Response:
 
 async def set_outage(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    status = None if request.method == "DELETE" else (await _json(request)).get("status")
+    body = {} if request.method == "DELETE" else await _json(request)
+    status = body.get("status")
     if status is not None and (not isinstance(status, int) or not 400 <= status <= 599):
-        raise web.HTTPBadRequest(text='{"error": "status must be 400-599 or null"}', content_type="application/json")
-    state.set_outage(status)
-    return json_response({"outage": status})
+        raise _bad("status must be 400-599 or null")
+    resources, verbs = _names(body, "resources"), _names(body, "verbs")
+    if verbs - OUTAGE_VERBS:
+        raise _bad(f"verbs must be among {', '.join(sorted(OUTAGE_VERBS))}")
+    state.set_outage(status, resources=resources, verbs=verbs)
+    return json_response({"outage": status, "resources": sorted(resources), "verbs": sorted(verbs)})
+
+
+def _names(body: Obj, key: str) -> frozenset[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise _bad(f"{key} must be a list of non-empty strings")
+    return frozenset(value)
 
 
 async def requests_view(request: web.Request) -> web.Response:

@@ -6,11 +6,12 @@ the legacy documents when the answer's ``Content-Type`` is plain ``application/j
 the fake serves only the legacy ones: ``APIVersions``, ``APIGroupList``, ``APIGroup`` and one
 ``APIResourceList`` per group version, built from the live registry (CRD groups included).
 
-Before ``create``/``replace``/``apply`` kubectl decides between server-side field validation
-and client-side schema validation by reading OpenAPI v3: the PATCH operation of the kind's
-path must list a ``fieldValidation`` query parameter. ``openapi_v3_group`` publishes exactly
-that, per kind, and no schemas: kubectl then sends ``fieldValidation=Strict``, which the fake
-accepts without checking unknown fields (see ``validation.py``).
+Before ``create``/``replace``/``apply`` kubectl 1.32 decides between server-side field
+validation and client-side schema validation by reading OpenAPI v3: the PATCH operation of the
+kind's path must list a ``fieldValidation`` query parameter. ``openapi_v3_group`` publishes
+exactly that, per kind, and no schemas: kubectl then sends ``fieldValidation=Strict``, and the
+fake checks the fields against the schemas of ``/openapi/v2`` (``schemas.py``), which older
+kubectls (1.20) read to validate on the client (``openapi_v2.py``).
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ def unsupported_media_type(content_type: str, accepted: tuple[str, ...]) -> Kube
 
 def outage_error(code: int) -> KubeError:
     reasons = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
-    return KubeError(code, reasons.get(code, "InternalError"), f"fake outage: every request answers {code}")
+    return KubeError(code, reasons.get(code, "InternalError"), f"fake outage: answering {code}")
 
 
 def unauthorized() -> KubeError:

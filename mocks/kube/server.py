@@ -25,6 +25,7 @@ import logging
 import os
 import ssl
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +151,10 @@ class FakeKube:
         """Cut every open watch connection, as a network failure would; returns how many."""
         return self.state.drop_watches()
 
-    def outage(self, status: int | None) -> None:
-        """Answer every API request with ``status`` (a Status body) until ``outage(None)``."""
-        self.state.set_outage(status)
+    def outage(self, status: int | None, *, resources: Iterable[str] = (), verbs: Iterable[str] = ()) -> None:
+        """Answer API requests with ``status`` (a Status body) until ``outage(None)``: every one, or
+        only those of ``resources`` (``nodes``, ``ingresses.networking.k8s.io``) and ``verbs``."""
+        self.state.set_outage(status, resources=resources, verbs=verbs)
 
     @property
     def authorize(self) -> bool:

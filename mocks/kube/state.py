@@ -9,9 +9,11 @@ requests are authorized, and the issued tokens.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from mocks.kube.attributes import Attributes
 from mocks.kube.cluster import Cluster
 from mocks.kube.identities import Tokens
 from mocks.kube.resources import Registry
@@ -40,6 +42,33 @@ class RequestRecord:
         return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
+@dataclass(frozen=True)
+class Outage:
+    """Which API requests an outage answers with ``status``: every one, or only those of the
+    listed ``resources`` (``nodes``, ``ingresses.networking.k8s.io``: plural, then the group
+    unless core) and ``verbs`` (``list``, ``watch``, ``get``, ``create``…). A scoped outage
+    lets a test break what one client reads while the cluster keeps changing, as when one
+    kind's lists fail (a conversion webhook down) or reads time out while writes go through."""
+
+    status: int
+    resources: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()
+
+    def covers(self, attrs: Attributes) -> bool:
+        if self.verbs and attrs.verb not in self.verbs:
+            return False
+        if not self.resources:
+            return True
+        qualified = f"{attrs.resource}.{attrs.api_group}" if attrs.api_group else attrs.resource
+        return attrs.resource_request and qualified in self.resources
+
+    def covers_watch(self, group: str, plural: str) -> bool:
+        return self.covers(Attributes("watch", "", True, group, "", plural))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "resources": sorted(self.resources), "verbs": sorted(self.verbs)}
+
+
 @dataclass
 class KubeState:
     bookmark_interval: float = 1.0
@@ -47,7 +76,7 @@ class KubeState:
     default_watch_timeout: float = 1800.0
     watch_queue_limit: int = 1000
     history_limit: int = 10_000
-    outage: int | None = None
+    outage: Outage | None = None
     authorize: bool = False
     tokens: Tokens = field(default_factory=Tokens)
     store: Store = field(init=False)
@@ -75,10 +104,14 @@ class KubeState:
         self.watchers.finish_all("drop")
         return dropped
 
-    def set_outage(self, status: int | None) -> None:
-        self.outage = status
-        if status is not None:
-            self.watchers.finish_all("drop")
+    def set_outage(self, status: int | None, *, resources: Iterable[str] = (), verbs: Iterable[str] = ()) -> None:
+        """Start an outage (open watches it covers are cut), or end it with ``None``."""
+        if status is None:
+            self.outage = None
+            return
+        outage = Outage(status, frozenset(resources), frozenset(verbs))
+        self.outage = outage
+        self.watchers.finish_all("drop", where=lambda w: outage.covers_watch(w.resource.group, w.resource.plural))
 
     def watch_timeout(self, asked: float | None) -> float:
         timeout = asked if asked is not None else self.default_watch_timeout

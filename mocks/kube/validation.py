@@ -9,8 +9,8 @@ the cross-field rules of CRDs and RBAC objects (a resource rule names groups and
 non-resource rule only URLs and only in a ClusterRole; a binding's subject groups).
 
 A value of the wrong JSON type is a decoding error on the real server, hence 400 BadRequest,
-while a well-typed value out of range is 422. Unknown fields are not checked: the fake has no
-schemas, so ``fieldValidation=Strict`` is accepted and ignored.
+while a well-typed value out of range is 422. Unknown fields are another matter, checked only
+under ``fieldValidation=Strict`` against the published schemas (``schemas.unknown_fields``).
 """
 
 from __future__ import annotations
