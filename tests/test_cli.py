@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from mocks.kube import manifests
 from tests.conftest import PASSWORD, USERNAME
@@ -117,6 +118,16 @@ async def test_run_once_exit_code_says_whether_it_converged(mock: RunningMock, t
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(snapshot), env=bridge_env(mock.url))
     assert code == 0  # a rejected host is reported but does not hold back the others
     assert "rejected host 'api_bad.example.com'" in out
+    orphan = tmp_path / "orphan-minion.yaml"
+    orphan.write_text(
+        demo_text()
+        + "\n---\n"
+        + yaml.safe_dump(manifests.ingress("lost", "checkout", "gone.example.com", mergeable="minion"))
+    )
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(orphan), env=bridge_env(mock.url))
+    assert (code, out.rstrip().endswith("\nconverged")) == (0, True), out  # one tenant's mistake blocks nobody
+    assert "rejected host 'gone.example.com' in Ingress checkout/lost: minion without a master Ingress" in out
+    assert "degraded" not in out
     held = tmp_path / "no-service.yaml"
     held.write_text(demo_text().replace("name: njet-ingress-controller", "name: renamed"))
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(held), env=bridge_env(mock.url))
