@@ -74,7 +74,7 @@ async def test_connect_retries_until_its_bound_then_names_the_last_error(mock_ad
 
 
 async def test_connect_cuts_an_attempt_that_hangs_at_its_bound(mock_adc: MockADC, adc: Appliance) -> None:
-    slow_login = {"kind": "latency", "latency_ms": 3000, "path": "/adc/v3.0/login"}
+    slow_login = {"kind": "latency", "latency_ms": 2200, "path": "/adc/v3.0/login"}
     await adc.control("POST", "faults", {"rules": [slow_login]})
     async with client_for(mock_adc.url) as client:  # 2 s per request, 5 s per call: both longer than the bound
         started = time.monotonic()
