@@ -17,6 +17,7 @@ import logging
 import secrets
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from adcbridge.config import Settings
 from adcbridge.desired import owner_of
 from adcbridge.dns.rfc2136 import Rfc2136Target, secret_source
 from adcbridge.dns.verify import VerifyReport, expected_addresses
-from adcbridge.errors import KubeNotFound
+from adcbridge.errors import AdcError, KubeNotFound
 from adcbridge.k8s.api import KubeApi
 from adcbridge.k8s.cluster_source import SERVICES, VIRTUAL_SERVERS, ClusterSource
 from adcbridge.k8s.events import EventRecorder
@@ -73,10 +74,19 @@ def zone_target(settings: Settings) -> Rfc2136Target | None:
     return Rfc2136Target(settings.rfc2136, secret=secret, marker=owner_of(settings).marker)
 
 
-async def run_cycle(settings: Settings, source: SnapshotSource) -> CycleReport:
-    """One cycle (``run --once``, and ``plan`` with dry_run set)."""
+async def run_cycle(settings: Settings, source: SnapshotSource, *, connect_timeout: float | None = None) -> CycleReport:
+    """One cycle (``run --once``, and ``plan`` with dry_run set).
+
+    With ``connect_timeout``, the first login and list must succeed within that many seconds, or
+    the cycle fails with the last error; once connected, the cycle runs to its end however long
+    it takes (a large first sync on a slow ADC must finish, not be cut at an arbitrary point)."""
     metrics = Metrics()
     async with open_adc(settings, metrics) as adc:
+        if connect_timeout is not None:
+            try:
+                await adc.connect(within=connect_timeout)
+            except AdcError as exc:
+                return CycleReport(started_at=time.time(), error=f"cannot reach the ADC: {exc}")
         return await Reconciler(settings, source, adc, metrics, zones=zone_target(settings)).run_once()
 
 

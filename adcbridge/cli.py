@@ -1,13 +1,20 @@
 """The command line: parse arguments, load settings, set up logging, run.
 
 Exit codes: 0 success (for ``run --once``: converged), 1 ran but did not converge or a
-check failed, 2 bad arguments or settings (the message names the field).
+check failed (an ADC that could not be reached within ``--connect-timeout`` included), 2 bad
+arguments or settings (the message names the field).
+
+``--connect-timeout`` bounds only the one-shot commands (``run --once``, ``plan``): the time to
+the first login and list of the ADC, which otherwise waits out every call's retry deadline. The
+service (``run``) has no such limit on purpose: it retries with backoff for as long as it runs,
+reporting on ``/readyz`` and in metrics, because an ADC outage must not become a crash loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from pathlib import Path
 
@@ -20,6 +27,7 @@ from adcbridge.presenting import cycle_json, cycle_text
 from adcbridge.reconciler import SnapshotSource
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USAGE = 0, 1, 2
+CONNECT_TIMEOUT = 30.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,14 +44,34 @@ def parser() -> argparse.ArgumentParser:
             type=Path,
             help="YAML file (or directory of them) of Kubernetes objects, instead of the live cluster",
         )
+        command.add_argument(
+            "--connect-timeout",
+            type=_seconds,
+            metavar="SECONDS",
+            help=f"one cycle only: give up if the ADC cannot be logged in to and listed within SECONDS"
+            f" (default {CONNECT_TIMEOUT:g}); a cycle that connected runs to its end",
+        )
     check = commands.add_parser("check", help="check settings, ADC reachability and login")
     for command in (run, plan, check):
         command.add_argument("--config", type=Path, help="YAML settings file (environment variables win)")
     return top
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args = top.parse_args(argv)
+    if args.command == "run" and not args.once and args.connect_timeout is not None:
+        top.error("--connect-timeout applies to run --once: the service keeps retrying for as long as it runs")
     try:
         settings = load_settings(args.config)
         app.validate(settings)
@@ -70,7 +98,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings, source: SnapshotSource, live: app.Cluster | None) -> int:
     if args.command == "run" and not args.once:
         return await app.Service(settings, source, live).serve()
-    report = await app.run_cycle(settings, source)
+    connect_timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
+    report = await app.run_cycle(settings, source, connect_timeout=connect_timeout)
     if getattr(args, "json", False):
         print(cycle_json(report))
     else:

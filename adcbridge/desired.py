@@ -18,6 +18,10 @@ Decisions made here, and why:
   same family: a member must be reachable in the VIP's family.
 - A missing KIC Service, or one without nodePorts, makes the SLB objects *unknown*, not
   empty: the planner then leaves them alone, and the state is reported as degraded.
+- A host claim refused for a mistake of its own object (an invalid hostname here; an orphan
+  minion or a bad mergeable type, found by the source) is a *rejection*: reported on that
+  object, never degrading the state, and the other hosts go on. Degraded is kept for what
+  weakens the whole bridge: no usable Service, no ready node, a doubtful cluster view.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from adcbridge.model import (
     KicService,
     Owner,
     Rejection,
+    RejectionCause,
     ServicePort,
     join_host_port,
     sorted_addresses,
@@ -62,7 +67,7 @@ def build_desired(
 ) -> DesiredState:
     """The desired ADC objects for ``snapshot``; ``unfit_since`` comes from the previous result."""
     owner = owner_of(settings)
-    domains, rejections = desired_domains(snapshot.hosts, settings, owner)
+    domains, invalid = desired_domains(snapshot.hosts, settings, owner)
     slb = _desired_slb(snapshot, settings, owner, unfit_since or {})
     adc_dns = "adc" in settings.dns.targets
     on_adc = domains if adc_dns else {}
@@ -73,7 +78,7 @@ def build_desired(
         objects=objects,
         slb_known=slb.known,
         complete=snapshot.complete,
-        rejections=rejections,
+        rejections=tuple(sorted(set(invalid + snapshot.rejections), key=_rejection_order)),
         degraded=slb.degraded + snapshot.problems,
         keep_only=slb.keep_only,
         unfit_since=slb.unfit_since,
@@ -98,7 +103,7 @@ def desired_domains(
         try:
             name = normalize_host(claim.host)
         except InvalidHost as exc:
-            rejections.append(Rejection(claim.host, str(exc), claim.source))
+            rejections.append(Rejection(claim.host, str(exc), claim.source, RejectionCause.INVALID_HOST))
             continue
         domains[name] = AdcDomain(name, record_type, addresses, settings.dns.ttl, owner.marker)
     return dict(sorted(domains.items())), tuple(sorted(set(rejections), key=_rejection_order))
@@ -109,9 +114,9 @@ def _record_type(addresses: tuple[str, ...]) -> str:
     return "A+AAAA" if families == {4, 6} else ("AAAA" if families == {6} else "A")
 
 
-def _rejection_order(rejection: Rejection) -> tuple[str, str, str, str]:
+def _rejection_order(rejection: Rejection) -> tuple[str, str, str, str, str]:
     source = rejection.source
-    return rejection.host, source.kind, source.namespace, source.name
+    return rejection.host, source.kind, source.namespace, source.name, rejection.cause
 
 
 # ---------------------------------------------------------------------------- SLB

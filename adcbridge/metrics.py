@@ -46,7 +46,11 @@ class Metrics:
             "adcbridge_managed_objects", "Objects we own on the ADC after the last cycle", ["kind"], registry=r
         )
         self.rejected_hosts = Gauge(
-            "adcbridge_rejected_hosts", "Hostnames rejected as invalid in the last cycle", registry=r
+            "adcbridge_rejected_hosts",
+            "Host claims not published in the last cycle, by reason: invalid_host, invalid_mergeable,"
+            " orphan_minion (a minion whose host has no master), conflict (a name someone else holds)",
+            ["reason"],
+            registry=r,
         )
         self.conflicts = Gauge("adcbridge_conflicts", "Names held by objects we do not own", ["kind"], registry=r)
         self.last_success = Gauge(

@@ -73,8 +73,10 @@ class ClusterSnapshot:
     """Everything the bridge knows about the cluster at one moment.
 
     ``complete`` is False unless every source listed successfully: an incomplete view may
-    add and update on the ADC but never delete. ``problems`` are findings of the source
-    itself (a minion Ingress without a master, say), reported with the cycle.
+    add and update on the ADC but never delete. ``problems`` are findings that make the view
+    doubtful (an object skipped as unreadable, a watch gone stale), reported as degraded;
+    ``rejections`` are readable objects whose hosts are refused for a mistake of their own
+    (a minion Ingress without a master, say), reported on those objects.
     """
 
     service: KicService | None
@@ -84,6 +86,7 @@ class ClusterSnapshot:
     complete: bool
     taken_at: float
     problems: tuple[str, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
 
 
 # ---------------------------------------------------------------------------- ADC side
@@ -244,13 +247,27 @@ class AdcState:
 # ---------------------------------------------------------------------------- decisions
 
 
+class RejectionCause(StrEnum):
+    """Why a host claim was refused: the ``reason`` label of ``adcbridge_rejected_hosts``.
+
+    Each is a mistake in one tenant's object, reported on that object: it never degrades the
+    bridge nor stops a cycle from converging (the other hosts are published as usual).
+    """
+
+    INVALID_HOST = "invalid_host"  # not a hostname the ADC's DNS can hold
+    INVALID_MERGEABLE = "invalid_mergeable"  # a mergeable-ingress type the KIC rejects
+    ORPHAN_MINION = "orphan_minion"  # a minion whose host has no master: the KIC serves none of its paths
+
+
 @dataclass(frozen=True)
 class Rejection:
-    """A hostname that will not reach the ADC, and why."""
+    """A host claim that will not reach the ADC (or, for a minion, a host its paths will not
+    join), and why. ``host`` is empty for a minion that names none."""
 
     host: str
     reason: str
     source: ObjectRef
+    cause: RejectionCause = RejectionCause.INVALID_HOST
 
 
 @dataclass(frozen=True)

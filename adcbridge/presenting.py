@@ -13,7 +13,19 @@ from typing import Any
 from adcbridge.config import KicSettings
 from adcbridge.hostnames import InvalidHost, normalize_host
 from adcbridge.k8s.events import Finding
-from adcbridge.model import Action, AdcMember, AdcObject, ClusterSnapshot, Kind, ObjectRef, Operation, Plan, fields_of
+from adcbridge.model import (
+    Action,
+    AdcMember,
+    AdcObject,
+    ClusterSnapshot,
+    Kind,
+    ObjectRef,
+    Operation,
+    Plan,
+    Rejection,
+    RejectionCause,
+    fields_of,
+)
 from adcbridge.reconciler import CycleReport
 from adcbridge.records import RecordChange
 
@@ -133,7 +145,7 @@ def cycle_json(report: CycleReport) -> str:
         if plan
         else [],
         "rejected_hosts": [
-            {"host": r.host, "reason": r.reason, "source": str(r.source)}
+            {"host": r.host, "reason": r.reason, "source": str(r.source), "cause": r.cause.value}
             for r in (report.desired.rejections if report.desired else ())
         ],
         "degraded": list(report.desired.degraded) if report.desired else [],
@@ -184,9 +196,7 @@ def findings(report: CycleReport, kic: KicSettings) -> list[Finding]:
     found: list[Finding] = []
     if report.desired is not None:
         desired = report.desired
-        found += [
-            Finding(r.source, "HostRejected", f"host {r.host!r} not published: {r.reason}") for r in desired.rejections
-        ]
+        found += [rejection_finding(rejection) for rejection in desired.rejections]
         problems = set(report.snapshot.problems if report.snapshot else ())
         found += [Finding(service, "Degraded", reason) for reason in desired.degraded if reason not in problems]
     if report.plan is not None:
@@ -199,6 +209,15 @@ def findings(report: CycleReport, kic: KicSettings) -> list[Finding]:
         if report.plan.hold_reason:
             found.append(Finding(service, "DeletionsHeldBack", report.plan.hold_reason))
     return found
+
+
+def rejection_finding(rejection: Rejection) -> Finding:
+    """A refused host claim as a Warning on its object: ``HostRejected`` for a host left out,
+    ``OrphanMinion`` for a minion whose paths nobody serves (its host may well be published)."""
+    host, reason = rejection.host, rejection.reason
+    if rejection.cause is RejectionCause.ORPHAN_MINION:
+        return Finding(rejection.source, "OrphanMinion", f"host {host!r}: {reason}" if host else reason)
+    return Finding(rejection.source, "HostRejected", f"host {host!r} not published: {reason}")
 
 
 def _claims_by_host(snapshot: ClusterSnapshot | None) -> dict[str, list[ObjectRef]]:

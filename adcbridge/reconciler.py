@@ -42,6 +42,7 @@ from adcbridge.model import (
     Kind,
     Operation,
     Plan,
+    RejectionCause,
 )
 from adcbridge.planner import owned, plan
 from adcbridge.records import NameRecords, RecordApplyReport, RecordPlan, plan_records
@@ -212,6 +213,8 @@ class Reconciler:
         self._count(desired, report.plan, report.applied, owned(observed, self._owner))
         if self._zones is not None:
             await self._publish_records(report, desired, self._zones)
+        for reason, count in rejected_by_reason(desired, report.plan, report.records).items():
+            self._metrics.rejected_hosts.labels(reason).set(count)
         self._previous = desired
 
     async def _publish_records(self, report: CycleReport, desired: DesiredState, zones: ZoneTarget) -> None:
@@ -313,7 +316,6 @@ class Reconciler:
 
     def _count(self, desired: DesiredState, current: Plan, applied: ApplyReport | None, ours: AdcState) -> None:
         metrics = self._metrics
-        metrics.rejected_hosts.set(len(desired.rejections))
         metrics.held_back_deletions.set(len(current.held_back))
         metrics.degraded.set(0 if desired.complete and not desired.degraded else 1)
         for kind in Kind:
@@ -374,6 +376,19 @@ class Reconciler:
         except TimeoutError:
             return
         await self._sleep(self._settings.reconcile.debounce_seconds)
+
+
+def rejected_by_reason(desired: DesiredState, current: Plan, records: RecordPlan | None) -> dict[str, int]:
+    """Host claims not published, by the ``reason`` label of ``adcbridge_rejected_hosts``: every
+    reason each time (a reason that cleared reads 0, not its last count). Refused claims count
+    by cause; ``conflict`` counts the names someone else holds, on the ADC or in a zone, once each."""
+    counts = {cause.value: 0 for cause in RejectionCause}
+    for rejection in desired.rejections:
+        counts[rejection.cause.value] += 1
+    held = {conflict.key for conflict in current.conflicts if conflict.kind is Kind.DOMAIN}
+    held |= {conflict.name for conflict in records.conflicts} if records is not None else set()
+    counts["conflict"] = len(held)
+    return counts
 
 
 def _summary(current: Plan) -> str:

@@ -25,6 +25,7 @@ from adcbridge.model import (
     KicService,
     ObjectRef,
     Owner,
+    Rejection,
     ServicePort,
 )
 
@@ -111,6 +112,7 @@ def snapshot(
     complete: bool = True,
     taken_at: float = TAKEN_AT,
     problems: tuple[str, ...] = (),
+    rejections: tuple[Rejection, ...] = (),
 ) -> ClusterSnapshot:
     """A snapshot; the Service defaults to one exposing http (30080) and https (30443)."""
     return ClusterSnapshot(
@@ -121,6 +123,7 @@ def snapshot(
         complete=complete,
         taken_at=taken_at,
         problems=problems,
+        rejections=rejections,
     )
 
 

@@ -4,6 +4,7 @@ answers the mock cannot be made to give (a 200 that is not the envelope, a login
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -59,6 +60,39 @@ async def test_transient_errors_give_up_at_the_deadline(mock_adc: MockADC, adc: 
     async with client_for(mock_adc.url, deadline=1.0) as client:
         with pytest.raises(AdcUnavailable, match="HTTP 503"):
             await client.get("system/info")
+
+
+async def test_connect_retries_until_its_bound_then_names_the_last_error(mock_adc: MockADC, adc: Appliance) -> None:
+    await adc.control("POST", "faults", {"rules": [{"kind": "status", "status": 503, "retry_after": 0}]})
+    async with client_for(mock_adc.url, deadline=30.0) as client:
+        started = time.monotonic()
+        with pytest.raises(AdcUnavailable, match=r"^no login and list within 1 s; last error: POST login: HTTP 503$"):
+            await client.connect("slb/node", within=1.0)
+        elapsed = time.monotonic() - started
+    assert 0.9 < elapsed < 3.0  # it kept trying for the whole second, and not for the 30 s deadline
+    (rule,) = (await adc.control("GET", "faults"))["rules"]
+    assert rule["fired"] >= 2
+
+
+async def test_connect_cuts_an_attempt_that_hangs_at_its_bound(mock_adc: MockADC, adc: Appliance) -> None:
+    slow_login = {"kind": "latency", "latency_ms": 2200, "path": "/adc/v3.0/login"}
+    await adc.control("POST", "faults", {"rules": [slow_login]})
+    async with client_for(mock_adc.url) as client:  # 2 s per request, 5 s per call: both longer than the bound
+        started = time.monotonic()
+        with pytest.raises(AdcUnavailable, match=r"within 0.5 s; last error: no answer yet"):
+            await client.connect("slb/node", within=0.5)
+        assert time.monotonic() - started < 1.5
+        await adc.control("DELETE", "faults")
+        await client.connect("slb/node", within=5.0)  # the cut attempt left the client usable
+
+
+async def test_connect_reports_a_permanent_error_at_once(mock_adc: MockADC) -> None:
+    settings = AdcSettings(url=mock_adc.url, operation_deadline=5.0, timeout=2.0)
+    async with AdcClient(settings, lambda: Credentials(USERNAME, "wrong-password"), wire=REFERENCE_WIRE) as client:
+        started = time.monotonic()
+        with pytest.raises(AdcAuthError, match="wrong username or password"):
+            await client.connect("slb/node", within=10.0)
+        assert time.monotonic() - started < 2.0
 
 
 async def test_already_exists_converges_and_not_found_on_delete_is_done(mock_adc: MockADC, adc: Appliance) -> None:

@@ -21,7 +21,7 @@ from adcbridge.config import Settings
 from adcbridge.desired import owner_of
 from adcbridge.errors import AdcAuthError, KubeUnavailable
 from adcbridge.metrics import Metrics
-from adcbridge.model import ClusterSnapshot
+from adcbridge.model import ClusterSnapshot, ObjectRef, Rejection, RejectionCause
 from adcbridge.reconciler import CycleReport, Reconciler
 from mocks.adc import MockADC
 from tests.builders import VIP4, node, settings, snapshot
@@ -30,6 +30,7 @@ from tests.conftest import PASSWORD, USERNAME, Appliance
 OBJECT_KINDS = {"slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"}
 NODES = [node(f"node-{index}", f"10.0.0.{index}") for index in range(1, 4)]
 HOSTS = ["shop.example.com", "api.example.com", "*.apps.example.com"]
+REASONS = ("invalid_host", "invalid_mergeable", "orphan_minion", "conflict")
 
 
 class StaticSource:
@@ -323,6 +324,29 @@ async def test_foreign_objects_are_never_touched_and_name_clashes_are_conflicts(
             ]
         assert foreign_after == foreign_before
     assert after["rservers"]["legacy-pool"] == before["rservers"]["legacy-pool"]
+
+
+async def test_rejected_hosts_are_counted_by_reason_and_neither_degrade_nor_block_convergence(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    minion = ObjectRef("Ingress", "checkout", "checkout")
+    orphan = Rejection("pay.example.com", "minion without a master", minion, RejectionCause.ORPHAN_MINION)
+    mistakes = cluster(hosts=[*HOSTS, "bad_host.example.com", "other.example.com"], rejections=(orphan,))
+    async with running_bridge(mock_adc, mistakes) as bridge:
+        report = await bridge.cycle()
+        assert report.converged, report  # nothing degraded, nothing pending: `run --once` says 0
+        counts = {reason: bridge.sample("adcbridge_rejected_hosts", reason=reason) for reason in REASONS}
+        assert counts == {"invalid_host": 1, "invalid_mergeable": 0, "orphan_minion": 1, "conflict": 0}
+        assert bridge.sample("adcbridge_degraded") == 0
+        foreign = {"name": "other.example.com", "type": "A", "addresses": ["203.0.113.6"], "description": "by hand"}
+        await adc.ok("DELETE", "dns/domain/other.example.com")
+        await adc.ok("POST", "dns/domain", foreign)
+        assert not (await bridge.cycle()).converged  # a name held by someone else is in the way
+        assert bridge.sample("adcbridge_rejected_hosts", reason="conflict") == 1
+        assert (await bridge.cycle(cluster())).converged
+        assert {
+            reason: bridge.sample("adcbridge_rejected_hosts", reason=reason) for reason in REASONS
+        } == dict.fromkeys(REASONS, 0)  # a reason that cleared reads 0, not its last count
 
 
 async def test_a_node_ip_held_by_a_foreign_node_is_reused_not_duplicated(mock_adc: MockADC, adc: Appliance) -> None:

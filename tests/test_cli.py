@@ -10,13 +10,16 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from mocks.kube import manifests
 from tests.conftest import PASSWORD, USERNAME
@@ -52,7 +55,8 @@ def bridge_env(url: str, **extra: str) -> dict[str, str]:
     return env | extra
 
 
-async def adcbridge(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+async def adcbridge(*args: str, env: dict[str, str], within: float = START_TIMEOUT * 3) -> tuple[int, str, str]:
+    """Run the command to its end; one still running after ``within`` seconds is killed and fails the test."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -62,7 +66,12 @@ async def adcbridge(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT * 3)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), within)
+    except TimeoutError:
+        process.kill()
+        await process.communicate()
+        raise AssertionError(f"adcbridge {' '.join(args)} still running after {within:g} s") from None
     assert process.returncode is not None
     stdout, stderr = out.decode(), err.decode()
     assert PASSWORD not in stdout + stderr
@@ -117,11 +126,78 @@ async def test_run_once_exit_code_says_whether_it_converged(mock: RunningMock, t
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(snapshot), env=bridge_env(mock.url))
     assert code == 0  # a rejected host is reported but does not hold back the others
     assert "rejected host 'api_bad.example.com'" in out
+    orphan = tmp_path / "orphan-minion.yaml"
+    orphan.write_text(
+        demo_text()
+        + "\n---\n"
+        + yaml.safe_dump(manifests.ingress("lost", "checkout", "gone.example.com", mergeable="minion"))
+    )
+    code, out, _ = await adcbridge("run", "--once", "--snapshot", str(orphan), env=bridge_env(mock.url))
+    assert (code, out.rstrip().endswith("\nconverged")) == (0, True), out  # one tenant's mistake blocks nobody
+    assert "rejected host 'gone.example.com' in Ingress checkout/lost: minion without a master Ingress" in out
+    assert "degraded" not in out
     held = tmp_path / "no-service.yaml"
     held.write_text(demo_text().replace("name: njet-ingress-controller", "name: renamed"))
     code, out, _ = await adcbridge("run", "--once", "--snapshot", str(held), env=bridge_env(mock.url))
     assert code == 1
     assert "degraded: KIC Service njet-ingress/njet-ingress-controller not found" in out
+
+
+async def test_run_once_gives_up_on_an_unreachable_adc_at_the_connect_timeout_with_the_reason() -> None:
+    with socket.socket() as closed:  # bound, never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        env = bridge_env(f"http://127.0.0.1:{closed.getsockname()[1]}")
+        started = time.monotonic()
+        code, out, _ = await adcbridge(
+            "run", "--once", "--snapshot", str(DEMO_SNAPSHOT), "--connect-timeout", "1", env=env, within=20
+        )
+        elapsed = time.monotonic() - started
+    assert code == 1, out
+    assert elapsed < 10  # the interpreter's start included; without the bound it takes over a minute
+    assert "error: cannot reach the ADC: no login and list within 1 s; last error: POST login: ConnectError" in out
+    assert out.rstrip().endswith("not converged")
+
+
+async def test_connect_timeout_is_a_positive_number_for_one_cycle_only() -> None:
+    env = bridge_env("http://127.0.0.1:9")
+    code, _, err = await adcbridge("run", "--snapshot", str(DEMO_SNAPSHOT), "--connect-timeout", "5", env=env)
+    assert (code, "--connect-timeout applies to run --once" in err) == (2, True)
+    code, _, err = await adcbridge("plan", "--snapshot", str(DEMO_SNAPSHOT), "--connect-timeout", "0", env=env)
+    assert (code, "'0' is not a positive number of seconds" in err) == (2, True)
+
+
+async def set_faults(url: str, *rules: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        (await http.post("/_mock/faults", json={"rules": list(rules)})).raise_for_status()
+
+
+async def fired(url: str) -> list[int]:
+    async with httpx.AsyncClient(base_url=url) as http:
+        return [rule["fired"] for rule in (await http.get("/_mock/faults")).json()["data"]["rules"]]
+
+
+async def test_an_adc_that_answers_late_but_within_the_connect_timeout_is_reached(mock: RunningMock) -> None:
+    login = "/adc/v3.0/login"
+    refused = {"kind": "status", "status": 503, "retry_after": None, "path": login, "count": 2}
+    await set_faults(mock.url, {"kind": "latency", "latency_ms": 500, "path": login}, refused)
+    run = ("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), "--connect-timeout", "8")
+    code, out, _ = await adcbridge(*run, env=bridge_env(mock.url))
+    assert (code, out.rstrip().endswith("\nconverged")) == (0, True), out
+    assert await fired(mock.url) == [3, 2]  # three slow logins, the first two refused, then in
+    assert (await state_of(mock.url))["counts"]["dns/domain"] == 7
+
+
+async def test_a_slow_adc_once_connected_completes_the_cycle_past_the_connect_timeout(mock: RunningMock) -> None:
+    slow = [{"kind": "latency", "latency_ms": 800, "path": f"/adc/v3.0/{path}/*"} for path in ("slb", "dns", "system")]
+    await set_faults(mock.url, *slow)
+    run = ("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), "--connect-timeout", "2")
+    code, out, _ = await adcbridge(*run, env=bridge_env(mock.url))
+    assert (code, out.rstrip().endswith("\nconverged")) == (0, True), out
+    async with httpx.AsyncClient(base_url=mock.url) as http:
+        changes = (await http.get("/_mock/changes")).json()["data"]["changes"]
+    assert changes[-1]["kind"] == "system/config"  # saved, at the very end
+    assert changes[-1]["time"] - changes[0]["time"] > 2  # writing alone outlasted the connect timeout
+    assert (await state_of(mock.url))["counts"]["dns/domain"] == 7
 
 
 async def test_check_reports_reachability_and_login(mock: RunningMock) -> None:

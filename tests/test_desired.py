@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 
 from adcbridge.desired import build_desired, node_address
 from adcbridge.hostnames import InvalidHost, normalize_host
+from adcbridge.k8s.objects import snapshot_from
 from adcbridge.model import (
     AdcDomain,
     AdcMember,
@@ -30,7 +31,9 @@ from adcbridge.model import (
     ObjectRef,
     Owner,
     Rejection,
+    RejectionCause,
 )
+from mocks.kube import manifests as k
 from tests.builders import (
     CARRIED,
     CONFIGS,
@@ -537,7 +540,7 @@ def test_one_pool_per_exposed_port(
 def test_slb_unknown_without_node_ports(
     kic_service: KicService | None, kic_ports: list[int | str], degraded: tuple[str, ...]
 ) -> None:
-    snap = snapshot(nodes=[node("n1")], service_=kic_service, hosts=["www.example.com"], problems=("minion x",))
+    snap = snapshot(nodes=[node("n1")], service_=kic_service, hosts=["www.example.com"], problems=("feed x",))
 
     desired = build(snap, kic={"ports": kic_ports})
 
@@ -545,7 +548,7 @@ def test_slb_unknown_without_node_ports(
     assert desired.objects == AdcState(
         domains={"www.example.com": AdcDomain("www.example.com", "A", (VIP4,), 300, MARK)}
     )
-    assert desired.degraded == (*degraded, "minion x")
+    assert desired.degraded == (*degraded, "feed x")
     assert desired.keep_only == frozenset()
 
 
@@ -683,6 +686,73 @@ def test_invalid_hosts_are_rejected_with_reason_and_source_and_the_rest_stay() -
         ),
     )
     assert len(desired.objects.members) == 2  # hostnames never touch the SLB side
+
+
+SHOP = k.ingress("shop", "shop", "shop.example.com")
+PAY_MASTER = k.ingress("pay", "pay", "pay.example.com", mergeable="master")
+PAY_MINION = k.ingress("checkout", "checkout", "pay.example.com", mergeable="minion")
+ORPHAN = ("orphan_minion", "pay.example.com", "checkout/checkout")
+NO_SERVICE = f"{WHERE} not found: SLB objects left as they are"
+NODE = k.node("n1", "10.0.0.1")
+BASE = [k.service(), NODE, SHOP]
+TENANT_MISTAKES = [
+    pytest.param([*BASE, PAY_MASTER, PAY_MINION], [], (), id="a minion with its master"),
+    pytest.param([*BASE, PAY_MINION], [ORPHAN], (), id="an orphan minion"),
+    pytest.param(
+        [*BASE, k.ingress("m", "checkout", mergeable="minion")],
+        [("orphan_minion", "", "checkout/m")],
+        (),
+        id="a minion without a host",
+    ),
+    pytest.param(
+        [*BASE, k.ingress("m", "checkout", "pay.example.com", mergeable="Master")],
+        [("invalid_mergeable", "pay.example.com", "checkout/m")],
+        (),
+        id="an invalid mergeable type",
+    ),
+    pytest.param(
+        [*BASE, k.ingress("bad", "shop", "bad_host.example.com")],
+        [("invalid_host", "bad_host.example.com", "shop/bad")],
+        (),
+        id="an invalid host",
+    ),
+    pytest.param(
+        [*BASE, PAY_MINION, k.ingress("bad", "shop", "bad_host.example.com", mergeable="minion")],
+        [("orphan_minion", "bad_host.example.com", "shop/bad"), ORPHAN],
+        (),
+        id="two orphans, in host order",
+    ),
+    pytest.param([NODE, SHOP, PAY_MINION], [ORPHAN], (NO_SERVICE,), id="degraded by the Service, not the minion"),
+]
+
+
+@pytest.mark.parametrize(("objects", "rejections", "degraded"), TENANT_MISTAKES)
+def test_a_tenants_mistake_is_a_rejection_on_its_object_and_degrades_nothing(
+    objects: list[dict[str, Any]], rejections: list[tuple[str, str, str]], degraded: tuple[str, ...]
+) -> None:
+    snap = snapshot_from(objects, settings(), taken_at=0.0)
+
+    desired = build_desired(snap, settings())
+
+    assert [(r.cause.value, r.host, f"{r.source.namespace}/{r.source.name}") for r in desired.rejections] == rejections
+    assert desired.degraded == degraded
+    assert desired.complete
+    assert "shop.example.com" in desired.objects.domains  # the other hosts go on
+    assert desired.slb_known is not bool(degraded)
+
+
+def test_rejections_of_the_source_and_of_hostnames_are_merged_once_in_order() -> None:
+    source = ObjectRef("Ingress", "checkout", "c")
+    orphan = Rejection("a.example.com", "minion without a master", source, RejectionCause.ORPHAN_MINION)
+    hosts = [claim("bad_host.example.com", "b"), claim("www.example.com", "w")]
+
+    desired = build(snapshot(nodes=[node("n1")], hosts=hosts, rejections=(orphan, orphan)))
+
+    assert [(r.host, r.cause) for r in desired.rejections] == [
+        ("a.example.com", RejectionCause.ORPHAN_MINION),
+        ("bad_host.example.com", RejectionCause.INVALID_HOST),
+    ]
+    assert desired.degraded == ()
 
 
 def test_a_host_claimed_twice_is_one_domain() -> None:

@@ -46,6 +46,9 @@ class RecordingAdc:
         self.plans.append(plan)
         return ApplyReport()
 
+    async def connect(self, *, within: float) -> None:
+        return None
+
     async def describe(self) -> AdcInfo:
         return AdcInfo("test", "active")
 

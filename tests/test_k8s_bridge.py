@@ -151,7 +151,8 @@ async def test_a_rejected_host_is_an_event_on_its_ingress_and_the_rest_is_publis
     tmp_path: Path, kube: FakeKube, mock_adc: MockADC, adc: Appliance
 ) -> None:
     created = kube.create(k.ingress("mixed", "shop", "good.example.com", "bad_host.example.com"))
-    async with running(bridge_config(tmp_path, mock_adc)):
+    minion = kube.create(k.ingress("minion", "team-b", "pay.example.com", mergeable="minion"))
+    async with running(bridge_config(tmp_path, mock_adc)) as service:
 
         async def published() -> bool:
             return has(await adc_names(adc, "dns/domain"), "good.example.com")
@@ -159,9 +160,17 @@ async def test_a_rejected_host_is_an_event_on_its_ingress_and_the_rest_is_publis
         await until(published, what="the valid host on the ADC")
 
         async def evented() -> bool:
-            return any(e["reason"] == "HostRejected" for e in kube.list_objects("v1", "Event", namespace="shop"))
+            reasons = {e["reason"] for e in kube.list_objects("v1", "Event")}
+            return {"HostRejected", "OrphanMinion"} <= reasons
 
-        await until(evented, what="a HostRejected Event")
+        await until(evented, what="a HostRejected and an OrphanMinion Event")
+        sample = service.metrics.registry.get_sample_value
+        assert sample("adcbridge_degraded") == 0.0  # tenants' mistakes do not degrade the bridge
+        assert sample("adcbridge_rejected_hosts", {"reason": "orphan_minion"}) == 1.0
+        assert sample("adcbridge_rejected_hosts", {"reason": "invalid_host"}) == 1.0
+        assert service.readiness() == (True, "ready")
+    (orphan,) = [e for e in kube.list_objects("v1", "Event", namespace="team-b") if e["reason"] == "OrphanMinion"]
+    assert orphan["involvedObject"]["uid"] == minion["metadata"]["uid"]
     events = [e for e in kube.list_objects("v1", "Event", namespace="shop") if e["reason"] == "HostRejected"]
     assert len(events) == 1
     involved = events[0]["involvedObject"]

@@ -103,12 +103,13 @@ async def test_tls_hosts_count_and_a_deleted_ingress_withdraws_its_hosts(kube: F
 
 async def test_mergeable_master_and_minions_across_namespaces(kube: FakeKube, source: ClusterSource) -> None:
     kube.create(k.ingress("minion", "team-b", "shop.example.com", mergeable="minion"))
-    view = await eventually(source, lambda v: any("minion" in p for p in v.problems))
-    assert hosts(view) == []  # a minion alone registers nothing, and is reported
+    view = await eventually(source, lambda v: [r.cause.value for r in v.rejections] == ["orphan_minion"])
+    assert hosts(view) == []  # a minion alone registers nothing, and is rejected as an orphan
+    assert (view.rejections[0].source.name, view.problems, view.complete) == ("minion", (), True)
     kube.create(k.ingress("master", "team-a", "shop.example.com", mergeable="master"))
     view = await eventually(source, lambda v: hosts(v) == ["shop.example.com"])
     assert [c.source.name for c in view.hosts] == ["master"]
-    assert not any("minion" in p for p in view.problems)
+    assert view.rejections == ()
 
 
 async def test_virtual_servers_once_their_crd_exists(kube: FakeKube, source: ClusterSource) -> None:

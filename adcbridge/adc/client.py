@@ -17,6 +17,9 @@ imports tenacity. What it guarantees:
 - **Retries only where they can help.** tenacity retries transient errors with exponential
   backoff and jitter, never sooner than the appliance's Retry-After, within a total
   deadline per call.
+- **A first contact can be bounded.** ``connect`` logs in and reads once within a given time,
+  however long each attempt or the per-call deadline would take, and names the last error
+  when the time runs out: a one-shot command on a dead ADC fails in seconds, not minutes.
 - **Dry run is enforced here, once.** A read-only client refuses every write before it
   reaches the network, whoever asks.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import ssl
@@ -183,13 +187,40 @@ class AdcClient:
         """Open a session now (``adcbridge check``); normally it happens on first use."""
         await self._retrying(lambda: self._relogin(self._token))
 
-    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def connect(self, path: str, *, within: float, params: dict[str, Any] | None = None) -> None:
+        """Log in and GET ``path``, retrying transient failures for at most ``within`` seconds in all.
+
+        When the time runs out (an attempt still hanging included): ``AdcUnavailable`` naming the
+        last error. A permanent error (wrong password, not an ADC) is raised at once, as ever."""
+        failures: list[BaseException] = []
+
+        def remember(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            if error is not None:
+                failures.append(error)
+            _log_retry(state)
+
+        attempt = functools.partial(self._authenticated, Call("GET", path), params)
+        try:
+            async with asyncio.timeout(within):
+                await self._retrying(attempt, deadline=within, before_sleep=remember)
+        except (TimeoutError, TransientAdcError) as exc:
+            last = exc if isinstance(exc, TransientAdcError) else (failures[-1] if failures else "no answer yet")
+            raise AdcUnavailable(f"no login and list within {within:g} s; last error: {last}") from None
+
+    async def _retrying(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        deadline: float | None = None,
+        before_sleep: Callable[[tenacity.RetryCallState], None] | None = None,
+    ) -> Any:
         retrying = tenacity.AsyncRetrying(
             retry=tenacity.retry_if_exception_type(TransientAdcError),
             wait=_wait_with_retry_after,
-            stop=tenacity.stop_after_delay(self._settings.operation_deadline),
+            stop=tenacity.stop_after_delay(self._settings.operation_deadline if deadline is None else deadline),
             reraise=True,
-            before_sleep=_log_retry,
+            before_sleep=before_sleep or _log_retry,
         )
         async for attempt in retrying:
             with attempt:

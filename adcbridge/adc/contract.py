@@ -44,6 +44,10 @@ class Adc(Protocol):
     async def apply(self, plan: Plan) -> ApplyReport:
         """Carry the plan out, reporting each operation; save the configuration if anything changed."""
 
+    async def connect(self, *, within: float) -> None:
+        """Log in and read once within ``within`` seconds (a one-shot run's first contact), or
+        ``AdcUnavailable`` naming the last error."""
+
     async def describe(self) -> AdcInfo: ...
 
 

@@ -4,8 +4,10 @@ Written on the object concerned, as core/v1 Events in the legacy form (first/las
 and count, no eventTime, which the API server validates by stricter rules) with
 ``involvedObject`` carrying the object's uid (``kubectl describe`` matches on it):
 
-- ``HostRejected`` (Warning) on the Ingress or VirtualServer whose host was refused, with
-  the reason;
+- ``HostRejected`` (Warning) on the Ingress or VirtualServer whose host was refused (an
+  invalid hostname, an invalid mergeable-ingress type), with the reason;
+- ``OrphanMinion`` (Warning) on a minion Ingress whose host has no master: the KIC serves
+  none of its paths, while the host itself may well be published by another Ingress;
 - ``NameConflict`` (Warning) on the objects claiming a host whose ADC domain belongs to
   someone else, and on the KIC Service for SLB objects;
 - ``DeletionsHeldBack`` and ``Degraded`` (Warning) on the KIC Service.

@@ -9,6 +9,7 @@ unchanged 10,000-host file costs a ``stat``. A file that cannot be read fails th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -42,16 +43,7 @@ class FileSource:
         if self._cached is None or self._cached[0] != signature:
             parsed = await asyncio.to_thread(read_snapshot, self._path, self._settings, taken_at=self._clock())
             self._cached = (signature, parsed)
-        cached = self._cached[1]
-        return ClusterSnapshot(
-            cached.service,
-            cached.nodes,
-            cached.endpoint_nodes,
-            cached.hosts,
-            cached.complete,
-            self._clock(),
-            cached.problems,
-        )
+        return dataclasses.replace(self._cached[1], taken_at=self._clock())
 
     async def wait_for_change(self) -> None:
         seen = self._cached[0] if self._cached is not None else self._signature()

@@ -32,10 +32,12 @@ Rules, with the decisions taken where Kubernetes or the KIC leave room:
   ``spec.host``; empty or absent hosts are skipped.
 - Mergeable Ingresses (``njet.org.cn/mergeable-ingress-type``), across namespaces: a master
   claims its hosts like a regular Ingress; a minion claims none, and a minion of our class
-  whose rule host has no master of our class is reported (so is a minion without a host).
-  Any other value, the empty string included, is reported and the Ingress claims nothing:
-  the KIC's annotation validation rejects such an Ingress, and publishing a name the KIC
-  does not serve would send clients to a 404.
+  whose rule host has no master of our class is rejected as an orphan (so is a minion without
+  a host). Any other value, the empty string included, is rejected and the Ingress claims
+  nothing: the KIC's annotation validation rejects such an Ingress, and publishing a name the
+  KIC does not serve would send clients to a 404. These are one tenant's mistakes, returned
+  as ``rejections`` on the object (not ``problems``): they say nothing against the rest of
+  the view.
 - Endpoints: an endpoint is ready unless ``conditions.ready`` is false (absent means ready,
   per the EndpointSlice API); endpoints without ``nodeName`` count for no node. Slices are
   matched to the KIC Service by namespace and ``kubernetes.io/service-name``, whether or not
@@ -53,7 +55,16 @@ from typing import Any, TypeVar
 
 from adcbridge.config import KicSettings, Settings
 from adcbridge.errors import excerpt
-from adcbridge.model import ClusterNode, ClusterSnapshot, HostClaim, KicService, ObjectRef, ServicePort
+from adcbridge.model import (
+    ClusterNode,
+    ClusterSnapshot,
+    HostClaim,
+    KicService,
+    ObjectRef,
+    Rejection,
+    RejectionCause,
+    ServicePort,
+)
 
 Object = Mapping[str, Any]
 T = TypeVar("T")
@@ -79,6 +90,7 @@ LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 MERGEABLE_ANNOTATION = "njet.org.cn/mergeable-ingress-type"
 MASTER, MINION = "master", "minion"
+NOT_SERVED = "the KIC serves none of its paths"
 
 # What the API server accepts as a namespace or an object name (a DNS-1123 subdomain).
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
@@ -313,10 +325,12 @@ def mergeable_type(obj: Object) -> str | None:
 
 @dataclass
 class _Reading:
-    """Problems found while reading a set of objects, and how many objects were skipped."""
+    """Problems found while reading a set of objects, how many objects were skipped, and the
+    host claims refused for a mistake of their own object."""
 
     problems: list[str] = field(default_factory=list)
     skipped: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
 
     def skip(self, message: str) -> None:
         self.problems.append(f"{message}; skipped")
@@ -361,6 +375,7 @@ def snapshot_from(
         complete=complete and not reading.skipped,
         taken_at=taken_at,
         problems=tuple(reading.problems),
+        rejections=tuple(reading.rejections),
     )
 
 
@@ -464,20 +479,20 @@ def _ingress_claims(ingresses: list[_Ingress], reading: _Reading) -> list[HostCl
         if ingress.mergeable in (None, MASTER):
             claims.extend(HostClaim(host, ingress.ref) for host in ingress.hosts)
         elif ingress.mergeable == MINION:
-            reading.problems.extend(_orphan_minion_problems(ingress, master_hosts))
+            reading.rejections.extend(_orphan_minion_rejections(ingress, master_hosts))
         else:
-            reading.problems.append(
-                f"{ingress.ref}: {MERGEABLE_ANNOTATION} is {excerpt(repr(ingress.mergeable))}, not master or minion;"
-                " the KIC rejects it, so its hosts are left out"
+            reason = (
+                f"{MERGEABLE_ANNOTATION} is {excerpt(repr(ingress.mergeable))}, not master or minion;"
+                " the KIC rejects the Ingress"
             )
+            cause = RejectionCause.INVALID_MERGEABLE
+            reading.rejections.extend(Rejection(host, reason, ingress.ref, cause) for host in ingress.hosts or ("",))
     return claims
 
 
-def _orphan_minion_problems(minion: _Ingress, master_hosts: set[str]) -> list[str]:
+def _orphan_minion_rejections(minion: _Ingress, master_hosts: set[str]) -> list[Rejection]:
+    cause = RejectionCause.ORPHAN_MINION
     if not minion.rule_hosts:
-        return [f"{minion.ref}: minion without a host"]
-    return [
-        f"{minion.ref}: minion for host {excerpt(host)} has no master"
-        for host in minion.rule_hosts
-        if host not in master_hosts
-    ]
+        return [Rejection("", "minion without a host: it joins no master; " + NOT_SERVED, minion.ref, cause)]
+    reason = "minion without a master Ingress for this host; " + NOT_SERVED
+    return [Rejection(host, reason, minion.ref, cause) for host in minion.rule_hosts if host not in master_hosts]

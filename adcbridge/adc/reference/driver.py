@@ -56,6 +56,11 @@ class ReferenceDriver:
 
     # ------------------------------------------------------------------ observe
 
+    async def connect(self, *, within: float) -> None:
+        """Log in and list one node within ``within`` seconds, or ``AdcUnavailable`` naming the last
+        error: the first contact of a one-shot run, bounded (``AdcClient.connect``)."""
+        await self._client.connect(KIND_PATHS[Kind.NODE], within=within, params={"page": 1, "page_size": 1})
+
     async def observe(self) -> AdcState:
         """Everything the appliance holds, ours and others'. Raises if any list fails."""
         nodes, pools, vservers, domains = await all_or_nothing(
