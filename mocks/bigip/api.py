@@ -113,13 +113,14 @@ def _status_fault(request: web.Request, status: int, *, html: bool, retry_after:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     path = request.path
     if path.startswith("/mgmt") and path.rstrip("/") != LOGIN:
-        request["user"] = _authenticate(request)
+        _authenticate(request)
         if "<" in unquote(request.raw_path) or ">" in unquote(request.raw_path):
             raise errors.html_content()
     return await handler(request)
 
 
 def _authenticate(request: web.Request) -> str:
+    """The user a request proves (a token first, else Basic), or the device's 401."""
     users = request.app[STATE_KEY].users
     token = request.headers.get("X-F5-Auth-Token")
     if token:
@@ -179,12 +180,12 @@ async def login(request: web.Request) -> web.Response:
 
 async def token_get(request: web.Request) -> web.Response:
     users = request.app[STATE_KEY].users
-    return reply(users.owned(request.match_info["token"], request["user"]).describe())
+    return reply(users.owned(request.match_info["token"], _authenticate(request)).describe())
 
 
 async def token_patch(request: web.Request) -> web.Response:
     users = request.app[STATE_KEY].users
-    token = users.owned(request.match_info["token"], request["user"])
+    token = users.owned(request.match_info["token"], _authenticate(request))
     body = await read_body(request)
     if not isinstance(body, dict) or "timeout" not in body:
         raise errors.rest_error(400, "Only the timeout of a token can be changed.")
@@ -193,7 +194,7 @@ async def token_patch(request: web.Request) -> web.Response:
 
 async def token_delete(request: web.Request) -> web.Response:
     users = request.app[STATE_KEY].users
-    token = users.owned(request.match_info["token"], request["user"])
+    token = users.owned(request.match_info["token"], _authenticate(request))
     users.delete(token)
     return reply(token.describe())
 

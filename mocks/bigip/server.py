@@ -110,6 +110,7 @@ class MockBigIP:
         if self._dns is not None:
             await self._dns.stop()
         if self._runner is not None:
+            _abort_idle_connections(self._runner)
             await self._runner.cleanup()
 
     async def __aenter__(self) -> MockBigIP:
@@ -118,6 +119,15 @@ class MockBigIP:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+
+def _abort_idle_connections(runner: web.AppRunner) -> None:
+    """Drop kept-alive TLS connections at once: a polite TLS close waits for clients (such
+    as a requests session never closed) that may never answer, and leaks the socket."""
+    server = runner.server
+    for handler in [] if server is None else list(server.connections):
+        if handler.transport is not None:
+            handler.transport.abort()
 
 
 def save_state(path: Path, state: UnitState) -> None:
