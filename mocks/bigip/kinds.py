@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mocks.bigip import errors
 from mocks.bigip.database import Obj
-from mocks.bigip.names import split_identifier, valid_name
+from mocks.bigip.names import drop_route_domain_zero, split_identifier, valid_name
 
 if TYPE_CHECKING:
     from mocks.bigip.store import Store
@@ -100,7 +100,7 @@ class ObjectType:
         if not self.partitioned:
             return raw.replace("~", "/")
         partition, name = split_identifier(raw)
-        return f"/{partition}/{name}"
+        return f"/{partition}/{drop_route_domain_zero(name)}"
 
     def uri_id(self, record: Obj) -> str:
         """The object's last URI segment: ``~P~name``, or the bare name if unpartitioned."""
@@ -114,6 +114,7 @@ class ObjectType:
 
     def check_name(self, store: Store, partition: str, name: str, parent: Obj | None) -> str:
         """The name to store (normalised), or the device's "invalid name" answer."""
+        name = drop_route_domain_zero(name)
         if not valid_name(name):
             raise errors.invalid_name(f"/{partition}/{name}" if self.partitioned else name)
         return name

@@ -20,6 +20,7 @@ NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 MAX_NAME = 190
 FQDN_LABEL = re.compile(r"(\*|[A-Za-z0-9_*?]([A-Za-z0-9_*?-]*[A-Za-z0-9_*?])?)")
 PORT_NAMES = {"any": 0}
+ROUTE_DOMAIN_ZERO = re.compile(r"%0(?=$|[:.])")
 
 
 def split_path(text: str, *, default_partition: str = "Common") -> tuple[str, str]:
@@ -59,6 +60,11 @@ def address_name(name: str) -> str | None:
     except ValueError:
         return None
     return parse_address(node)
+
+
+def drop_route_domain_zero(name: str) -> str:
+    """``10.1.1.1%0:80`` → ``10.1.1.1:80``: route domain 0 is the default and is not shown."""
+    return ROUTE_DOMAIN_ZERO.sub("", name)
 
 
 def valid_fqdn(name: str) -> bool:

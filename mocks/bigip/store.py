@@ -119,13 +119,13 @@ class Store:
         """(partition, name) of an object to create, from ``name`` (``/P/name`` or bare) and
         ``partition`` (default: the kind's, Common for most)."""
         name, partition = body.get("name"), body.get("partition")
-        if not isinstance(name, str) or not name:
-            raise errors.invalid_name("" if not isinstance(name, str) else name)
-        if not otype.partitioned:
-            return "", otype.short_name(name)
         if partition is not None and not isinstance(partition, str):
             raise errors.invalid_value("partition", partition)
         default = (partition or otype.default_partition(parent)).strip("/") or "Common"
+        if not isinstance(name, str) or not name:
+            raise errors.invalid_name(f"/{default}/" if otype.partitioned else "")
+        if not otype.partitioned:
+            return "", otype.short_name(name)
         folder, short = split_path(name, default_partition=default)
         if partition is not None and name.startswith("/") and folder != default:
             raise errors.bad_request(f"The partition ({partition}) does not match the name ({name}).")
