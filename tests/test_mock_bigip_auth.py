@@ -34,7 +34,8 @@ async def test_basic_auth_answers_and_a_wrong_password_gets_the_html_page(mock_b
         assert bad.reason_phrase == "F5 Authorization Required"
         assert bad.headers["content-type"].startswith("text/html")
         assert "Authentication required!" in bad.text
-        assert BIGIP_PASSWORD not in bad.text and "Xq9-bad-pass" not in bad.text
+        assert BIGIP_PASSWORD not in bad.text
+        assert "Xq9-bad-pass" not in bad.text
 
 
 async def test_no_credentials_at_all_is_a_json_401(mock_bigip: MockBigIP) -> None:
@@ -52,8 +53,10 @@ async def test_login_answers_the_token_fields_clients_read(mock_bigip: MockBigIP
         response = await http.post(LOGIN, json=CREDENTIALS, auth=(BIGIP_USER, BIGIP_PASSWORD))
         token = response.json()["token"]
         assert response.status_code == 200
-        assert token["token"] == token["name"] and len(token["token"]) == 26
-        assert token["timeout"] == 1200 and token["userName"] == BIGIP_USER
+        assert token["token"] == token["name"]
+        assert len(token["token"]) == 26
+        assert token["timeout"] == 1200
+        assert token["userName"] == BIGIP_USER
         assert token["expirationMicros"] - token["lastUpdateMicros"] == 1200 * 1_000_000
         assert token["kind"] == "shared:authz:tokens:authtokenitemstate"
         used = await http.get("/mgmt/tm/ltm/pool", headers={"X-F5-Auth-Token": token["token"]})
@@ -100,7 +103,8 @@ async def test_a_token_extends_to_36000_seconds_and_no_further(mock_bigip: MockB
         assert too_long.status_code == 406
         assert too_long.json()["message"] == "Auth-token absolute timeout (36000 seconds) exceeded"
         extended = await http.patch(link, json={"timeout": "36000"}, headers=headers)
-        assert extended.status_code == 200 and extended.json()["timeout"] == 36000
+        assert extended.status_code == 200
+        assert extended.json()["timeout"] == 36000
         await bigip.control("POST", "clock", {"advance": 35000})
         assert (await http.get("/mgmt/tm/sys", headers=headers)).status_code == 200
         await bigip.control("POST", "clock", {"advance": 1001})
