@@ -184,8 +184,7 @@ class ObjectType:
         if users:
             label, who = users[0]
             raise errors.in_use(
-                f"01070265:3: The {self.label} ({record['fullPath']}) cannot be deleted because it is in use "
-                f"by a {label} ({who})."
+                f"The {self.label} ({record['fullPath']}) cannot be deleted because it is in use by a {label} ({who})."
             )
 
     def after_delete(self, store: Store, record: Obj, parent: Obj | None) -> None:

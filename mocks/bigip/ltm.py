@@ -360,6 +360,14 @@ class Pool(ObjectType):
     def finish(self, store: Store, record: Obj, current: Obj | None, parent: Obj | None) -> None:
         record["_members"] = record.pop("members", None)
 
+    def check_delete(self, store: Store, record: Obj, parent: Obj | None, users: list[tuple[str, str]]) -> None:
+        if users:
+            label, who = users[0]
+            raise errors.in_use(
+                f"01070265:3: The Pool ({record['fullPath']}) cannot be deleted because it is in use "
+                f"by a {label} ({who})."
+            )
+
     def after_save(self, store: Store, record: Obj, current: Obj | None, parent: Obj | None) -> None:
         """Inline ``members`` replace the pool's members: listed ones are created or changed,
         the others deleted."""

@@ -60,6 +60,7 @@ class UnitState:
     transactions: Transactions = field(init=False)
 
     def __post_init__(self) -> None:
+        self.configured_group = self.device_group
         self.store = fresh_store(version=self.version)
         self.users = Users(self.clock, passwords={self.username: self.password})
         self.faults = Faults(methods=METHODS)
@@ -114,7 +115,7 @@ class UnitState:
         self.faults = Faults(methods=METHODS)
         self.transactions.clear()
         self.role = "active"
-        self.device_group = None
+        self.device_group = self.configured_group
         self.changes.clear()
         self.requests.clear()
         self.paths.clear()
