@@ -62,13 +62,12 @@ async def test_select_keeps_only_the_named_fields(bigip: Unit) -> None:
 async def test_top_and_skip_page_through_a_collection(bigip: Unit) -> None:
     await two_partitions(bigip)
     seen: list[str] = []
-    skip = 0
-    while True:
+    for skip in range(0, 20, 2):  # a client pages until a page has no items
         page = await bigip.ok("GET", f"{POOLS}?$top=2&$skip={skip}&$filter=partition+eq+{PARTITION}")
         if "items" not in page:
             break
         assert len(page["items"]) <= 2
         seen += [item["name"] for item in page["items"]]
-        skip += 2
+    assert skip == 6
     assert seen == [f"p{index}" for index in range(5)]
     await bigip.fails("GET", f"{POOLS}?$top=-1", status=400)
