@@ -5,10 +5,15 @@ the change log, counters, seeding, reset."""
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
-from mocks.bigip import BigIPConfig, MockBigIP
+from mocks.bigip import BigIPConfig, MockBigIP, controls
+from mocks.bigip.errors import F5Error
 from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, Unit, trust
 
 POOLS = "/mgmt/tm/ltm/pool"
@@ -148,3 +153,26 @@ async def test_reset_returns_to_a_freshly_set_up_unit(bigip: Unit) -> None:
     assert [item["name"] for item in state["objects"]["auth/partition"]] == ["Common"]
     assert all(items == [] for table, items in state["objects"].items() if table != "auth/partition")
     assert (await bigip.control("GET", "changes"))["changes"] == []
+
+
+async def _passed(_: web.Request) -> web.StreamResponse:
+    return web.Response(text="passed")
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"), [("127.0.0.1", True), ("::1", True), ("203.0.113.5", False), ("10.0.0.1", False)]
+)
+async def test_mock_controls_answer_loopback_peers_only(address: str, allowed: bool) -> None:
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (address, 40000) if name == "peername" else default
+    )
+    request = make_mocked_request("POST", "/_mock/reset", headers={"X-Forwarded-For": "127.0.0.1"}, transport=transport)
+    if allowed:
+        assert isinstance(await controls.loopback_only(request, _passed), web.Response)
+        return
+    with pytest.raises(F5Error) as refused:
+        await controls.loopback_only(request, _passed)
+    assert refused.value.status == 403
+    api_request = make_mocked_request("GET", "/mgmt/tm/sys", transport=transport)
+    assert isinstance(await controls.loopback_only(api_request, _passed), web.Response)
