@@ -3,7 +3,7 @@ partition Common, the built-in monitors and profiles, nothing else."""
 
 from __future__ import annotations
 
-from mocks.bigip import folders, gtm, ltm, virtuals
+from mocks.bigip import folders, gtm, ltm, shipped, virtuals
 from mocks.bigip.kinds import ObjectType
 from mocks.bigip.store import Store
 
@@ -20,7 +20,7 @@ def object_types() -> dict[str, ObjectType]:
         ltm.Snatpool(),
         virtuals.VirtualAddress(),
         virtuals.Virtual(virtuals.Profiles(), virtuals.Policies()),
-        *ltm.built_ins(),
+        *shipped.built_ins(),
         gtm.Datacenter(),
         gtm.Server(gtm.ServerVirtual()),
     ]
@@ -36,6 +36,6 @@ def fresh_store(*, version: str = DEFAULT_VERSION) -> Store:
     assert isinstance(partition, folders.Partition)
     partition.seed(store)
     for kind in types.values():
-        if isinstance(kind, ltm.BuiltIn):
+        if isinstance(kind, shipped.BuiltIn):
             kind.seed(store)
     return store

@@ -40,9 +40,6 @@ class Database:
         """The entries under one parent (do not modify the result)."""
         return self.tables.get(table, {}).get(parent, {})
 
-    def parents(self, table: str) -> dict[str, dict[str, Any]]:
-        return self.tables.get(table, {})
-
     # Writes ------------------------------------------------------------------------------
 
     def put(self, table: str, key: str, value: Any, *, parent: str = "") -> None:

@@ -41,7 +41,7 @@ IDENTITY = frozenset({"name", "partition", "fullPath", "subPath"})
 
 @dataclass(frozen=True)
 class Ref:
-    """This object uses ``key`` (under ``parent``) of ``table``; ``user`` says who, for messages."""
+    """This object uses the object ``key`` of ``table`` (under ``parent`` for subcollection items)."""
 
     table: str
     key: str
