@@ -105,7 +105,6 @@ class UnitState:
         ended = self.users.of(username)
         for token in ended:
             self.users.delete(token)
-            self.users.expired[token.token] = None
         return len(ended)
 
     def reset(self) -> None:
