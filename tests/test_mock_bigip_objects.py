@@ -179,15 +179,20 @@ async def test_ipv6_virtual_destination_and_disable_pair(bigip: Unit) -> None:
 
 
 async def test_put_takes_back_what_get_answered_except_monitor_states(bigip: Unit) -> None:
-    """As f5-sdk's update() does: read-only keys repeated, session/state only as user-* values."""
+    """As f5-sdk's update() does: read-only keys repeated; a member's session/state only as user-*
+    values, a node's state also as ``unchecked``."""
     await bigip.ok("POST", NODES, {"name": "web1", "address": "10.0.0.9", "description": "a"})
     node = await bigip.ok("GET", f"{NODES}/web1")
     assert (node["session"], node["state"]) == ("user-enabled", "unchecked")
-    await bigip.fails("PUT", f"{NODES}/web1", node, status=400)
-    writable = {key: value for key, value in node.items() if key != "state"}
-    changed = await bigip.ok("PUT", f"{NODES}/web1", writable | {"description": "b"})
+    changed = await bigip.ok("PUT", f"{NODES}/web1", node | {"description": "b"})
     assert changed["description"] == "b"
-    await bigip.fails("PUT", f"{NODES}/web1", writable | {"address": "10.0.0.10"}, status=400)
+    await bigip.fails("PUT", f"{NODES}/web1", node | {"address": "10.0.0.10"}, status=400)
+    await bigip.ok("POST", POOLS, {"name": "p1", "monitor": "/Common/tcp", "members": ["web1:80"]})
+    member = await bigip.ok("GET", f"{POOLS}/p1/members/~Common~web1:80")
+    assert (member["session"], member["state"]) == ("monitor-enabled", "up")
+    await bigip.fails("PUT", f"{POOLS}/p1/members/~Common~web1:80", member, status=400)
+    writable = {key: value for key, value in member.items() if key not in ("session", "state")}
+    assert (await bigip.ok("PUT", f"{POOLS}/p1/members/~Common~web1:80", writable | {"ratio": 3}))["ratio"] == 3
 
 
 ErrorCase = tuple[str, str, Any, int, str]

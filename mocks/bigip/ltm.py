@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 NODE_ADDRESSES = "_node_addresses"
 SESSIONS = frozenset({"user-enabled", "user-disabled"})
 STATES = frozenset({"user-up", "user-down"})
+NODE_ENABLING_STATES = frozenset({"unchecked", "fqdn-up"})
 LB_MODES = frozenset(
     {
         "round-robin",
@@ -76,6 +77,14 @@ def _state(store: Store, record: Obj, value: Any) -> Any:
     return value
 
 
+def _node_state(store: Store, record: Obj, value: Any) -> Any:
+    """A node also takes ``unchecked`` and ``fqdn-up`` (f5-sdk lets them through for nodes
+    only), which enable it like ``user-up``."""
+    if value in NODE_ENABLING_STATES:
+        return "user-up"
+    return _state(store, record, value)
+
+
 class Node(ObjectType):
     path = "ltm/node"
     kind = "tm:ltm:node:nodestate"
@@ -101,7 +110,7 @@ class Node(ObjectType):
         self.validators |= {
             "address": self._address,
             "session": _session,
-            "state": _state,
+            "state": _node_state,
             "monitor": self._monitor,
             "ratio": number("ratio", 1, 65535),
             "connectionLimit": number("connectionLimit", 0, 2**32 - 1),
