@@ -50,6 +50,13 @@ async def test_a_standby_accepts_writes_and_leaves_changes_pending(bigip: Unit) 
     assert [(item["method"], item["name"], item["status"]) for item in changes] == [("POST", "written-on-standby", 200)]
 
 
+async def test_a_standby_is_always_in_a_device_group(bigip: Unit) -> None:
+    described = await bigip.control("POST", "role", {"role": "standby"})
+    assert described["device_group"] == "failover-group"
+    await bigip.ok("POST", POOLS, {"name": "p1"})
+    assert await sync_status(bigip) == "Changes Pending"
+
+
 async def test_config_sync_to_the_group_clears_changes_pending(bigip: Unit) -> None:
     await bigip.control("POST", "role", {"role": "active", "device_group": "dg1"})
     await bigip.ok("POST", POOLS, {"name": "p1"})

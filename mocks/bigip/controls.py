@@ -21,6 +21,7 @@ from mocks.bigip.state import UnitState
 from mocks.loopback import is_loopback
 
 PREFIX = "/_mock"
+DEFAULT_GROUP = "failover-group"
 STATE_TABLES = (
     "auth/partition",
     "ltm/node",
@@ -112,6 +113,8 @@ async def set_role(request: web.Request) -> web.Response:
     group = body.get("device_group", state.device_group)
     if group is not None and (not isinstance(group, str) or not group):
         raise _invalid("device_group must be a name or null")
+    if body["role"] == "standby" and group is None:
+        group = DEFAULT_GROUP  # a standby is one unit of a pair: it is in a device group
     state.role, state.device_group = body["role"], group
     return reply(state.describe())
 
