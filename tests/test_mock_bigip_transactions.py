@@ -151,3 +151,20 @@ async def test_an_empty_transaction_does_not_commit(bigip: Unit) -> None:
     trans_id = await begin(bigip)
     answer = await bigip.fails("PATCH", f"{TRANSACTIONS}/{trans_id}", {"state": "VALIDATING"}, status=400)
     assert answer["apiError"] == 2
+
+
+async def test_a_finished_transaction_takes_no_more_commands_or_commits(bigip: Unit) -> None:
+    trans_id = await begin(bigip)
+    await queue(bigip, trans_id, "POST", POOLS, {"name": "p1"})
+    await bigip.ok("PATCH", f"{TRANSACTIONS}/{trans_id}", {"state": "VALIDATING"})
+    again = await bigip.fails("PATCH", f"{TRANSACTIONS}/{trans_id}", {"state": "VALIDATING"}, status=400)
+    assert again["message"] == f"transaction failed:transaction {trans_id} is COMPLETED"
+    await bigip.fails("POST", POOLS, {"name": "p2"}, status=400, headers={HEADER: str(trans_id)})
+
+
+async def test_a_failed_validation_leaves_the_transaction_open(bigip: Unit) -> None:
+    await bigip.ok("POST", POOLS, {"name": "taken"})
+    trans_id = await begin(bigip)
+    await queue(bigip, trans_id, "POST", POOLS, {"name": "taken"})
+    await bigip.fails("PATCH", f"{TRANSACTIONS}/{trans_id}", {"state": "VALIDATING", "validateOnly": True}, status=400)
+    assert (await bigip.ok("GET", f"{TRANSACTIONS}/{trans_id}"))["state"] == "UPDATING"
