@@ -1,5 +1,6 @@
-"""Shared fixtures: an emulated appliance on loopback port 0 and an HTTP client for it, and
-the fake Kubernetes API server (``fake_kube``, ``kube_api``, from ``kube_fixtures``).
+"""Shared fixtures: an emulated appliance on loopback port 0 and an HTTP client for it, the
+emulated BIG-IP (``mock_bigip``, ``bigip``, from ``bigip_fixtures``) and the fake Kubernetes
+API server (``fake_kube``, ``kube_api``, from ``kube_fixtures``).
 
 Everything goes over real sockets: tests talk to the mocks the way the bridge will.
 """
@@ -16,9 +17,10 @@ import pytest
 from hypothesis import settings
 
 from mocks.adc import AuthPolicy, MockADC, MockConfig
+from tests.bigip_fixtures import bigip, mock_bigip
 from tests.kube_fixtures import fake_kube, kube_api
 
-__all__ = ["fake_kube", "kube_api"]  # fixtures, shared with every test module
+__all__ = ["bigip", "fake_kube", "kube_api", "mock_bigip"]  # fixtures, shared with every test module
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
 # developers' runs keep exploring new ones.

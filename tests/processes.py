@@ -24,10 +24,24 @@ class RunningMock:
 @asynccontextmanager
 async def mock_adc_process(*args: str) -> AsyncIterator[RunningMock]:
     """Start ``python -m mocks.adc ARGS`` on port 0, yield its addresses, stop it with SIGTERM."""
-    async with _emulator("mocks.adc", "--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0", *args) as process:
+    async with _appliance("mocks.adc", *args) as mock:
+        yield mock
+
+
+@asynccontextmanager
+async def mock_bigip_process(*args: str) -> AsyncIterator[RunningMock]:
+    """Start ``python -m mocks.bigip ARGS`` on port 0, yield its addresses, stop it with SIGTERM."""
+    async with _appliance("mocks.bigip", *args) as mock:
+        yield mock
+
+
+@asynccontextmanager
+async def _appliance(module: str, *args: str) -> AsyncIterator[RunningMock]:
+    """An emulated appliance that prints one JSON "listening" line with its URL and DNS address."""
+    async with _emulator(module, "--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0", *args) as process:
         line = await _first_line(process)
         if not line:
-            raise RuntimeError(f"mock ADC did not start: {await _stderr(process)}")
+            raise RuntimeError(f"{module} did not start: {await _stderr(process)}")
         ready: dict[str, Any] = json.loads(line)
         host, _, port = (ready["dns"] or "").rpartition(":")
         dns = (host.strip("[]"), int(port)) if ready["dns"] else None
@@ -59,10 +73,10 @@ async def _stderr(process: asyncio.subprocess.Process) -> str:
     return (await process.stderr.read()).decode(errors="replace")
 
 
-async def run_cli(*args: str) -> tuple[int, str]:
-    """Run ``python -m mocks.adc ARGS`` to completion; returns the exit code and stderr."""
+async def run_cli(*args: str, module: str = "mocks.adc") -> tuple[int, str]:
+    """Run ``python -m MODULE ARGS`` to completion; returns the exit code and stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mocks.adc", *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", module, *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
     _, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
     assert process.returncode is not None

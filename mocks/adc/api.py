@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
-import struct
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
 
@@ -27,6 +25,7 @@ from mocks.adc.faults import FaultRule, status_failure
 from mocks.adc.kinds import DOMAIN, HEALTHCHECK, KINDS, NODE, POOL, RSERVER, VSERVER
 from mocks.adc.state import ApplianceState
 from mocks.adc.validation import decimal
+from mocks.wire_faults import reset_connection, send_half
 
 log = logging.getLogger(__name__)
 PREFIX = "/adc/v3.0"
@@ -80,10 +79,10 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if rule.kind == "busy":
         raise ApiFailure(Code.CONFIG_LOCKED, "configuration is locked by another session; retry later")
     if rule.kind == "truncate":
-        await _send_half(request, await _answer(request, handler))
+        await send_half(request, await _answer(request, handler))
     elif rule.after_apply:
         await _answer(request, handler)
-    _reset_connection(request)
+    reset_connection(request)
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -93,33 +92,12 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return envelope(failure=failure)
 
 
-async def _send_half(request: web.Request, response: web.StreamResponse) -> None:
-    """Send the status line, the headers and half of the body of ``response``."""
-    body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
-    partial = web.StreamResponse(status=response.status, headers=response.headers)
-    partial.content_length = len(body)
-    await partial.prepare(request)
-    await partial.write(body[: len(body) // 2])
-
-
 def _status_fault(rule: FaultRule) -> web.Response:
     failure = status_failure(rule)
     if rule.body == "json":
         raise failure
     page = f"<html><head><title>{rule.status}</title></head><body><h1>{failure.msg}</h1></body></html>"
     return web.Response(text=page, status=rule.status, content_type="text/html", headers=failure.headers)
-
-
-def _reset_connection(request: web.Request) -> NoReturn:
-    """Drop the TCP connection with a RST, as a crashing or overloaded appliance does."""
-    transport = request.transport
-    if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
-    # aiohttp treats a cancelled handler as a vanished peer and writes nothing more.
-    raise asyncio.CancelledError
 
 
 @web.middleware

@@ -6,7 +6,6 @@ answer loopback peers only. They are never subject to injected faults or the HA 
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from dataclasses import asdict
 
@@ -15,6 +14,7 @@ from aiohttp import web
 from mocks.adc.api import STATE_KEY, Handler, envelope, read_body
 from mocks.adc.codes import ApiFailure, Code, invalid
 from mocks.adc.validation import decimal
+from mocks.loopback import is_loopback as _is_loopback
 
 PREFIX = "/_mock"
 
@@ -24,13 +24,6 @@ async def loopback_only(request: web.Request, handler: Handler) -> web.StreamRes
     if request.path.startswith(PREFIX) and not _is_loopback(request.remote):
         raise ApiFailure(Code.FORBIDDEN, "mock controls answer loopback clients only", http_status=403)
     return await handler(request)
-
-
-def _is_loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 async def get_state(request: web.Request) -> web.Response:

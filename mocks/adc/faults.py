@@ -26,7 +26,7 @@ STATUS_CODES: dict[int, Code] = {
     503: Code.UNAVAILABLE,
     504: Code.GATEWAY_TIMEOUT,
 }
-METHODS = ("GET", "POST", "PUT", "DELETE")
+METHODS = ("GET", "POST", "PUT", "DELETE")  # this API has no PATCH; an emulator whose API has it passes its own
 
 
 @dataclass
@@ -59,15 +59,16 @@ class Decision:
 
 
 class Faults:
-    def __init__(self) -> None:
+    def __init__(self, *, methods: tuple[str, ...] = METHODS) -> None:
         self.rules: list[FaultRule] = []
+        self.methods = methods
         self._random = random.Random(0)
 
     def configure(self, body: Any) -> None:
         """Replace all rules from a ``POST /_mock/faults`` body (validated whole first)."""
         if not isinstance(body, dict) or not isinstance(body.get("rules", []), list):
             raise invalid("rules", 'body must be {"rules": [...], "seed": N}')
-        rules = [parse_rule(index, raw) for index, raw in enumerate(body.get("rules", []))]
+        rules = [parse_rule(index, raw, methods=self.methods) for index, raw in enumerate(body.get("rules", []))]
         seed = body.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise invalid("seed", "must be an integer")
@@ -105,7 +106,7 @@ def status_failure(rule: FaultRule) -> ApiFailure:
     )
 
 
-def parse_rule(index: int, raw: Any) -> FaultRule:
+def parse_rule(index: int, raw: Any, *, methods: tuple[str, ...] = METHODS) -> FaultRule:
     where = f"rules[{index}]"
     if not isinstance(raw, dict):
         raise invalid(where, "must be an object")
@@ -114,20 +115,21 @@ def parse_rule(index: int, raw: Any) -> FaultRule:
     if unknown:
         raise invalid(f"{where}.{sorted(unknown)[0]}", "unknown fault field")
     try:
-        rule = FaultRule(**raw)
+        fields: dict[str, Any] = {"methods": list(methods), **raw}
+        rule = FaultRule(**fields)
     except TypeError as exc:
         raise invalid(where, str(exc)) from None
-    _check_rule(where, rule)
+    _check_rule(where, rule, methods)
     return rule
 
 
-def _check_rule(where: str, rule: FaultRule) -> None:
+def _check_rule(where: str, rule: FaultRule, methods: tuple[str, ...]) -> None:
     if rule.kind not in ("status", "busy", "reset", "truncate", "latency"):
         raise invalid(f"{where}.kind", "must be status, busy, reset, truncate or latency")
     if not isinstance(rule.path, str) or not isinstance(rule.methods, list):
         raise invalid(f"{where}.path", "path must be a glob string and methods a list")
-    if any(method not in METHODS for method in rule.methods):
-        raise invalid(f"{where}.methods", f"methods are {', '.join(METHODS)}")
+    if any(method not in methods for method in rule.methods):
+        raise invalid(f"{where}.methods", f"methods are {', '.join(methods)}")
     if isinstance(rule.rate, bool) or not isinstance(rule.rate, int | float) or not 0 <= rule.rate <= 1:
         raise invalid(f"{where}.rate", "must be a number from 0 to 1")
     if rule.count is not None and (not _is_int(rule.count) or rule.count < 0):

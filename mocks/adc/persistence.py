@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from mocks.adc.codes import ApiFailure
 from mocks.adc.store import Store
+from mocks.files import write_json_atomically
 
 
 class StateFileError(Exception):
@@ -34,12 +34,7 @@ def load_store(path: Path) -> Store:
 
 
 def save_store(path: Path, store: Store) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(store.dump(), handle, separators=(",", ":"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_json_atomically(path, store.dump())
 
 
 class DebouncedSaver:

@@ -1,0 +1,147 @@
+"""``MockBigIP``: one emulated BIG-IP — REST API over HTTPS, mock controls and DNS
+listener — that starts and stops as a unit.
+
+The same class serves the command line (``adcbridge-mock-bigip``), pytest fixtures (port
+0, in the test's own event loop) and benchmarks. HTTPS always: with no certificate given,
+a self-signed one is made at start, as a unit ships with.
+
+The state file is the unit's saved configuration: read at start, written by ``sys config
+save`` (and once at start, so an unwritable path fails at once), never on shutdown —
+like a unit that reboots, changes not saved are lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from mocks.adc.server import host_port_text
+from mocks.bigip import api, controls
+from mocks.bigip.catalog import DEFAULT_VERSION
+from mocks.bigip.certificates import self_signed, server_context
+from mocks.bigip.dns import WideIpResponder
+from mocks.bigip.state import UnitState
+from mocks.files import write_json_atomically
+
+STATE_VERSION = 1
+
+
+class StateFileError(Exception):
+    """The state file exists but cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class BigIPConfig:
+    username: str
+    password: str
+    host: str = "127.0.0.1"
+    port: int = 0
+    dns_host: str = "127.0.0.1"
+    dns_port: int | None = 0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    state_file: Path | None = None
+    version: str = DEFAULT_VERSION
+    hostname: str = "bigip1.example.com"
+    device_group: str | None = None
+    access_log: bool = False
+
+    def __repr__(self) -> str:
+        return f"BigIPConfig(username={self.username!r}, host={self.host!r}, port={self.port})"
+
+
+def build_app(state: UnitState) -> web.Application:
+    app = web.Application(
+        middlewares=[api.error_middleware, controls.loopback_only, api.fault_middleware, api.auth_middleware],
+        client_max_size=64 * 1024 * 1024,
+    )
+    app[api.STATE_KEY] = state
+    api.add_routes(app)
+    controls.add_routes(app)
+    return app
+
+
+class MockBigIP:
+    """Start with ``await start()`` (or ``async with``); ``url`` and ``dns_address`` say where."""
+
+    def __init__(self, config: BigIPConfig) -> None:
+        self.config = config
+        self.state = UnitState(
+            username=config.username,
+            password=config.password,
+            version=config.version,
+            hostname=config.hostname,
+            device_group=config.device_group,
+        )
+        if config.state_file is not None:
+            load_state(config.state_file, self.state)
+            path = config.state_file
+            self.state.on_save = lambda: save_state(path, self.state)
+            self.state.save_config()  # fail at start, not at the first save
+        if config.tls_cert is not None and config.tls_key is not None:
+            self.certificate_pem, key_pem = config.tls_cert.read_bytes(), config.tls_key.read_bytes()
+        else:
+            self.certificate_pem, key_pem = self_signed(config.host)
+        self._tls = server_context(self.certificate_pem, key_pem)
+        self._runner: web.AppRunner | None = None
+        self._dns: WideIpResponder | None = None
+        self.url = ""
+        self.dns_address: tuple[str, int] | None = None
+
+    async def start(self) -> None:
+        access = logging.getLogger("mocks.bigip.access") if self.config.access_log else None
+        self._runner = web.AppRunner(build_app(self.state), access_log=access)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, ssl_context=self._tls)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"https://{host_port_text(host, port)}"
+        if self.config.dns_port is not None:
+            self._dns = WideIpResponder(lambda: self.state.store)
+            await self._dns.start(self.config.dns_host, self.config.dns_port)
+            self.dns_address = self._dns.address
+
+    async def stop(self) -> None:
+        if self._dns is not None:
+            await self._dns.stop()
+        if self._runner is not None:
+            _abort_idle_connections(self._runner)
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> MockBigIP:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+def _abort_idle_connections(runner: web.AppRunner) -> None:
+    """Drop kept-alive TLS connections at once: a polite TLS close waits for clients (such
+    as a requests session never closed) that may never answer, and leaks the socket."""
+    server = runner.server
+    for handler in [] if server is None else list(server.connections):
+        if handler.transport is not None:
+            handler.transport.abort()
+
+
+def save_state(path: Path, state: UnitState) -> None:
+    write_json_atomically(path, {"version": STATE_VERSION, "config": state.store.dump()})
+
+
+def load_state(path: Path, state: UnitState) -> None:
+    """The saved configuration of ``path`` into ``state`` (nothing when the file is new)."""
+    if not path.exists():
+        return
+    try:
+        saved: Any = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported state version {saved.get('version')!r}")
+        state.store.load(saved["config"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StateFileError(f"cannot load state file {path}: {exc}") from exc
