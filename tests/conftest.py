@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,10 +24,40 @@ from tests.kube_fixtures import fake_kube, kube_api
 __all__ = ["bigip", "fake_kube", "kube_api", "mock_bigip"]  # fixtures, shared with every test module
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
-# developers' runs keep exploring new ones.
+# developers' runs keep exploring new ones, from a seed drawn for the session and printed, so a
+# failure found once can be replayed (``--hypothesis-seed``). Both print the failing example as a
+# ``@reproduce_failure`` decorator too (``print_blob``), which replays it without the seed.
 settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI") == "true":
-    settings.load_profile("ci")
+settings.register_profile("dev", print_blob=True)
+IN_CI = os.environ.get("CI") == "true"
+settings.load_profile("ci" if IN_CI else "dev")
+SEED_OPTION = "hypothesis_seed"  # the destination of Hypothesis' own --hypothesis-seed option
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis' plugin reads the option
+def pytest_configure(config: pytest.Config) -> None:
+    if not IN_CI and config.getoption(SEED_OPTION) is None:
+        setattr(config.option, SEED_OPTION, str(random.SystemRandom().randrange(10**9)))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return _replay_hint(config)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """After a failing property test, say again (the header is far above) how to replay it."""
+    failed = terminalreporter.stats.get("failed", [])
+    hint = _replay_hint(config)
+    if hint and any("hypothesis" in report.keywords for report in failed):
+        terminalreporter.write_line(hint)
+
+
+def _replay_hint(config: pytest.Config) -> str | None:
+    seed = config.getoption(SEED_OPTION)
+    if seed is None:
+        return None
+    return f"hypothesis seed {seed}: replay a failing property test with --hypothesis-seed={seed}"
+
 
 USERNAME = "admin"
 PASSWORD = "s3cret-canary-password"

@@ -5,12 +5,16 @@ object is validated with kubernetes-validate in strict mode (unknown fields refu
 newest Kubernetes it knows and the oldest the chart supports. The prometheus-operator kinds are
 not built in: they are checked against the part of their CRD schema the chart uses. Beyond
 the schema, the tests hold the chart to its promises: the settings file is one the bridge
-accepts, credentials are files and never in the ConfigMap or the environment, the container is
-locked down, and sidecar mode prints a block the KIC chart can take as it is.
+accepts, credentials are files and never in the environment; a credential given as a value is
+nowhere in the rendering, in any obvious encoding, but base64 in the data of the chart Secret it
+is mounted from, which holds exactly the keys the mounts take; the container is locked down, and
+sidecar mode prints a block the KIC chart can take as it is.
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,8 @@ from tests.helm_chart import CANARY_PASSWORD, CHART, MINIMAL, ROOT, Obj, Rendere
 NEWEST = kubernetes_validate.utils.latest_version()
 OLDEST = "1.25"  # Chart.yaml kubeVersion
 PORT_NAME = "http-adcbridge"
+TSIG_CANARY = base64.b64encode(b"tsig-canary-7d1e").decode()  # a TSIG secret is base64 text itself
+CREDENTIALS = {"adc-password": CANARY_PASSWORD, "rfc2136-tsig-secret": TSIG_CANARY}  # mounted file -> value
 
 COMBINATIONS: dict[str, Obj] = {
     "defaults": {},
@@ -60,7 +66,7 @@ COMBINATIONS: dict[str, Obj] = {
             "server": "10.0.0.53:53",
             "zones": ["example.com"],
             "tsigKeyName": "adcbridge",
-            "tsigSecret": {"value": "c2VjcmV0LXRzaWcta2V5"},
+            "tsigSecret": {"value": TSIG_CANARY},
         },
         "kic": {"namespace": "njet-ingress", "ports": ["http", 443]},
         "ownerId": "cluster-a.njet",
@@ -161,9 +167,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_credentials_are_files_never_environment_or_configmap(rendered: Rendered) -> None:
     container = rendered.container()
-    assert CANARY_PASSWORD not in yaml.safe_dump(rendered.one("ConfigMap"))
-    assert CANARY_PASSWORD not in yaml.safe_dump(container)
-    assert CANARY_PASSWORD not in rendered.notes
     assert all("valueFrom" not in env or "secretKeyRef" not in env["valueFrom"] for env in container["env"])
     assert "envFrom" not in container
     mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
@@ -177,14 +180,72 @@ def test_credentials_are_files_never_environment_or_configmap(rendered: Rendered
     assert {"adc-username", "adc-password"} <= paths
 
 
+def encodings(secret: str) -> set[str]:
+    """The secret as text, base64 (standard and URL-safe, at each alignment inside a longer
+    blob), base32 and hex: the obvious ways a copy of it could hide in a rendering."""
+    raw = secret.encode()
+    found = {secret, base64.b32encode(raw).decode().rstrip("="), raw.hex(), raw.hex().upper()}
+    for offset in range(3):  # the whole 3-byte groups of the secret, wherever it starts in a blob
+        aligned = raw[offset:][: (len(raw) - offset) // 3 * 3]
+        found |= {base64.b64encode(aligned).decode(), base64.urlsafe_b64encode(aligned).decode()}
+    return found
+
+
+def leaves(value: object, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every key and scalar of a rendered object, as text, with where it is."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*path, str(key)), str(key)
+            yield from leaves(inner, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from leaves(inner, (*path, str(index)))
+    else:
+        yield path, str(value)
+
+
+def mounted_from(rendered: Rendered) -> dict[str, tuple[str, str]]:
+    """For each file of the secrets volume, the Secret and key it is projected from."""
+    sources = next(v for v in rendered.volumes() if v["name"] == "adcbridge-secrets")["projected"]["sources"]
+    return {item["path"]: (s["secret"]["name"], item["key"]) for s in sources for item in s["secret"]["items"]}
+
+
+def test_a_credential_is_only_in_the_chart_secret_it_is_mounted_from(rendered: Rendered) -> None:
+    secrets = {secret["metadata"]["name"]: secret for secret in rendered.of_kind("Secret")}
+    for file, value in CREDENTIALS.items():
+        hidden = encodings(value)
+        places = {
+            (obj["kind"], obj["metadata"]["name"], *path)
+            for obj in rendered.objects
+            for path, text in leaves(obj)
+            if any(copy in text for copy in hidden)
+        }
+        places |= {("NOTES.txt",)} if any(copy in rendered.notes for copy in hidden) else set()
+        name, key = mounted_from(rendered).get(file, ("", ""))
+        if name in secrets:  # the chart stores it: base64 in data, where the mount takes it, and nowhere else
+            assert places == {("Secret", name, "data", key)}, file
+            assert base64.b64decode(secrets[name]["data"][key], validate=True).decode() == value
+        else:  # an existing Secret holds it, or it is not used at all
+            assert places == set(), file
+
+
+def test_the_encodings_find_a_secret_inside_a_longer_base64_blob() -> None:
+    copies = encodings(CANARY_PASSWORD)
+    for prefix in (b"", b"a", b"ab"):
+        blob = base64.b64encode(prefix + CANARY_PASSWORD.encode() + b"\n").decode()
+        assert any(copy in blob for copy in copies), prefix
+    other = base64.b64encode(b"password: not-the-canary").decode()
+    assert not any(copy in other for copy in copies)
+
+
 def test_the_chart_secret_holds_exactly_what_the_mounts_ask_for(rendered: Rendered) -> None:
     secrets = {secret["metadata"]["name"]: secret for secret in rendered.of_kind("Secret")}
-    sources = next(v for v in rendered.volumes() if v["name"] == "adcbridge-secrets")["projected"]["sources"]
-    for source in sources:
-        name, keys = source["secret"]["name"], {item["key"] for item in source["secret"]["items"]}
-        if name in secrets:  # else an existing Secret the operator made
-            assert keys <= set(secrets[name]["data"])
-    for secret in secrets.values():
+    asked: dict[str, set[str]] = {name: set() for name in secrets}
+    for name, key in mounted_from(rendered).values():
+        asked.setdefault(name, set()).add(key)
+    for name, secret in secrets.items():
+        assert set(secret) == {"apiVersion", "kind", "metadata", "type", "data"}, name  # no stringData
+        assert set(secret["data"]) == asked[name], name
         assert all(value for value in secret["data"].values()), "an empty credential was stored"
 
 

@@ -3,8 +3,12 @@ reconcile loop reports a failed cycle and runs the next one.
 
 Narrow cases go through respx or an ``httpx.MockTransport`` (answers the mock ADC cannot be made
 to give: wrong types, missing fields, truncated JSON, HTML, 50 MB bodies); hypothesis generates
-answer bodies; the loop runs the real driver and reconciler against the mock ADC with faults
-(truncated answers, HTML 502 pages, connection resets) and against a garbage-answering transport.
+answer bodies, and a success is exactly an HTTP 2xx whose envelope says ``success`` with the
+integer code 0, giving its ``data``; it generates lists mixing good and garbage items
+(``tests/adc_items.py``), and observing keeps exactly the good ones, or fails whole when a list
+itself cannot be read; the loop runs the real driver and reconciler against the mock ADC with
+faults (truncated answers, HTML 502 pages, connection resets) and against a garbage-answering
+transport.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from unittest import mock
 import httpx
 import pytest
 import respx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adcbridge.adc import AdcClient, Credentials
@@ -31,6 +35,7 @@ from adcbridge.metrics import Metrics
 from adcbridge.model import AdcState
 from adcbridge.reconciler import Reconciler
 from mocks.adc import MockADC
+from tests.adc_items import APPLIANCE_LISTS, COLLECTIONS, Item
 from tests.builders import OWNER
 from tests.builders import settings as make_settings
 from tests.conftest import PASSWORD, USERNAME, Appliance
@@ -257,47 +262,106 @@ def no_backoff() -> Any:
     return mock.patch.object(client_module, "_wait_with_retry_after", return_value=0.0)
 
 
+SUCCESS_CODES = st.sampled_from([0, 0, 0, 0.0, False, "0", None])  # only the integer 0 means success
+SUCCESS_RES = st.fixed_dictionaries(
+    {"status": st.just("success"), "code": SUCCESS_CODES}, optional={"msg": JSON_VALUES}
+)
+SUCCESSES = st.fixed_dictionaries({"res": SUCCESS_RES}, optional={"data": JSON_VALUES}).map(
+    lambda envelope: json.dumps(envelope).encode()
+)
+
+
+def success_data(status: int, body: bytes) -> tuple[bool, Any]:
+    """Whether an answer is a success, and its data: HTTP 2xx, a JSON object whose ``res`` says
+    ``success`` with the integer code 0; the data is its ``data`` (None when absent)."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        return False, None
+    res = envelope.get("res") if isinstance(envelope, dict) else None
+    if not (200 <= status < 300 and isinstance(res, dict) and res.get("status") == "success"):
+        return False, None
+    code = res.get("code")
+    return type(code) is int and code == 0, envelope.get("data")
+
+
 @HYPOTHESIS
-@given(status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502]), body=BODIES)
-async def test_any_answer_body_gives_data_or_one_of_our_errors(status: int, body: bytes) -> None:
+@given(status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502]), body=st.one_of(BODIES, SUCCESSES))
+@example(status=200, body=b'{"res": {"status": "success", "code": 0}, "data": {"node": []}}')
+@example(status=404, body=b'{"res": {"status": "success", "code": 0}, "data": {"node": []}}')  # the status says no
+@example(status=200, body=b'{"res": {"status": "success", "code": false}, "data": {}}')  # false == 0 in Python
+@example(status=200, body=b'{"res": {"status": "success", "code": 0.0}, "data": {}}')
+async def test_any_answer_body_gives_its_data_on_success_or_one_of_our_errors(status: int, body: bytes) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(("/login", "/logout")):
             return httpx.Response(200, json=OK_LOGIN)
         return httpx.Response(status, content=body)
 
+    success, data = success_data(status, body)
     with no_backoff():
         async with client_for(httpx.MockTransport(answer), deadline=0.02) as client:
             try:
-                await client.get("slb/node")
+                got = await client.get("slb/node")
             except Exception as exc:
                 assert_ours(exc)
+                refused: BaseException | None = exc
+            else:
+                refused = None
+    if refused is not None:
+        assert not success, f"a success refused: {refused}"
+    else:
+        assert success, f"HTTP {status} {body[:200]!r} taken for a success"
+        assert got == data
 
 
-@HYPOTHESIS
-@given(
-    items=st.lists(LIST_ITEMS, max_size=6),
-    total=st.one_of(st.integers(-2, 8), JSON_VALUES),
-    key=st.sampled_from(["node", "pool", "vserver", "domain", "items"]),
+SHAPE_FAULTS = st.one_of(
+    st.just({"rename": "items"}),  # the list under another key
+    st.integers(1, 5).map(lambda more: {"total_more": more}),  # a total the pages never reach
+    st.one_of(st.none(), st.booleans(), st.floats(-9, 9), st.text(max_size=3)).map(lambda total: {"total": total}),
 )
-async def test_observing_garbage_lists_gives_a_state_or_one_of_our_errors(
-    items: list[Any], total: Any, key: str
-) -> None:
+
+
+def paged_lists(lists: dict[str, list[Any]], fault: tuple[str, dict[str, Any]] | None) -> httpx.MockTransport:
+    """Each collection served page by page as the appliance does, ``fault`` spoiling one of them."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith(("/login", "/logout")):
             return httpx.Response(200, json=OK_LOGIN)
         collection = request.url.path.rsplit("/", 1)[-1]
-        data = {collection if key != "items" else key: items, "total": total}
+        page, size = int(request.url.params["page"]), int(request.url.params["page_size"])
+        items = lists[collection]
+        data: dict[str, Any] = {collection: items[(page - 1) * size : page * size], "total": len(items)}
+        if fault is not None and fault[0] == collection:
+            spoil = fault[1]
+            data["total"] = spoil.get("total", len(items) + spoil.get("total_more", 0))
+            if "rename" in spoil:
+                data[spoil["rename"]] = data.pop(collection)
         return httpx.Response(200, json={"res": {"status": "success", "code": 0}, "data": data})
 
+    return httpx.MockTransport(answer)
+
+
+ARABIC_DIGITS_VIP = {"name": "v", "vip": "192.0.2.1:\u0668\u0660", "protocol": "tcp", "pool": "p1"}  # "٨٠"
+
+
+@HYPOTHESIS
+@given(lists=APPLIANCE_LISTS, fault=st.none() | st.tuples(st.sampled_from(COLLECTIONS), SHAPE_FAULTS))
+@example(lists={"node": [], "pool": [], "vserver": [Item(ARABIC_DIGITS_VIP, ())], "domain": []}, fault=None)
+async def test_observing_garbage_lists_keeps_the_good_items_and_only_them(
+    lists: dict[str, list[Item]], fault: tuple[str, dict[str, Any]] | None
+) -> None:
+    wires = {collection: [item.wire for item in items] for collection, items in lists.items()}
+    expected = AdcState.of([obj for items in lists.values() for item in items for obj in item.objects])
     with no_backoff():
-        async with client_for(httpx.MockTransport(answer), deadline=0.02) as client:
+        async with client_for(paged_lists(wires, fault), deadline=0.02) as client:
             driver = ReferenceDriver(client, OWNER, page_size=3, concurrency=2, save_config=False)
-            try:
-                state = await driver.observe()
-            except Exception as exc:
-                assert_ours(exc)
+            if fault is not None:  # a list that cannot be read fails the whole observation
+                with pytest.raises(AdcProtocolError) as caught:
+                    await driver.observe()
+                assert_ours(caught.value)
                 return
-    assert isinstance(state, AdcState)  # what could be read was read; the rest was logged and left out
+            state = await driver.observe()
+    assert state == expected
 
 
 # ---------------------------------------------------------------------------- the loop survives

@@ -76,6 +76,20 @@ def test_names_of_others_are_conflicts_and_never_touched() -> None:
     ]
 
 
+def test_a_name_marked_by_another_owner_is_neither_updated_nor_deleted() -> None:
+    observed = {
+        "ours.example.com": ours("ours.example.com"),  # withdrawn: the one deletion
+        "wanted.example.com": NameRecords("wanted.example.com", ("198.51.100.2",), 60, (OTHER,)),
+        "unwanted.example.com": NameRecords("unwanted.example.com", ("198.51.100.3",), 300, (OTHER,)),
+    }
+    result = plan({"wanted.example.com": VIP}, observed)
+    assert [(c.action, c.name) for c in result.changes] == [(RecordAction.DELETE, "ours.example.com")]
+    assert (result.held_back, result.hold_reason) == ((), "")
+    assert [(c.name, c.reason) for c in result.conflicts] == [
+        ("wanted.example.com", f"held by another owner ({OTHER})")
+    ]
+
+
 def test_our_names_no_longer_wanted_are_deleted_and_names_in_no_zone_reported() -> None:
     result = plan({"shop.example.org": VIP}, {"old.example.com": ours("old.example.com")})
     assert [(c.action, c.name, c.have) for c in result.changes] == [
@@ -109,20 +123,21 @@ def test_dual_stack_addresses_compare_as_normalised_sets() -> None:
 
 
 NAMES = st.sampled_from([f"{label}.example.com" for label in "abcdefgh"] + ["x.example.org", "fooexample.com"])
+FOREIGN_MARKERS = st.sampled_from([(), (OTHER,)])  # someone else's records, or another bridge's
 
 
 @given(
     wanted=st.dictionaries(NAMES, st.just(VIP)),
     owned=st.sets(NAMES),
-    foreign=st.sets(NAMES),
+    foreign=st.dictionaries(NAMES, FOREIGN_MARKERS),
 )
 def test_applying_the_plan_gives_exactly_the_wanted_names_and_leaves_others_alone(
-    wanted: dict[str, tuple[str, ...]], owned: set[str], foreign: set[str]
+    wanted: dict[str, tuple[str, ...]], owned: set[str], foreign: dict[str, tuple[str, ...]]
 ) -> None:
     owned = {name for name in owned if zone_of(name, ZONES)}  # a zone shows only its own names
-    foreign = {name for name in foreign if zone_of(name, ZONES)}
+    others = {name: markers for name, markers in foreign.items() if zone_of(name, ZONES) and name not in owned}
     observed = {name: ours(name, "192.0.2.1") for name in owned}
-    observed |= {name: NameRecords(name, ("198.51.100.1",), 300, ()) for name in foreign - owned}
+    observed |= {name: NameRecords(name, ("198.51.100.1",), 300, markers) for name, markers in others.items()}
     result = plan(wanted, observed)
     zone = dict(observed)
     for change in result.changes:  # a faithful server applies the changes
@@ -132,6 +147,6 @@ def test_applying_the_plan_gives_exactly_the_wanted_names_and_leaves_others_alon
             assert change.want is not None
             zone[change.name] = change.want
     mine = {name for name, have in zone.items() if MARK in have.markers}
-    assert mine == {name for name in wanted if zone_of(name, ZONES) and name not in foreign - owned}
-    assert all(zone[name] == observed[name] for name in foreign - owned)
+    assert mine == {name for name in wanted if zone_of(name, ZONES) and name not in others}
+    assert {name: zone.get(name) for name in others} == {name: observed[name] for name in others}
     assert plan(wanted, zone).empty

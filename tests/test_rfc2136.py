@@ -94,6 +94,29 @@ async def test_foreign_records_are_left_alone(bind: BindServer) -> None:
     assert await answer(bind, "theirs.example.test.") == ["198.51.100.7"]
 
 
+@pytest.mark.parametrize("observe", ["axfr", "query"])
+async def test_names_marked_by_another_owner_are_never_updated_or_deleted(start_bind: Any, observe: str) -> None:
+    other = "managed-by=adcbridge;owner=c2"  # another cluster's bridge on the same zone
+    async with start_bind([ZoneSpec("example.test")]) as server:
+        for name, address in (("wanted.example.test", "198.51.100.7"), ("unwanted.example.test", "198.51.100.8")):
+            await foreign_update(server, "example.test", (name, 60, "A", address), (name, 60, "TXT", f'"{other}"'))
+        zones = target(server, zones=["example.test"], observe=observe)
+        wanted = {"wanted.example.test": VIP, "ours.example.test": VIP, "unwanted.example.test": VIP}
+        plan, applied = await sync(zones, wanted)
+        assert applied.failures == ()
+        assert [(c.action, c.name) for c in plan.changes] == [(RecordAction.CREATE, "ours.example.test")]
+        assert [c.name for c in plan.conflicts] == ["unwanted.example.test", "wanted.example.test"]
+        plan, _ = await sync(zones, wanted)  # read again: querying learns our names from what it reads
+        assert (plan.changes, len(plan.conflicts)) == ((), 2)
+        plan, applied = await sync(zones, {"wanted.example.test": ("192.0.2.20",)})  # ours withdrawn
+        assert [(c.action, c.name) for c in plan.changes] == [(RecordAction.DELETE, "ours.example.test")]
+        assert applied.failures == ()
+        assert await answer(server, "ours.example.test.") == []
+        for name, address in (("wanted.example.test", "198.51.100.7"), ("unwanted.example.test", "198.51.100.8")):
+            assert await answer(server, name + ".") == [address]
+            assert await answer(server, name + ".", "TXT") == [f'"{other}"']
+
+
 async def test_a_concurrent_change_is_detected_by_the_prerequisites(bind: BindServer) -> None:
     zones = target(bind)
     await sync(zones, {"a.example.test": VIP, "b.example.test": VIP, "c.example.test": VIP})

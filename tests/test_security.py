@@ -3,11 +3,13 @@
 (a) The mock ADC serves HTTPS with a trustme CA: ``adcbridge check`` works with ``adc.ca_file``;
     with another CA it fails closed, saying the certificate could not be verified and pointing
     at ``adc.ca_file``; ``verify_tls=false`` works and logs a WARNING.
-(b) A canary password goes through login retries, faults, an expired session, a password the
-    ADC no longer accepts, TLS failures: it never appears in logs (caplog, capsys), metrics,
-    health answers, cycle errors, Kubernetes Events, or the mock ADC's change log and state.
-(c) The health server answers /healthz, /readyz and /metrics to GET, 404 to any other path,
-    405 to other methods, and carries no settings.
+(b) A canary password goes through login retries, faults (each of which must have fired), an
+    expired session, a password the ADC no longer accepts, TLS failures: it never appears in logs
+    (caplog, capsys), metrics, health answers, cycle errors, Kubernetes Events, or the mock ADC's
+    change log and state.
+(c) The health server of a running bridge, built from settings that carry a canary in every text
+    they hold, answers /healthz, /readyz and /metrics to GET, 404 to any other path, 405 to other
+    methods, and none of its answers carries the canary or the ADC's address.
 (d) The mock ADC's ``/_mock/`` controls answer loopback peers only (``mocks/adc/controls.py``).
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,19 +34,19 @@ from aiohttp.test_utils import make_mocked_request
 from adcbridge.adc import AdcClient, Credentials
 from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.app import Cluster, Service
-from adcbridge.config import AdcSettings
+from adcbridge.config import AdcSettings, Settings
 from adcbridge.errors import AdcUnavailable
 from adcbridge.k8s.api import KubeApi
 from adcbridge.k8s.cluster_source import ClusterSource
-from adcbridge.metrics import Metrics
-from adcbridge.server import HealthServer
-from mocks.adc import MockADC, MockConfig
+from mocks.adc import AuthPolicy, MockADC, MockConfig
 from mocks.adc.codes import ApiFailure
 from mocks.adc.controls import loopback_only
 from mocks.kube import manifests as k
+from tests.builders import settings
 from tests.conftest import PASSWORD, USERNAME, policy
 from tests.live import live_settings, seeded_kube, until
 from tests.processes import RunningMock, mock_adc_process
+from tests.test_bridge_against_mock import StaticSource, cluster
 from tests.test_cli import adcbridge, bridge_env
 
 # ---------------------------------------------------------------------------- (a) TLS
@@ -174,6 +177,8 @@ async def test_the_password_never_shows_anywhere(
             events = kube.list_objects("v1", "Event", namespace="shop")
             assert any(event["reason"] == "HostRejected" for event in events)
             seen += [json.dumps(event) for event in kube.list_objects("v1", "Event")]
+        rules = (await controls.get("/_mock/faults")).json()["data"]["rules"]
+        assert [rule["fired"] for rule in rules] == [fault["count"] for fault in faults]  # every fault happened
         seen += [json.dumps((await controls.get(f"/_mock/{path}")).json()) for path in ("changes", "state", "stats")]
         await controls.aclose()
 
@@ -204,33 +209,87 @@ async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
 # ---------------------------------------------------------------------------- (c) the health server
 
 
-async def test_the_health_server_serves_three_paths_to_get_and_nothing_else() -> None:
-    metrics = Metrics()
-    server = HealthServer("127.0.0.1:0", metrics, lambda: (True, "ready"))
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
-            for path in ("/healthz", "/readyz", "/metrics"):
-                answer = await http.get(path)
-                assert answer.status_code == 200
-                body = answer.text
-                assert PASSWORD not in body
-                assert "adc.example" not in body  # no settings
-                assert "owner" not in body.lower()
-                for method in ("POST", "PUT", "DELETE", "PATCH"):
-                    assert (await http.request(method, path)).status_code == 405, (method, path)
-            others = ["/", "/settings", "/config", "/env", "/debug/pprof", "/_mock/state", "/healthz/", "/HEALTHZ"]
-            others += ["/metrics/../settings", "/%2e%2e/etc/passwd", "/readyz?verbose=1&x", "/static/x", "/favicon.ico"]
-            for path in others:
-                answer = await http.get(path)
-                if path.startswith("/readyz?"):  # a query string does not make another path
-                    assert answer.text == "ready\n"
-                    continue
-                assert answer.status_code == 404, path
-                assert PASSWORD not in answer.text
-            assert (await http.post("/settings")).status_code in (404, 405)
-    finally:
-        await server.stop()
+CANARY = "c4n4ry"  # in every setting below that could be shown: none may appear in an answer
+CANARY_USERNAME, CANARY_PASSWORD = f"{CANARY}-user", f"{CANARY}-password-5e1b"
+
+
+def canary_settings(adc_url: str) -> Settings:
+    """Real settings, every group that holds text holding the canary (the ADC's URL is the mock's)."""
+    return settings(
+        owner_id=f"{CANARY}-owner",
+        name_prefix=f"{CANARY}-",
+        adc={"url": adc_url, "username": CANARY_USERNAME, "password": CANARY_PASSWORD},
+        kic={"namespace": f"{CANARY}-ns", "service": f"{CANARY}-svc", "ingress_class": f"{CANARY}-class"},
+        rfc2136={
+            "server": f"{CANARY}-dns.example:53",
+            "zones": [f"{CANARY}.example"],
+            "tsig_key_name": f"{CANARY}-key",
+            "tsig_secret": f"{CANARY}-tsig-secret",
+        },
+        kube={"namespaces": [f"{CANARY}-team"], "label_selector": f"{CANARY}=yes", "context": f"{CANARY}-context"},
+        leader={"enabled": False, "lease_name": f"{CANARY}-lease", "identity": f"{CANARY}-pod"},
+        reconcile={"debounce_seconds": 0.05, "resync_seconds": 0.5},
+        server={"listen": "127.0.0.1:0"},
+        dns={"verify": False},
+    )
+
+
+@pytest.fixture
+async def health(caplog: pytest.LogCaptureFixture) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
+    """The health server of a running, converged bridge built from ``canary_settings``."""
+    caplog.set_level(logging.INFO, logger="adcbridge")
+    async with MockADC(MockConfig(policy=AuthPolicy(CANARY_USERNAME, CANARY_PASSWORD), dns_port=None)) as adc:
+        config = canary_settings(adc.url)
+        service = Service(config, StaticSource(cluster()))
+        stop = asyncio.Event()
+        serving = asyncio.create_task(service.serve_until(stop))
+        try:
+            await until(lambda: _logged(caplog, "serving /healthz"), what="the health server")
+            port = re.search(r"on port (\d+)", caplog.text)
+            assert port is not None
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port.group(1)}") as http:
+                await until(lambda: _ready_over_http(http), what="a ready bridge")
+                yield http, config
+        finally:
+            stop.set()
+            assert await serving == 0
+
+
+async def _ready_over_http(http: httpx.AsyncClient) -> bool:
+    return (await http.get("/readyz")).status_code == 200
+
+
+async def test_the_health_server_answers_carry_no_settings(health: tuple[httpx.AsyncClient, Settings]) -> None:
+    http, config = health
+    host_port = config.adc.url.split("//", 1)[1]
+    answers = {path: (await http.get(path)).text for path in ("/healthz", "/readyz", "/metrics")}
+    assert answers["/healthz"] == "ok\n"
+    assert answers["/readyz"] == "ready\n"
+    assert "adcbridge_managed_objects" in answers["/metrics"]  # the bridge's own metrics, from its cycles
+    for path, body in answers.items():
+        assert CANARY not in body, path
+        assert host_port not in body, path
+        assert "owner" not in body.lower(), path
+
+
+async def test_the_health_server_serves_three_paths_to_get_and_nothing_else(
+    health: tuple[httpx.AsyncClient, Settings],
+) -> None:
+    http, _ = health
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert (await http.get(path)).status_code == 200
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            assert (await http.request(method, path)).status_code == 405, (method, path)
+    others = ["/", "/settings", "/config", "/env", "/debug/pprof", "/_mock/state", "/healthz/", "/HEALTHZ"]
+    others += ["/metrics/../settings", "/%2e%2e/etc/passwd", "/readyz?verbose=1&x", "/static/x", "/favicon.ico"]
+    for path in others:
+        answer = await http.get(path)
+        if path.startswith("/readyz?"):  # a query string does not make another path
+            assert answer.text == "ready\n"
+            continue
+        assert answer.status_code == 404, path
+        assert CANARY not in answer.text
+    assert (await http.post("/settings")).status_code in (404, 405)
 
 
 # ---------------------------------------------------------------------------- (d) mock controls

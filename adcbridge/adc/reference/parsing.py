@@ -110,6 +110,6 @@ def parse_domain(item: Mapping[str, Any]) -> AdcDomain:
 
 def normalise_vip(vip: str) -> str:
     host, sep, port = vip.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):
         raise ValueError("vip is not IP:PORT")
     return join_host_port(_ip(host.strip("[]")), int(port))

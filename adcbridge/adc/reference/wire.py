@@ -61,7 +61,11 @@ class ReferenceWire:
             raise AdcProtocolError(
                 f"{where}: HTTP {response.status_code}, not an ADC answer: {excerpt(text)}"
             ) from None
-        if status == "success" and code == 0:
+        if status == "success" and type(code) is int and code == 0:  # not 0.0, not false: no ADC answers that
+            if not response.is_success:
+                raise AdcProtocolError(
+                    f"{where}: HTTP {response.status_code} with a success envelope: not an ADC answer"
+                )
             return envelope.get("data")
         data = envelope.get("data")
         field = data.get("field") if isinstance(data, dict) else None
