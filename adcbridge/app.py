@@ -255,9 +255,7 @@ async def _lead(elector: LeaderElector, reconciler: Reconciler, metrics: Metrics
         try:
             await asyncio.wait({loop_task, lost}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (loop_task, lost):
-                task.cancel()
-            await asyncio.wait({loop_task, lost})
+            await cancelled({loop_task, lost})
             metrics.leader.set(0)
         if loop_task.done() and not loop_task.cancelled() and loop_task.exception() is not None:
             raise loop_task.exception()  # type: ignore[misc]
@@ -270,12 +268,30 @@ async def _supervise(jobs: dict[str, Coroutine[Any, Any, Any]], stop: asyncio.Ev
     try:
         done, _ = await asyncio.wait(tasks | {stop_task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks | {stop_task}:
-            task.cancel()
-        await asyncio.wait(tasks | {stop_task}, timeout=SHUTDOWN_SECONDS)
+        await cancelled(tasks | {stop_task}, within=SHUTDOWN_SECONDS)
     for task in done - {stop_task}:
         error = task.exception() if not task.cancelled() else None
         log.error("%s stopped: %r", task.get_name(), error)
         return 1
     log.info("stopped by signal")
     return 0
+
+
+async def cancelled(tasks: set[asyncio.Task[Any]], *, within: float | None = None, again_every: float = 1.0) -> None:
+    """Cancel ``tasks`` and wait until they end (at most ``within`` seconds).
+
+    A cancellation can be swallowed deep inside a library (a request timeout that fires as the
+    cancellation arrives turns it into a TimeoutError, which is then handled as a failed request),
+    and the task carries on as if nothing happened. So a task still running is cancelled again
+    every ``again_every`` seconds, rather than awaited forever.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if within is None else loop.time() + within
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        left = again_every if deadline is None else min(again_every, deadline - loop.time())
+        if left <= 0:
+            return
+        _, pending = await asyncio.wait(pending, timeout=left)
