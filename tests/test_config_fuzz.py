@@ -165,6 +165,11 @@ def run(dotted: str, value: Any, source: str, tmp: Path) -> tuple[int, str]:
     config = tmp / "adcbridge.yaml"
     config.write_text(yaml.safe_dump(data))
     environment = {variable(dotted): value} if source == "env" else {}
+    return run_cli(["check", "--config", str(config)], environment)
+
+
+def run_cli(argv: list[str], environment: dict[str, Any]) -> tuple[int, str]:
+    """``adcbridge`` in-process with exactly these ``ADCBRIDGE_*`` variables; exit code and stderr."""
     err = io.StringIO()
     with (
         pytest.MonkeyPatch.context() as patch,
@@ -175,7 +180,7 @@ def run(dotted: str, value: Any, source: str, tmp: Path) -> tuple[int, str]:
             patch.delenv(key)
         for key, text in environment.items():
             patch.setenv(key, text)
-        code = main(["check", "--config", str(config)])
+        code = main(argv)
     return code, err.getvalue()
 
 

@@ -9,17 +9,12 @@ setting stops the command with exit 2 naming the field and the dialect.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
-import os
 
 import pytest
 
 from adcbridge.adc import DIALECTS, ApplyReport, SettingProblem, dialect_of
 from adcbridge.adc.contract import AdcInfo
-from adcbridge.cli import main
-from adcbridge.config import ENV_PREFIX
 from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
 from adcbridge.model import Action, AdcState, DeleteLimits, DesiredState, Kind, Plan
@@ -27,6 +22,7 @@ from adcbridge.planner import plan
 from adcbridge.reconciler import Reconciler
 from tests.builders import adc_domain, adc_node, node, settings, snapshot
 from tests.test_bridge_against_mock import StaticSource
+from tests.test_config_fuzz import run_cli
 
 SLB_ONLY = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER})
 
@@ -92,21 +88,6 @@ def test_the_planner_deletes_only_kinds_the_dialect_manages(kinds: frozenset[Kin
     assert {(op.action, op.obj.kind) for op in result.operations} == {(Action.DELETE, kind) for kind in deleted}
 
 
-def run_check(**variables: str) -> tuple[int, str]:
-    err = io.StringIO()
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        contextlib.redirect_stderr(err),
-        contextlib.redirect_stdout(io.StringIO()),
-    ):
-        for key in [key for key in os.environ if key.upper().startswith(ENV_PREFIX)]:
-            patch.delenv(key)
-        for key, value in variables.items():
-            patch.setenv(key, value)
-        code = main(["check"])
-    return code, err.getvalue()
-
-
 REQUIRED = {
     "ADCBRIDGE_OWNER_ID": "c1",
     "ADCBRIDGE_ADC__URL": "http://127.0.0.1:9",
@@ -124,7 +105,7 @@ def test_a_setting_the_dialect_cannot_honour_exits_2_naming_the_field_and_the_di
     reference = DIALECTS["reference"]
     monkeypatch.setitem(DIALECTS, "reference", dataclasses.replace(reference, problems=refuse_ip_hash))
 
-    code, err = run_check(**REQUIRED, ADCBRIDGE_POOL__METHOD="ip-hash")
+    code, err = run_cli(["check"], {**REQUIRED, "ADCBRIDGE_POOL__METHOD": "ip-hash"})
 
     assert code == 2
     assert err.strip() == (
