@@ -39,7 +39,7 @@ from adcbridge.planner import owned
 from adcbridge.presenting import findings
 from adcbridge.reconciler import CycleReport, Reconciler, SnapshotSource
 from adcbridge.server import HealthServer
-from adcbridge.verifying import Verification, verifier_for
+from adcbridge.verifying import Verification, verifier_for, verifying
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 10.0
@@ -92,7 +92,7 @@ async def run_cycle(settings: Settings, source: SnapshotSource, *, connect_timeo
 
 async def check_names(settings: Settings, report: CycleReport) -> VerifyReport | None:
     """The DNS check for the names of a cycle (``plan`` and ``run --once`` print it)."""
-    if not settings.dns.verify or report.desired is None or not report.desired.names:
+    if not verifying(settings) or report.desired is None or not report.desired.names:
         return None
     return await verifier_for(settings).verify(expected_addresses(report.desired.names.values()))
 
@@ -198,7 +198,7 @@ class Service:
         self.elector = elector
         gate = (lambda: elector.is_leader) if elector is not None else None
         async with open_adc(self.settings, metrics, write_gate=gate) as adc:
-            verification = Verification(verifier_for(self.settings), metrics) if self.settings.dns.verify else None
+            verification = Verification(verifier_for(self.settings), metrics) if verifying(self.settings) else None
             reconciler = Reconciler(
                 self.settings,
                 self.source,

@@ -69,9 +69,13 @@ class Group(BaseModel):
 class AdcSettings(Group):
     """How to reach and log in to the ADC's management API."""
 
-    dialect: Literal["reference"] = Field(
-        "reference", description="The appliance's API: reference (the /adc/v3.0 API emulated by mocks/adc)"
+    dialect: Literal["reference", "bigip"] = Field(
+        "reference",
+        description="The appliance's API: reference (the /adc/v3.0 API emulated by mocks/adc), bigip (F5 BIG-IP)",
     )
+    partition: str = Field("", description="The partition the bridge writes in (BIG-IP); the bridge never creates it")
+    allow_default_partition: bool = Field(False, description="Allow the appliance's default partition (Common)")
+    snat: str = Field("automap", min_length=1, description="Source address translation: automap, none, or a SNAT pool")
     url: str = Field(description="Base URL of the ADC, e.g. https://adc.example.net:8443")
     username: str = Field("", description="API user; or the file adc-username in secrets_dir")
     password: SecretStr = Field(SecretStr(""), description="API password; or the file adc-password in secrets_dir")
@@ -146,7 +150,8 @@ class DnsSettings(Group):
 
     ttl: int = Field(300, ge=1, le=604800, description="TTL of our DNS records")
     targets: list[Literal["adc", "rfc2136"]] = Field(
-        ["adc"], min_length=1, description="Where names are published: the ADC's DNS, an RFC 2136 server, or both"
+        ["adc"],
+        description="Where names are published: the ADC's DNS, an RFC 2136 server, both, or none (SLB objects only)",
     )
     verify: bool = Field(True, description="After each cycle, ask the DNS servers whether every name resolves")
     verify_servers: list[str] = Field([], description="host:port to ask; empty: the ADC's host on port 53")

@@ -172,7 +172,7 @@ def _desired_slb(snapshot: ClusterSnapshot, settings: Settings, owner: Owner, un
                     keep_only.add(f"member:{member.key}")
             for vip in settings.vip.addresses:
                 if ipaddress.ip_address(vip).version == family:
-                    vserver = _vserver(port, vip, pool, owner)
+                    vserver = _vserver(port, vip, pool, owner, snat=settings.adc.snat)
                     vservers[vserver.key] = vserver
     return _Slb(
         True,
@@ -283,7 +283,7 @@ def _pool(port: ServicePort, family: int, settings: Settings, owner: Owner) -> A
     return AdcPool(name, settings.pool.method, healthcheck, owner.marker)
 
 
-def _vserver(port: ServicePort, vip: str, pool: AdcPool, owner: Owner) -> AdcVserver:
+def _vserver(port: ServicePort, vip: str, pool: AdcPool, owner: Owner, *, snat: str) -> AdcVserver:
     protocol = PROTOCOLS[port.protocol]
     name = owner.name(vip.replace(":", "-"), str(port.port), protocol)
-    return AdcVserver(name, join_host_port(vip, port.port), protocol, pool.name, owner.marker)
+    return AdcVserver(name, join_host_port(vip, port.port), protocol, pool.name, owner.marker, snat=snat)

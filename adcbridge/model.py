@@ -117,11 +117,15 @@ _KIND_LABELS = {
 
 @dataclass(frozen=True)
 class AdcNode:
+    """A server address. ``shared`` is False for another owner's node that our pools may not use
+    (on a BIG-IP, one in a partition that is neither ours nor ``Common``): its address is a conflict."""
+
     kind: ClassVar[Kind] = Kind.NODE
     name: str
     ip: str
     description: str = ""
     enable: bool = True
+    shared: bool = True
 
     @property
     def key(self) -> str:
@@ -168,6 +172,7 @@ class AdcVserver:
     pool: str
     description: str = ""
     enable: bool = True
+    snat: str = "automap"  # source address translation: automap, none, or a SNAT pool's name
 
     @property
     def key(self) -> str:

@@ -159,7 +159,12 @@ class _Target:
         waiting: list[str] = []
         for name, node in sorted(wanted.items()):
             holder = holders.get(node.ip)
-            if holder is None or holder.name == name:
+            if holder is not None and not holder.shared:
+                self.conflicts.append(
+                    Conflict(Kind.NODE, name, f"{node.ip} is held by {holder.name}, which we may not use")
+                )
+                waiting.append(name)  # dropped, with its members: nothing of ours can stand on that address
+            elif holder is None or holder.name == name:
                 if node.ip in claimed:
                     renames[name] = claimed[node.ip]
                 else:

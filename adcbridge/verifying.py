@@ -42,6 +42,12 @@ def verify_servers(settings: Settings) -> list[tuple[str, int]]:
     return servers
 
 
+def verifying(settings: Settings) -> bool:
+    """Is there anything to check? Not when the check is off, nor when no server is given and the
+    names are published nowhere (``dns.targets: []``, SLB objects only)."""
+    return settings.dns.verify and bool(verify_servers(settings))
+
+
 def verifier_for(settings: Settings) -> Verifier:
     dns = settings.dns
     return Verifier(verify_servers(settings), timeout=dns.verify_timeout, concurrency=dns.verify_concurrency)

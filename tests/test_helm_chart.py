@@ -24,6 +24,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from adcbridge.app import validate
 from adcbridge.config import KIC_PORTS, load_settings
 from tests.helm_chart import CANARY_PASSWORD, CHART, MINIMAL, ROOT, Obj, Rendered, example, merged, render
 
@@ -91,6 +92,10 @@ COMBINATIONS: dict[str, Obj] = {
         "serviceAccount": {"create": False, "name": "adcbridge-preexisting"},
         "metrics": {"port": 9200, "address": "::"},
     },
+    "BIG-IP in a partition of its own, a SNAT pool, SLB objects only": {
+        "adc": {"dialect": "bigip", "partition": "k8s", "snat": "/Common/snat-k8s"},
+        "dns": {"targets": []},
+    },
     "sidecar": {
         "mode": "sidecar",
         "kic": {"serviceAccountName": "njet-ingress", "podLabels": {"app": "njet-ingress"}},
@@ -147,6 +152,7 @@ def test_the_settings_file_is_one_the_bridge_accepts(rendered: Rendered, tmp_pat
     config = tmp_path / "adcbridge.yaml"
     config.write_text(yaml.safe_dump(rendered.settings()))
     settings = load_settings(config)
+    validate(settings)  # and the dialect it names can honour them
     assert settings.secrets_dir == Path("/var/run/secrets/adcbridge")
     port = int(settings.server.listen.rpartition(":")[2])
     (container_port,) = rendered.container()["ports"]
@@ -389,6 +395,8 @@ REFUSED = [
         "/extraEnv/1/name",
     ),
     ({"adc": {"verifyTLS": False}}, "'verifyTLS' not allowed"),
+    ({"adc": {"dialect": "bigip"}}, "/adc/partition"),
+    ({"adc": {"dialect": "f5"}}, "/adc/dialect"),
 ]
 
 

@@ -349,6 +349,21 @@ def test_a_node_ip_held_by_a_foreign_node_is_reused() -> None:
     assert plan(want(*FULL), fake.state, OWNER) == Plan()
 
 
+def test_a_node_ip_held_by_a_foreign_node_we_may_not_use_is_a_conflict() -> None:
+    theirs = replace(adc_node("/tenant/n1", "10.0.0.1", description=""), shared=False)
+
+    result = planned(want(*FULL), theirs)
+
+    assert not any("k8s-c1-n1" in ref or "/tenant/n1" in ref for _, ref in steps(result))
+    assert [op.obj for op in result.operations if op.obj.kind is Kind.MEMBER] == [M2]
+    assert result.conflicts == (
+        Conflict(Kind.NODE, "k8s-c1-n1", "10.0.0.1 is held by /tenant/n1, which we may not use"),
+    )
+    fake = applied(result, theirs)
+    assert fake.state.nodes["/tenant/n1"] == theirs
+    assert plan(want(*FULL), fake.state, OWNER).operations == ()
+
+
 def test_a_node_ip_held_by_a_stale_node_of_ours_is_reused_and_kept() -> None:
     old = adc_node("k8s-c1-old", "10.0.0.1")
     observed = [old, P80, adc_member(P80.name, old.name, 30080), V80, D]

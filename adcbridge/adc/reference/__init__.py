@@ -1,8 +1,9 @@
 """The reference dialect: the ``/adc/v3.0`` REST API of the appliance emulated in ``mocks/adc/``.
 
 ``wire.py`` is its HTTP level (login, envelope, codes), ``bodies.py`` and ``parsing.py`` its
-objects both ways, ``driver.py`` observes and applies. It manages every kind of the model and
-honours every setting, so it declares no setting problem.
+objects both ways, ``driver.py`` observes and applies. It manages every kind of the model; it has
+no partitions and no source address translation setting (it always translates, as ``automap``), so
+those settings are refused at start.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from adcbridge.adc.client import AdcClient
-from adcbridge.adc.contract import Adc, Dialect
+from adcbridge.adc.contract import Adc, Dialect, SettingProblem
 from adcbridge.adc.credentials import credential_source
 from adcbridge.adc.reference.driver import ReferenceDriver
 from adcbridge.adc.reference.wire import REFERENCE_WIRE
@@ -41,4 +42,14 @@ async def _open(
         )
 
 
-DIALECT = Dialect("reference", ReferenceDriver.kinds, lambda _: [], _open)
+def problems(settings: Settings) -> list[SettingProblem]:
+    adc, found = settings.adc, []
+    if adc.partition or adc.allow_default_partition:
+        path = ("adc", "partition" if adc.partition else "allow_default_partition")
+        found.append(SettingProblem(path, "the reference appliance has no partitions"))
+    if adc.snat != "automap":
+        found.append(SettingProblem(("adc", "snat"), "the reference appliance always translates (automap)"))
+    return found
+
+
+DIALECT = Dialect("reference", ReferenceDriver.kinds, problems, _open)

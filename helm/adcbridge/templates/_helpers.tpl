@@ -112,7 +112,7 @@ No secret is ever written here: credentials are files in the secrets directory.
 */}}
 {{- define "adcbridge.settings" -}}
 {{- $v := .Values }}
-{{- $adc := dict "url" $v.adc.url "verify_tls" $v.adc.verifyTls }}
+{{- $adc := dict "dialect" $v.adc.dialect "url" $v.adc.url "verify_tls" $v.adc.verifyTls "partition" $v.adc.partition "allow_default_partition" $v.adc.allowDefaultPartition "snat" $v.adc.snat }}
 {{- if include "adcbridge.hasCaBundle" . }}
 {{- $_ := set $adc "ca_file" (include "adcbridge.caFile" .) }}
 {{- end }}
