@@ -17,7 +17,8 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, TypedDict
 
 from mocks.listeners import host_port_text
 
@@ -33,6 +34,34 @@ class Emulator(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class ListenerSettings(TypedDict):
+    """The configuration fields both emulators take from the same flags."""
+
+    host: str
+    port: int
+    dns_host: str
+    dns_port: int | None
+    tls_cert: Path | None
+    tls_key: Path | None
+    state_file: Path | None
+    access_log: bool
+
+
+def listener_settings(args: argparse.Namespace) -> ListenerSettings:
+    """``--listen``, ``--dns-listen``/``--no-dns``, ``--tls-cert``/``--tls-key``, ``--state-file``
+    and ``--access-log`` as configuration fields."""
+    return ListenerSettings(
+        host=args.listen[0],
+        port=args.listen[1],
+        dns_host=args.dns_listen[0],
+        dns_port=None if args.no_dns else args.dns_listen[1],
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        state_file=args.state_file,
+        access_log=args.access_log,
+    )
 
 
 def password_from(args: argparse.Namespace) -> str:

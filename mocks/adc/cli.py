@@ -15,7 +15,7 @@ from mocks.adc.persistence import StateFileError
 from mocks.adc.server import MockADC, MockConfig
 from mocks.adc.sessions import AuthPolicy
 from mocks.arguments import host_port, positive_float, positive_int
-from mocks.command import password_from, run
+from mocks.command import listener_settings, password_from, run
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,18 +53,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         lockout_threshold=args.lockout_threshold,
         lockout_seconds=args.lockout_seconds,
     )
-    return MockConfig(
-        policy=policy,
-        host=args.listen[0],
-        port=args.listen[1],
-        dns_host=args.dns_listen[0],
-        dns_port=None if args.no_dns else args.dns_listen[1],
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        state_file=args.state_file,
-        persist=args.persist,
-        access_log=args.access_log,
-    )
+    return MockConfig(policy=policy, persist=args.persist, **listener_settings(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from mocks.arguments import host_port
 from mocks.bigip.catalog import DEFAULT_VERSION
 from mocks.bigip.server import BigIPConfig, MockBigIP, StateFileError
-from mocks.command import password_from, run
+from mocks.command import listener_settings, password_from, run
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,17 +44,10 @@ def config_from(args: argparse.Namespace) -> BigIPConfig:
     return BigIPConfig(
         username=args.username,
         password=password_from(args),
-        host=args.listen[0],
-        port=args.listen[1],
-        dns_host=args.dns_listen[0],
-        dns_port=None if args.no_dns else args.dns_listen[1],
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        state_file=args.state_file,
         version=args.version,
         hostname=args.hostname,
         device_group=args.device_group,
-        access_log=args.access_log,
+        **listener_settings(args),
     )
 
 
