@@ -351,3 +351,19 @@ async def test_unknown_uris_and_methods(bigip: Unit) -> None:
     await bigip.fails("POST", "/mgmt/tm/ltm/monitor/http", {"name": "mine"}, status=400)
     builtin = await bigip.ok("GET", "/mgmt/tm/ltm/monitor/http/~Common~http")
     assert builtin["kind"] == "tm:ltm:monitor:http:httpstate"
+
+
+async def test_list_items_must_be_names_or_objects_with_a_name(bigip: Unit) -> None:
+    members = await bigip.fails("POST", POOLS, {"name": "p1", "members": ["10.0.0.1:80", 7]}, status=400)
+    assert members["message"] == 'invalid property value "members":7'
+    not_a_list = await bigip.fails("POST", POOLS, {"name": "p1", "members": "10.0.0.1:80"}, status=400)
+    assert not_a_list["message"] == 'invalid property value "members":"10.0.0.1:80"'
+    virtual = {"name": "vs1", "destination": "192.0.2.10:443"}
+    nameless = await bigip.fails("POST", VIRTUALS, virtual | {"profiles": [{"context": "all"}]}, status=400)
+    assert nameless["message"] == 'invalid property value "profiles":{"context": "all"}'
+    # Items are checked in order: a missing profile before a malformed one is what is reported.
+    first = await bigip.fails("POST", VIRTUALS, virtual | {"profiles": ["nosuch", 7]}, status=400)
+    assert "nosuch" in first["message"], first
+    assert "profile_FK" in first["message"], first
+    assert await names(bigip, POOLS) == []
+    assert await names(bigip, VIRTUALS) == []

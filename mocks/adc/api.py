@@ -10,7 +10,6 @@ that makes a client which trusts the HTTP status alone fail its tests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,7 +24,7 @@ from mocks.adc.faults import FaultRule, status_failure
 from mocks.adc.kinds import DOMAIN, HEALTHCHECK, KINDS, NODE, POOL, RSERVER, VSERVER
 from mocks.adc.state import ApplianceState
 from mocks.adc.validation import decimal
-from mocks.wire_faults import reset_connection, send_half
+from mocks.wire_faults import inject
 
 log = logging.getLogger(__name__)
 PREFIX = "/adc/v3.0"
@@ -69,20 +68,11 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     state = request.app[STATE_KEY]
     state.requests[request.method] += 1
     decision = state.faults.decide(request.method, request.path)
-    if decision.latency:
-        await asyncio.sleep(decision.latency)
-    rule = decision.outcome
-    if rule is None:
-        return await handler(request)
-    if rule.kind == "status":
-        return _status_fault(rule)
-    if rule.kind == "busy":
-        raise ApiFailure(Code.CONFIG_LOCKED, "configuration is locked by another session; retry later")
-    if rule.kind == "truncate":
-        await send_half(request, await _answer(request, handler))
-    elif rule.after_apply:
-        await _answer(request, handler)
-    reset_connection(request)
+    return await inject(request, handler, decision, answer=_answer, status=_status_fault, busy=_busy)
+
+
+def _busy() -> ApiFailure:
+    return ApiFailure(Code.CONFIG_LOCKED, "configuration is locked by another session; retry later")
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -8,18 +8,14 @@ SIGINT or SIGTERM, saving the state file on the way out.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
-import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from mocks.adc.persistence import StateFileError
-from mocks.adc.server import MockADC, MockConfig, host_port_text
+from mocks.adc.server import MockADC, MockConfig
 from mocks.adc.sessions import AuthPolicy
 from mocks.arguments import host_port, positive_float, positive_int
+from mocks.command import listener_settings, password_from, run
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,59 +45,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> MockConfig:
-    password = args.password
-    if args.password_file is not None:
-        lines = args.password_file.read_text(encoding="utf-8").splitlines()
-        if not lines or not lines[0]:
-            raise OSError(f"--password-file {args.password_file} is empty")
-        password = lines[0]
     policy = AuthPolicy(
         username=args.username,
-        password=password,
+        password=password_from(args),
         token_lifetime=args.token_lifetime,
         max_sessions=args.max_sessions,
         lockout_threshold=args.lockout_threshold,
         lockout_seconds=args.lockout_seconds,
     )
-    return MockConfig(
-        policy=policy,
-        host=args.listen[0],
-        port=args.listen[1],
-        dns_host=args.dns_listen[0],
-        dns_port=None if args.no_dns else args.dns_listen[1],
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        state_file=args.state_file,
-        persist=args.persist,
-        access_log=args.access_log,
-    )
-
-
-async def serve(config: MockConfig) -> None:
-    mock = MockADC(config)
-    await mock.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    dns = host_port_text(*mock.dns_address) if mock.dns_address else None
-    print(json.dumps({"event": "listening", "url": mock.url, "dns": dns}), flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await mock.stop()
+    return MockConfig(policy=policy, persist=args.persist, **listener_settings(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    cli = parser()
-    args = cli.parse_args(argv)
-    if (args.tls_cert is None) != (args.tls_key is None):
-        cli.error("--tls-cert and --tls-key go together")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        config = config_from(args)
-        asyncio.run(serve(config))
-    except (StateFileError, OSError) as exc:
-        print(f"adcbridge-mock-adc: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run(parser(), argv, lambda args: MockADC(config_from(args)), failures=(StateFileError, OSError))

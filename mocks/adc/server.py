@@ -20,6 +20,7 @@ from mocks.adc.dns_responder import DnsResponder
 from mocks.adc.persistence import DebouncedSaver, load_store, save_store
 from mocks.adc.sessions import AuthPolicy
 from mocks.adc.state import ApplianceState, Persist
+from mocks.listeners import Listeners
 
 
 @dataclass(frozen=True)
@@ -62,29 +63,24 @@ class MockADC:
             self.state.on_save = self._saver.flush
             if config.persist == "auto":
                 self.state.on_mutation = self._saver.changed
-        self._runner: web.AppRunner | None = None
-        self._dns: DnsResponder | None = None
+        self._listeners = Listeners()
         self.url = ""
         self.dns_address: tuple[str, int] | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(build_app(self.state), access_log=_access_logger(self.config))
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, ssl_context=self._tls())
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        scheme = "https" if self.config.tls_cert else "http"
-        self.url = f"{scheme}://{host_port_text(host, port)}"
-        if self.config.dns_port is not None:
-            self._dns = DnsResponder(lambda: self.state.store)
-            await self._dns.start(self.config.dns_host, self.config.dns_port)
-            self.dns_address = self._dns.address
+        self.url, self.dns_address = await self._listeners.start(
+            build_app(self.state),
+            host=self.config.host,
+            port=self.config.port,
+            tls=self._tls(),
+            access_log=_access_logger(self.config),
+            dns=lambda: DnsResponder(lambda: self.state.store),
+            dns_host=self.config.dns_host,
+            dns_port=self.config.dns_port,
+        )
 
     async def stop(self) -> None:
-        if self._dns is not None:
-            await self._dns.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._listeners.stop()
         if self._saver is not None and self.config.persist == "auto":
             self._saver.flush()
 
@@ -105,8 +101,3 @@ class MockADC:
 
 def _access_logger(config: MockConfig) -> logging.Logger | None:
     return logging.getLogger("mocks.adc.access") if config.access_log else None
-
-
-def host_port_text(host: str, port: int) -> str:
-    """``host:port``, with an IPv6 host in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -9,7 +9,6 @@ carries ``X-F5-REST-Coordination-Id`` is queued in its transaction instead of ap
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,12 +17,13 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from mocks.adc.faults import FaultRule
 from mocks.bigip import errors, operations, system
 from mocks.bigip.errors import F5Error
 from mocks.bigip.state import UnitState
 from mocks.bigip.transactions import Transaction
 from mocks.bigip.views import Query
-from mocks.wire_faults import reset_connection, send_half
+from mocks.wire_faults import inject
 
 log = logging.getLogger(__name__)
 STATE_KEY: web.AppKey[UnitState] = web.AppKey("bigip_state", UnitState)
@@ -74,20 +74,15 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     state.requests[request.method] += 1
     state.paths[f"{request.method} {request.path.rstrip('/')}"] += 1
     decision = state.faults.decide(request.method, request.path)
-    if decision.latency:
-        await asyncio.sleep(decision.latency)
-    rule = decision.outcome
-    if rule is None:
-        return await handler(request)
-    if rule.kind == "status":
+
+    def status(rule: FaultRule) -> web.Response:
         return _status_fault(request, rule.status, html=rule.body == "html", retry_after=rule.retry_after)
-    if rule.kind == "busy":
-        raise F5Error(500, "The connection to mcpd has been lost, try again.", api_error=32768001)
-    if rule.kind == "truncate":
-        await send_half(request, await _answer(request, handler))
-    elif rule.after_apply:
-        await _answer(request, handler)
-    reset_connection(request)
+
+    return await inject(request, handler, decision, answer=_answer, status=status, busy=_busy)
+
+
+def _busy() -> F5Error:
+    return F5Error(500, "The connection to mcpd has been lost, try again.", api_error=32768001)
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -8,18 +8,13 @@ SIGINT or SIGTERM. It does not save on the way out: only ``sys config save`` doe
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import logging
-import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mocks.adc.server import host_port_text
 from mocks.arguments import host_port
 from mocks.bigip.catalog import DEFAULT_VERSION
 from mocks.bigip.server import BigIPConfig, MockBigIP, StateFileError
+from mocks.command import listener_settings, password_from, run
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,53 +41,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> BigIPConfig:
-    password = args.password
-    if args.password_file is not None:
-        lines = args.password_file.read_text(encoding="utf-8").splitlines()
-        if not lines or not lines[0]:
-            raise OSError(f"--password-file {args.password_file} is empty")
-        password = lines[0]
     return BigIPConfig(
         username=args.username,
-        password=password,
-        host=args.listen[0],
-        port=args.listen[1],
-        dns_host=args.dns_listen[0],
-        dns_port=None if args.no_dns else args.dns_listen[1],
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        state_file=args.state_file,
+        password=password_from(args),
         version=args.version,
         hostname=args.hostname,
         device_group=args.device_group,
-        access_log=args.access_log,
+        **listener_settings(args),
     )
 
 
-async def serve(config: BigIPConfig) -> None:
-    mock = MockBigIP(config)
-    await mock.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    dns = host_port_text(*mock.dns_address) if mock.dns_address else None
-    print(json.dumps({"event": "listening", "url": mock.url, "dns": dns}), flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await mock.stop()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    cli = parser()
-    args = cli.parse_args(argv)
-    if (args.tls_cert is None) != (args.tls_key is None):
-        cli.error("--tls-cert and --tls-key go together")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(serve(config_from(args)))
-    except (StateFileError, OSError, ValueError) as exc:
-        print(f"adcbridge-mock-bigip: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    failures = (StateFileError, OSError, ValueError)
+    return run(parser(), argv, lambda args: MockBigIP(config_from(args)), failures=failures)

@@ -22,7 +22,7 @@ shown.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -248,3 +248,19 @@ def number(key: str, low: int, high: int) -> Validator:
         return value
 
     return check
+
+
+def named_bodies(key: str, value: Any) -> Iterator[Obj]:
+    """The items of list field ``key``, where each item is a name or an object with a
+    ``name`` (``["a", {"name": "b", ...}]``), as objects; each item is checked as it is
+    reached, so a caller's own check of an earlier item speaks first."""
+    if not isinstance(value, list):
+        raise errors.invalid_value(key, value)
+    return (_named_body(key, item) for item in value)
+
+
+def _named_body(key: str, item: Any) -> Obj:
+    body = {"name": item} if isinstance(item, str) else item
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise errors.invalid_value(key, item)
+    return body

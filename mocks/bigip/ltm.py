@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mocks.bigip import errors
 from mocks.bigip.database import Obj
-from mocks.bigip.kinds import REMOVE, ObjectType, Ref, number, text
+from mocks.bigip.kinds import REMOVE, ObjectType, Ref, named_bodies, number, text
 from mocks.bigip.names import address_name, member_name, parse_address, split_member, split_path, valid_name
 from mocks.bigip.references import check_partition, monitor_rule, monitored
 
@@ -304,15 +304,7 @@ class Pool(ObjectType):
 
     @staticmethod
     def _members(store: Store, record: Obj, value: Any) -> Any:
-        if not isinstance(value, list):
-            raise errors.invalid_value("members", value)
-        bodies = []
-        for item in value:
-            body = {"name": item} if isinstance(item, str) else item
-            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-                raise errors.invalid_value("members", item)
-            bodies.append(body)
-        return bodies
+        return list(named_bodies("members", value))
 
     def finish(self, store: Store, record: Obj, current: Obj | None, parent: Obj | None) -> None:
         record["_members"] = record.pop("members", None)

@@ -20,13 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
-from mocks.adc.server import host_port_text
 from mocks.bigip import api, controls
 from mocks.bigip.catalog import DEFAULT_VERSION
 from mocks.bigip.certificates import self_signed, server_context
 from mocks.bigip.dns import WideIpResponder
 from mocks.bigip.state import UnitState
 from mocks.files import write_json_atomically
+from mocks.listeners import Listeners
 
 STATE_VERSION = 1
 
@@ -88,30 +88,25 @@ class MockBigIP:
         else:
             self.certificate_pem, key_pem = self_signed(config.host)
         self._tls = server_context(self.certificate_pem, key_pem)
-        self._runner: web.AppRunner | None = None
-        self._dns: WideIpResponder | None = None
+        # A polite TLS close waits for clients that may never answer: drop them at stop.
+        self._listeners = Listeners(abort_idle=True)
         self.url = ""
         self.dns_address: tuple[str, int] | None = None
 
     async def start(self) -> None:
-        access = logging.getLogger("mocks.bigip.access") if self.config.access_log else None
-        self._runner = web.AppRunner(build_app(self.state), access_log=access)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, ssl_context=self._tls)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"https://{host_port_text(host, port)}"
-        if self.config.dns_port is not None:
-            self._dns = WideIpResponder(lambda: self.state.store)
-            await self._dns.start(self.config.dns_host, self.config.dns_port)
-            self.dns_address = self._dns.address
+        self.url, self.dns_address = await self._listeners.start(
+            build_app(self.state),
+            host=self.config.host,
+            port=self.config.port,
+            tls=self._tls,
+            access_log=logging.getLogger("mocks.bigip.access") if self.config.access_log else None,
+            dns=lambda: WideIpResponder(lambda: self.state.store),
+            dns_host=self.config.dns_host,
+            dns_port=self.config.dns_port,
+        )
 
     async def stop(self) -> None:
-        if self._dns is not None:
-            await self._dns.stop()
-        if self._runner is not None:
-            _abort_idle_connections(self._runner)
-            await self._runner.cleanup()
+        await self._listeners.stop()
 
     async def __aenter__(self) -> MockBigIP:
         await self.start()
@@ -119,15 +114,6 @@ class MockBigIP:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
-
-
-def _abort_idle_connections(runner: web.AppRunner) -> None:
-    """Drop kept-alive TLS connections at once: a polite TLS close waits for clients (such
-    as a requests session never closed) that may never answer, and leaks the socket."""
-    server = runner.server
-    for handler in [] if server is None else list(server.connections):
-        if handler.transport is not None:
-            handler.transport.abort()
 
 
 def save_state(path: Path, state: UnitState) -> None:

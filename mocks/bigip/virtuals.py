@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mocks.bigip import errors
 from mocks.bigip.database import Obj
-from mocks.bigip.kinds import REMOVE, ObjectType, Ref, text
+from mocks.bigip.kinds import REMOVE, ObjectType, Ref, named_bodies, text
 from mocks.bigip.ltm import Pool, Snatpool
 from mocks.bigip.names import destination_text, host_mask, is_v6, parse_address, parse_destination
 from mocks.bigip.references import check_partition, resolve
@@ -247,13 +247,8 @@ class Virtual(ObjectType):
 
     @staticmethod
     def _profiles(store: Store, record: Obj, value: Any) -> Any:
-        if not isinstance(value, list):
-            raise errors.invalid_value("profiles", value)
         chosen = []
-        for item in value:
-            body = {"name": item} if isinstance(item, str) else item
-            if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-                raise errors.invalid_value("profiles", item)
+        for body in named_bodies("profiles", value):
             path = resolve(store, PROFILE_TABLES, body["name"], partition=record["partition"])
             if path is None:
                 raise errors.foreign_key(body["name"], "Virtual Server", record["fullPath"], "profile_FK")
