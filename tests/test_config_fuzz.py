@@ -42,7 +42,7 @@ SPECIFIC: dict[str, list[Any]] = {
     "kube.label_selector": ["a in (b)", "role=edge,=x"],
     "kube.namespaces": [["Not_A_Namespace"], ["-x"]],
     "dns.verify_servers": [["no-port"], ["127.0.0.1:0"], ["host:99999"], ["host:"]],
-    "dns.targets": [["adc", "adc"], []],
+    "dns.targets": [["adc", "adc"], ["dns"]],
     "rfc2136.server": ["no-port", "host:99999", ":x"],
     "rfc2136.zones": [["bad_zone"], ["a.example", "A.example."], [""]],
     "server.listen": ["0.0.0.0:8080", "no-port", "host:70000"],
