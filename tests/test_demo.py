@@ -7,8 +7,12 @@ made first over the REST API, the bridge verifying the emulator's certificate.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
+from mocks.bigip.show import member_text
 from mocks.demo import PASSWORD as DEMO_PASSWORD
 from tests.conftest import PASSWORD
 
@@ -74,6 +78,28 @@ async def test_the_bigip_demo_sets_up_the_partition_and_fills_it_over_verified_t
     assert "Names: not published (dns.targets: [];" in out
     assert "Ingress web/legacy  HostRejected  host 'old_site.example.com' not published" in out
     assert DEMO_PASSWORD not in out + err
+
+
+def test_make_demo_adc_bigip_passes_the_appliance_and_the_plain_demo_runs_as_before() -> None:
+    assert _make_demo() == ".venv/bin/python -m mocks.demo"
+    assert _make_demo("ADC=bigip") == ".venv/bin/python -m mocks.demo --adc bigip"
+
+
+def test_members_are_printed_as_address_and_port_with_drained_ones_starred() -> None:
+    assert member_text({"name": "k8s-n1:30080", "address": "10.0.0.1", "session": "user-enabled"}) == "10.0.0.1:30080"
+    drained = {"name": "2001:db8::1.443", "address": "2001:db8::1", "session": "user-disabled"}
+    assert member_text(drained) == "[2001:db8::1]:443*"
+    named_v6 = {"name": "k8s-n2:443", "address": "2001:db8::2", "session": "monitor-enabled"}
+    assert member_text(named_v6) == "[2001:db8::2]:443"
+
+
+def _make_demo(*variables: str) -> str:
+    """The command ``make demo`` runs (``make -n``: printed, not run)."""
+    make = shutil.which("make")
+    assert make, "make is needed"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([make, "-n", "demo", *variables], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _row(out: str, first: str) -> list[str]:
