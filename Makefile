@@ -51,12 +51,14 @@ imports: $(STAMP)
 pytest: $(STAMP) bind9 kubectl
 	$(BIN)/pytest
 
+# make demo ADC=bigip: the BIG-IP emulator instead of the mock ADC (mocks/demo.py).
 demo: $(STAMP)
-	$(BIN)/python -m mocks.demo
+	$(BIN)/python -m mocks.demo$(if $(ADC), --adc $(ADC))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py
 	$(BIN)/python benchmarks/engine_sync.py
+	$(BIN)/python benchmarks/bigip_sync.py
 	$(BIN)/python benchmarks/k8s_sync.py
 	$(BIN)/python benchmarks/dns_publish.py
 

@@ -52,7 +52,7 @@ from measuring import (
     status_kib,
 )
 
-from adcbridge.adc import AdcClient, ApplyReport, Credentials
+from adcbridge.adc import Adc, AdcClient, AdcInfo, ApplyReport, Credentials
 from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import Settings, settings_from_values
 from adcbridge.desired import build_desired, owner_of
@@ -162,25 +162,34 @@ class StaticSource:
         await asyncio.Event().wait()
 
 
-class TimedDriver(ReferenceDriver):
-    """The real driver, timing its two phases (the rest of a cycle is build_desired, plan and counting)."""
+class TimedAdc:
+    """Any dialect's driver, timing its two phases (the rest of a cycle is build_desired, plan and counting)."""
 
-    observe_seconds = 0.0
-    apply_seconds = 0.0
-    last_observed: AdcState | None = None
+    def __init__(self, driver: Adc) -> None:
+        self.driver = driver
+        self.kinds = driver.kinds
+        self.observe_seconds = 0.0
+        self.apply_seconds = 0.0
+        self.last_observed: AdcState | None = None
 
     async def observe(self) -> AdcState:
         started = time.perf_counter()
-        self.last_observed = await super().observe()
+        self.last_observed = await self.driver.observe()
         self.observe_seconds += time.perf_counter() - started
         return self.last_observed
 
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.perf_counter()
         try:
-            return await super().apply(plan)
+            return await self.driver.apply(plan)
         finally:
             self.apply_seconds += time.perf_counter() - started
+
+    async def connect(self, *, within: float) -> None:
+        await self.driver.connect(within=within)
+
+    async def describe(self) -> AdcInfo:
+        return await self.driver.describe()
 
 
 @dataclass
@@ -210,7 +219,7 @@ async def run_scenario(
     name: str,
     mock: MockAdc,
     reconciler: Reconciler,
-    driver: TimedDriver,
+    driver: TimedAdc,
     *,
     expect_writes: int,
     expect_gets: int,
@@ -268,8 +277,10 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
             config.adc, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, metrics=metrics
         ) as client:
             adc = config.adc
-            driver = TimedDriver(
-                client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=True
+            driver = TimedAdc(
+                ReferenceDriver(
+                    client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=True
+                )
             )
             reconciler = Reconciler(config, source, driver, metrics, clock=lambda: TAKEN_AT)
             for name, view, writes, gets in steps:

@@ -1,8 +1,9 @@
 """What the benchmarks that run the mocks as processes measure with: one copy for all of them.
 
-``engine_sync.py`` and ``k8s_sync.py`` measure the same way: they pin the mocks and the bridge to
-different CPUs, read CPU time and peak RSS from /proc, start emulators as child processes that print
-one line when they listen, drive the mock ADC through its ``/_mock`` controls, report the CPU other
+``engine_sync.py``, ``bigip_sync.py`` and ``k8s_sync.py`` measure the same way: they pin the mocks
+and the bridge to different CPUs, read CPU time and peak RSS from /proc, start emulators as child
+processes that print one line when they listen, drive the mock ADC or the BIG-IP emulator through
+their ``/_mock`` controls, report the CPU other
 processes took meanwhile (a busy machine inflates every wall time, so a number without that
 line cannot be trusted) and end with a checks verdict and exit code 1 when one failed. When each
 script had its own copy, the copies began to drift, and two benchmarks that are meant to be
@@ -10,7 +11,8 @@ compared then measured differently. So this module holds that plumbing; the scen
 and tables stay in the scripts.
 
 It imports nothing from ``adcbridge``: ``k8s_sync.py`` runs the bridge as a process and must not
-load it. Linux only (/proc, ``sched_setaffinity``). The scripts import it as a sibling module:
+load it; it may use the emulators' helpers (the BIG-IP emulator's certificate maker). Linux only
+(/proc, ``sched_setaffinity``). The scripts import it as a sibling module:
 ``python benchmarks/<script>.py`` puts ``benchmarks/`` first on ``sys.path``.
 """
 
@@ -22,7 +24,9 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -32,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from mocks.bigip.certificates import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "admin"  # the mock ADC's credentials, which the bridge is given
@@ -196,6 +202,72 @@ async def mock_adc(latency_ms: int, cpu: int | None, *, start_timeout: float = 2
         await child.stop()
 
 
+class MockBigip:
+    """The running ``python -m mocks.bigip``, with a client for its loopback-only controls (plain JSON)."""
+
+    def __init__(self, child: Child, url: str, ca_file: Path) -> None:
+        self.child = child
+        self.url = url
+        self.ca_file = ca_file  # the unit's certificate, which a client verifies it with
+        self.controls = httpx.AsyncClient(
+            base_url=url, timeout=60.0, verify=ssl.create_default_context(cafile=str(ca_file))
+        )
+        self.seq = 0  # the last change-log entry read
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self.controls.request(method, f"/_mock/{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    async def new_changes(self) -> list[dict[str, Any]]:
+        """Change-log entries (object writes, configuration saves) since the last call."""
+        changes: list[dict[str, Any]] = (await self.control("GET", f"changes?since={self.seq}"))["changes"]
+        if changes:
+            self.seq = int(changes[-1]["seq"])
+        return changes
+
+    async def requests(self) -> Counter[str]:
+        """``/mgmt`` requests received so far, by method (logins and configuration saves included)."""
+        return Counter((await self.control("GET", "stats"))["requests"])
+
+    async def seed(self, requests: list[dict[str, Any]]) -> None:
+        """REST writes made as an administrator, outside the change log and the counters."""
+        await self.control("POST", "seed", {"requests": requests})
+
+
+def write_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (mode 0600) in ``directory``."""
+    certificate, key = directory / "bigip.pem", directory / "bigip-key.pem"
+    certificate_pem, key_pem = self_signed("127.0.0.1")
+    certificate.write_bytes(certificate_pem)
+    key.touch(mode=0o600)
+    key.write_bytes(key_pem)
+    return certificate, key
+
+
+@asynccontextmanager
+async def mock_bigip(latency_ms: int, cpu: int | None, *, start_timeout: float = 20.0) -> AsyncIterator[MockBigip]:
+    """The BIG-IP emulator on port 0 without DNS, with a certificate made here (so clients verify it)
+    and ``latency_ms`` added to every ``/mgmt`` request, the login included; stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="adcbridge-bench.") as directory:
+        certificate, key = write_certificate(Path(directory))
+        child = await spawn(
+            sys.executable, "-m", "mocks.bigip", "--listen", "127.0.0.1:0", "--no-dns",
+            "--username", USERNAME, "--password", PASSWORD, "--tls-cert", str(certificate), "--tls-key", str(key),
+            cpu=cpu,
+        )  # fmt: skip
+        try:
+            url = json.loads(await first_line(child, "the BIG-IP emulator", seconds=start_timeout))["url"]
+            unit = MockBigip(child, url, certificate)
+            try:
+                await unit.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
+                yield unit
+            finally:
+                await unit.controls.aclose()
+        finally:
+            await child.stop()
+
+
 # ---------------------------------------------------------------------------- arguments and report
 
 
@@ -205,7 +277,7 @@ def argument_parser(doc: str | None, *, rounds: str, hosts: str | None = None) -
     cli.add_argument("--hosts", type=int, default=10_000, help=hosts)
     cli.add_argument("--nodes", type=int, default=500, help="Ready nodes")
     cli.add_argument("--rounds", type=int, default=3, help=rounds)
-    cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock ADC to every API request")
+    cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock appliance to every API request")
     return cli
 
 

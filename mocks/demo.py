@@ -8,20 +8,31 @@ domains with the DNS answers, the Events the bridge wrote, and the kubectl lines
 the cluster; then it prints the ADC again after every change until Ctrl-C, which stops
 everything (SIGTERM, then SIGKILL after 10 s).
 
+``--adc bigip`` (``make demo ADC=bigip``) runs the BIG-IP emulator instead of the mock ADC:
+the demo first makes over its REST API what an operator makes before installing the bridge
+(the bridge's partition), trusts the emulator's certificate (made here, as an operator installs
+one), runs the bridge with the ``bigip`` dialect and prints the unit's nodes, pools, members and
+virtual servers (``mocks/bigip/show.py``). Names are not published in that mode
+(``dns.targets: []``): the bigip dialect does not drive BIG-IP DNS yet. Each appliance is a
+class below (``APPLIANCES``): what to start, what an operator prepares, the bridge's settings
+and how to print the appliance.
+
 Fixed ports by default (ADC 8443, DNS 8053, API server 6443, bridge 9102) so the printed
 lines stay the same; ``--any-ports`` takes free ones (tests). ``--once`` prints and stops.
-It drives the bridge as a process and reads the mocks over HTTP and DNS; it imports
+It drives the bridge as a process and reads the mocks over HTTP(S) and DNS; it imports
 nothing of ``adcbridge``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -31,14 +42,17 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 from mocks.adc import show
+from mocks.bigip import show as bigip_show
+from mocks.bigip.certificates import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "config" / "demo"
 USERNAME, PASSWORD = "admin", "demo-password"
 VIP = "192.0.2.10"
+PARTITION = "k8s"  # the bridge's partition on the BIG-IP, made by the operator
 READY_SECONDS = 60.0
 
 
@@ -58,9 +72,11 @@ class Started:
 
 
 class Demo:
-    def __init__(self, work: Path, ports: Ports) -> None:
+    def __init__(self, work: Path, ports: Ports, appliance: type[Appliance] | None = None) -> None:
         self.work, self.ports = work, ports
+        self.appliance = (appliance or ReferenceAdc)(self)
         self.started: list[Started] = []
+        self.prepared: list[str] = []
         self.adc_url = self.dns = self.kube_url = self.bridge_url = ""
 
     def start(self, name: str, args: list[str], *, env: dict[str, str] | None = None) -> Started:
@@ -84,24 +100,11 @@ class Demo:
                 started.process.kill()
                 started.process.wait()
 
-    # ------------------------------------------------------------------ the three processes
+    # ------------------------------------------------------------------ the three processes (the appliance's below)
 
     def start_adc(self) -> None:
-        started = self.start(
-            "mock-adc",
-            [
-                *(
-                    "mocks.adc",
-                    "--listen",
-                    f"127.0.0.1:{self.ports.adc}",
-                    "--dns-listen",
-                    f"127.0.0.1:{self.ports.dns}",
-                ),
-                *("--username", USERNAME, "--password", PASSWORD),
-            ],
-        )
-        line = json.loads(wait_for_line(started, lambda text: '"listening"' in text))
-        self.adc_url, self.dns = line["url"], line["dns"]
+        self.adc_url, self.dns = self.appliance.start()
+        self.prepared = self.appliance.prepare()
 
     def start_kube(self) -> None:
         kubeconfig = self.work / "kubeconfig"
@@ -128,8 +131,8 @@ class Demo:
             "ADCBRIDGE_SERVER__LISTEN": f"127.0.0.1:{self.ports.bridge}",
             "ADCBRIDGE_RECONCILE__RESYNC_SECONDS": "15",
             "ADCBRIDGE_NODES__DRAIN_GRACE_SECONDS": "20",
-            "ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([self.dns]),  # check what the mock's DNS answers
         }
+        env |= self.appliance.bridge_env()
         started = self.start("bridge", ["adcbridge", "run"], env=env)
         line = wait_for_line(started, lambda text: "serving /healthz" in text)
         port = re.search(r"on port (\d+)", line)
@@ -167,19 +170,18 @@ class Demo:
 
     def guide(self) -> str:
         kubeconfig = self.work / "kubeconfig"
-        dns_host, _, dns_port = self.dns.rpartition(":")
+        lines = "".join(f"  {line}\n" for line in self.appliance.guide_lines())
         return f"""
-== Change the cluster and watch the ADC follow ==
+== Change the cluster and watch the {self.appliance.title} follow ==
   export KUBECONFIG={kubeconfig}
   kubectl get ingress -A
   kubectl apply -f {self.write_example()}   # a new name: blog.example.com
   kubectl delete ingress shop -n shop   # withdrawn
   kubectl cordon node-c                 # drains: disabled at once, removed after 20 s
   kubectl get events -A                 # what the bridge reported (rejected hosts, conflicts)
-  dig @{dns_host} -p {dns_port} blog.example.com A +short    # dig: Debian's bind9-dnsutils
-  curl -s {self.bridge_url}/readyz ; curl -s {self.bridge_url}/metrics | grep ^adcbridge_
-  logs: {self.work}/bridge.log (and mock-adc.log, fake-kube.log)
-The ADC is printed again after each change. Stop everything with Ctrl-C.
+{lines}  curl -s {self.bridge_url}/readyz ; curl -s {self.bridge_url}/metrics | grep ^adcbridge_
+  logs: {self.work}/bridge.log (and {self.appliance.name}.log, fake-kube.log)
+The {self.appliance.title} is printed again after each change. Stop everything with Ctrl-C.
 """
 
     def write_example(self) -> Path:
@@ -241,25 +243,214 @@ def interrupts_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# ---------------------------------------------------------------------------- the appliances
+
+
+class Appliance:
+    """One appliance the demo can run: its process, what an operator prepares on it, the bridge's
+    settings for it, and how to print it. Subclasses fill these in."""
+
+    name = ""  # its process and log
+    label = ""  # "starting the <label>, ..."
+    title = ""  # "== The <title> ..."
+
+    def __init__(self, demo: Demo) -> None:
+        self.demo = demo
+
+    def start(self) -> tuple[str, str]:
+        """Start the appliance; its API's URL and its DNS listener (``host:port``)."""
+        raise NotImplementedError
+
+    def prepare(self) -> list[str]:
+        """What an operator makes on the appliance before installing the bridge; one line per step."""
+        return []
+
+    def bridge_env(self) -> dict[str, str]:
+        """The bridge's settings that depend on the appliance."""
+        return {}
+
+    def heading(self) -> str:
+        return f"The {self.title} ({self.demo.adc_url})"
+
+    def report(self) -> str:
+        raise NotImplementedError
+
+    def names(self) -> str:
+        """What the demo says about the names it publishes, or leaves out."""
+        raise NotImplementedError
+
+    def guide_lines(self) -> list[str]:
+        return []
+
+    def follow(self) -> None:
+        raise NotImplementedError
+
+
+class ReferenceAdc(Appliance):
+    """The mock ADC (``/adc/v3.0``) with its DNS responder: the bridge publishes names there."""
+
+    name, label, title = "mock-adc", "mock ADC", "ADC"
+
+    def start(self) -> tuple[str, str]:
+        started = self.demo.start(
+            self.name,
+            [
+                *(
+                    "mocks.adc",
+                    "--listen",
+                    f"127.0.0.1:{self.demo.ports.adc}",
+                    "--dns-listen",
+                    f"127.0.0.1:{self.demo.ports.dns}",
+                ),
+                *("--username", USERNAME, "--password", PASSWORD),
+            ],
+        )
+        line = json.loads(wait_for_line(started, lambda text: '"listening"' in text))
+        return line["url"], line["dns"]
+
+    def bridge_env(self) -> dict[str, str]:
+        return {"ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([self.demo.dns])}  # check what the mock's DNS answers
+
+    def dns_server(self) -> tuple[str, int]:
+        dns_host, _, dns_port = self.demo.dns.rpartition(":")
+        return dns_host.strip("[]"), int(dns_port)
+
+    def report(self) -> str:
+        return show.report(self.demo.adc_url, self.dns_server())
+
+    def names(self) -> str:
+        lines = ["== Names the bridge left out (another class; an invalid host) =="]
+        for name in ("intranet.example.com", "old_site.example.com"):
+            lines.append(f"{name}  {show.resolve(name, 'A', self.dns_server())}")
+        return "\n".join(lines)
+
+    def guide_lines(self) -> list[str]:
+        dns_host, dns_port = self.dns_server()
+        return [f"dig @{dns_host} -p {dns_port} blog.example.com A +short    # dig: Debian's bind9-dnsutils"]
+
+    def follow(self) -> None:
+        show.follow(self.demo.adc_url, self.dns_server(), 1.0)
+
+
+class BigipUnit(Appliance):
+    """The BIG-IP emulator, with a certificate made here that the bridge verifies, and the bridge's
+    partition made over the REST API as an operator makes it. Names are not published
+    (``dns.targets: []``): add BIG-IP DNS here (the GTM datacenter and server in ``OPERATOR_SETUP``,
+    ``adc`` in the targets, a wide-IP section in ``mocks/bigip/show.py``) when the dialect drives it."""
+
+    name, label, title = "mock-bigip", "BIG-IP emulator", "BIG-IP"
+    OPERATOR_SETUP: ClassVar[tuple[tuple[str, str, dict[str, Any]], ...]] = (
+        (
+            "POST",
+            "/mgmt/tm/auth/partition",
+            {"name": PARTITION, "description": "adcbridge: the bridge's own partition"},
+        ),
+    )
+
+    @property
+    def certificate(self) -> Path:
+        return self.demo.work / "bigip.pem"
+
+    def start(self) -> tuple[str, str]:
+        key = self.demo.work / "bigip-key.pem"
+        certificate_pem, key_pem = self_signed("127.0.0.1")
+        self.certificate.write_bytes(certificate_pem)
+        key.touch(mode=0o600)
+        key.write_bytes(key_pem)
+        started = self.demo.start(
+            self.name,
+            [
+                *("mocks.bigip", "--listen", f"127.0.0.1:{self.demo.ports.adc}"),
+                *("--dns-listen", f"127.0.0.1:{self.demo.ports.dns}"),
+                *("--username", USERNAME, "--password", PASSWORD),
+                *("--tls-cert", str(self.certificate), "--tls-key", str(key)),
+            ],
+        )
+        line = json.loads(wait_for_line(started, lambda text: '"listening"' in text))
+        return line["url"], line["dns"]
+
+    def context(self) -> ssl.SSLContext:
+        return bigip_show.trusting(self.certificate)
+
+    def prepare(self) -> list[str]:
+        done = []
+        for method, path, body in self.OPERATOR_SETUP:
+            self.rest(method, path, body)
+            done.append(f"{method} {path} {json.dumps(body)}")
+        return done
+
+    def rest(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        """One iControl REST call as the administrator (Basic credentials, the certificate verified)."""
+        credentials = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        request = urllib.request.Request(
+            f"{self.demo.adc_url}{path}",
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": f"Basic {credentials}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.context()) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise DemoError(f"{method} {path}: HTTP {exc.code} {exc.read().decode(errors='replace')}") from None
+
+    def bridge_env(self) -> dict[str, str]:
+        return {
+            "ADCBRIDGE_ADC__DIALECT": "bigip",
+            "ADCBRIDGE_ADC__PARTITION": PARTITION,
+            "ADCBRIDGE_ADC__CA_FILE": str(self.certificate),
+            "ADCBRIDGE_DNS__TARGETS": "[]",
+        }
+
+    def heading(self) -> str:
+        return f"The BIG-IP ({self.demo.adc_url}; the bridge writes in partition /{PARTITION})"
+
+    def report(self) -> str:
+        return bigip_show.report(self.demo.adc_url, self.context())
+
+    def names(self) -> str:
+        return (
+            "== Names: not published (dns.targets: []; the bigip dialect does not drive BIG-IP DNS yet, "
+            "RFC 2136 can publish them) =="
+        )
+
+    def guide_lines(self) -> list[str]:
+        where = f"--url {self.demo.adc_url} --ca-file {self.certificate}"
+        return [
+            f"python -m mocks.bigip.show {where}   # the unit's objects",
+            f"curl -s --cacert {self.certificate} -u {USERNAME} {self.demo.adc_url}/mgmt/tm/ltm/virtual"
+            "   # asks for the password",
+        ]
+
+    def follow(self) -> None:
+        bigip_show.follow(self.demo.adc_url, self.context(), 1.0)
+
+
+APPLIANCES: dict[str, type[Appliance]] = {"reference": ReferenceAdc, "bigip": BigipUnit}
+
+
+# ---------------------------------------------------------------------------- the run
+
+
 def run(demo: Demo, *, once: bool) -> int:
-    print("starting the mock ADC, the fake Kubernetes API server and the bridge ...", flush=True)
+    appliance = demo.appliance
+    print(f"starting the {appliance.label}, the fake Kubernetes API server and the bridge ...", flush=True)
     demo.start_adc()
+    if demo.prepared:
+        print(f"\n== Made on the {appliance.title} first, over its REST API, as an operator would ==")
+        print("\n".join(demo.prepared))
     demo.start_kube()
     demo.start_bridge()
     demo.wait_ready()
-    dns_host, _, dns_port = demo.dns.rpartition(":")
-    dns_server = (dns_host.strip("[]"), int(dns_port))
-    print(f"\n== The ADC ({demo.adc_url}), as the bridge set it up from config/demo/ ==")
-    print(show.report(demo.adc_url, dns_server))
-    print("\n== Names the bridge left out (another class; an invalid host) ==")
-    for name in ("intranet.example.com", "old_site.example.com"):
-        print(f"{name}  {show.resolve(name, 'A', dns_server)}")
+    print(f"\n== {appliance.heading()}, as the bridge set it up from config/demo/ ==")
+    print(appliance.report())
+    print(f"\n{appliance.names()}")
     print("\n== Kubernetes Events written by the bridge ==")
     print(demo.events())
     if once:
         return 0
     print(demo.guide(), flush=True)
-    show.follow(demo.adc_url, dns_server, 1.0)
+    appliance.follow()
     return 0
 
 
@@ -267,10 +458,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mocks.demo", description="The bridge on embedded mocks.")
     parser.add_argument("--once", action="store_true", help="print the ADC once and stop everything")
     parser.add_argument("--any-ports", action="store_true", help="free ports instead of 8443/8053/6443/9102")
+    parser.add_argument(
+        "--adc", choices=sorted(APPLIANCES), default="reference", help="the appliance: the mock ADC or the BIG-IP"
+    )
     args = parser.parse_args(argv)
     ports = Ports(0, 0, 0, 0) if args.any_ports else Ports()
     with tempfile.TemporaryDirectory(prefix="adcbridge-demo.") as work, interrupts_as_exit():
-        demo = Demo(Path(work), ports)
+        demo = Demo(Path(work), ports, APPLIANCES[args.adc])
         try:
             return run(demo, once=args.once)
         except KeyboardInterrupt:

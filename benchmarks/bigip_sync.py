@@ -1,0 +1,324 @@
+"""The engine on a BIG-IP at production scale: cold sync, no-op resync and small changes against the emulator.
+
+The same cluster as ``engine_sync.py`` — 10,000 hosts, 500 Ready nodes and a KIC Service with 2 TCP
+nodePorts — through the ``bigip`` dialect, opened as the app opens it (``open_adc``: token session,
+the emulator's certificate verified) with ``dns.targets: []``: the dialect does not publish names to
+BIG-IP DNS yet, so the hosts make no object on the unit and the LTM side is 1,504 objects (500 nodes,
+2 pools with 1,000 members, 2 virtual servers) in partition ``bench``, which the benchmark makes
+first as an operator would (``/_mock/seed``: outside the counters). The emulator (``python -m
+mocks.bigip``) runs as its own process pinned to one CPU, with a fault rule of kind ``latency``
+adding 5 ms to every ``/mgmt`` request; the bridge runs in this process on the other CPU.
+Scenarios, in order, on one fresh unit per round:
+
+1. cold sync: the empty partition is filled (one write per object, then ``sys config save``);
+2. no-op resync: nothing changed: only GETs (the partition, then each list page by page);
+3. one host added: no write at all on the BIG-IP (no BIG-IP DNS yet; see ``added_host_budget``);
+4. one node added: exactly ports + 1 object writes (the node and one member per pool), then a save.
+
+Targets, *checked* here (the script exits 1 when one is missed, as when a count is wrong): cold sync
+under 60 s, no-op resync under 2 s with 0 writes, one node added in ports + 1 object writes, one
+host added within its request budget; one login per round (the token is reused). Each scenario
+reports wall time, the HTTP requests the unit received (``/_mock/stats``) and the object writes
+that reached it (``/_mock/changes``), requests per object written, each process's CPU seconds, how
+the cycle split between observing and applying, and the CPU other processes took meanwhile.
+
+Usage: ``.venv/bin/python benchmarks/bigip_sync.py [--hosts 10000] [--nodes 500] [--latency-ms 5]
+[--rounds 3] [--concurrency 8]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine_sync import (
+    OWNER_ID,
+    PORTS,
+    TAKEN_AT,
+    VIP,
+    Round,
+    Sample,
+    StaticSource,
+    TimedAdc,
+    cluster,
+    own_and_children_seconds,
+)
+from measuring import (
+    PASSWORD,
+    USERNAME,
+    MockBigip,
+    argument_parser,
+    machine_busy_seconds,
+    mock_bigip,
+    pin_cpus,
+    report_checks,
+    report_other_cpu,
+    status_kib,
+)
+
+from adcbridge.adc import check_settings, open_adc
+from adcbridge.config import Settings, settings_from_values
+from adcbridge.metrics import Metrics
+from adcbridge.model import ClusterSnapshot
+from adcbridge.reconciler import Reconciler
+
+PARTITION = "bench"
+PAGE_SIZE = 500  # the bridge's page size ($top)
+LTM_KINDS = frozenset({"ltm/node", "ltm/pool", "ltm/pool/members", "ltm/virtual"})  # the change log's tables
+LOGIN = "POST /mgmt/shared/authn/login"
+SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added")
+TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time, checked
+GTM_HOST_BUDGET = 3  # requests that write, for one added host, once the dialect publishes wide IPs
+
+
+# ---------------------------------------------------------------------------- inputs and expectations
+
+
+def bench_settings(url: str, ca_file: Path, concurrency: int) -> Settings:
+    """Owner ``bench`` in partition ``bench``, one VIP, names published nowhere; no environment."""
+    return settings_from_values(
+        owner_id=OWNER_ID,
+        adc={
+            "dialect": "bigip",
+            "url": url,
+            "username": USERNAME,
+            "password": PASSWORD,
+            "partition": PARTITION,
+            "ca_file": str(ca_file),
+            "concurrency": concurrency,
+            "page_size": PAGE_SIZE,
+            "timeout": 30.0,
+            "operation_deadline": 120.0,
+        },
+        vip={"addresses": [VIP]},
+        dns={"targets": [], "verify": False},
+        limits={"max_deletes": 1_000_000, "max_delete_percent": 100.0},
+    )
+
+
+def object_count(nodes: int) -> int:
+    """LTM objects the bridge wants: nodes, a pool and a virtual server per port, a member per node and port."""
+    return nodes + len(PORTS) * (2 + nodes)
+
+
+def pages(count: int) -> int:
+    """GETs to list ``count`` items: the dialect reads until a page comes back short (no paging fields)."""
+    return count // PAGE_SIZE + 1
+
+
+def observe_gets(nodes: int, pools: int, virtuals: int) -> int:
+    """One observation: the partition, then nodes, pools (members inline) and virtual servers."""
+    return 1 + pages(nodes) + pages(pools) + pages(virtuals)
+
+
+def added_host_budget(config: Settings) -> int:
+    """Requests that may write for one added host: none while names are published elsewhere (or
+    nowhere); the wide IP's budget when the dialect publishes to BIG-IP DNS (``adc`` in the targets).
+    The hook for BIG-IP DNS: that dialect also adds its GTM reads to ``observe_gets`` and the wide
+    IPs to ``object_count``."""
+    return GTM_HOST_BUDGET if "adc" in config.dns.targets else 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """A scenario: the cluster it runs on (None: unchanged) and what the unit must see."""
+
+    name: str
+    view: ClusterSnapshot | None
+    object_writes: int
+    gets: int
+    write_budget: int | None = None  # at most this many requests besides GETs and logins, when set
+
+
+def steps(hosts: int, nodes: int, config: Settings) -> list[Step]:
+    ports = len(PORTS)
+    converged = observe_gets(nodes, ports, ports)
+    return [
+        Step("cold sync", None, object_count(nodes), observe_gets(0, 0, 0)),
+        Step("no-op resync", None, 0, converged, write_budget=0),
+        Step("one host added", cluster(hosts + 1, nodes), 0, converged, write_budget=added_host_budget(config)),
+        Step("one node added", cluster(hosts + 1, nodes + 1), ports + 1, converged),
+    ]
+
+
+# ---------------------------------------------------------------------------- a round
+
+
+@dataclass
+class BigipSample(Sample):
+    logins: int = 0
+
+
+async def run_step(step: Step, unit: MockBigip, reconciler: Reconciler, driver: TimedAdc, result: Round) -> None:
+    before, paths_before = await unit.requests(), await paths(unit)
+    driver.observe_seconds = driver.apply_seconds = 0.0
+    bridge_cpu, unit_cpu = time.process_time(), unit.child.cpu()
+    started = time.perf_counter()
+    report = await reconciler.run_once()
+    wall = time.perf_counter() - started
+    bridge_cpu, unit_cpu = time.process_time() - bridge_cpu, unit.child.cpu() - unit_cpu
+    requests = await unit.requests()
+    requests.subtract(before)
+    logins = (await paths(unit))[LOGIN] - paths_before[LOGIN]
+    changes = await unit.new_changes()
+    writes = [change for change in changes if change["kind"] in LTM_KINDS]
+    sample = BigipSample(
+        wall=wall,
+        requests=+requests,
+        writes=len(writes),
+        failed_writes=sum(change["status"] != 200 or change["rolled_back"] for change in writes),
+        saves=sum(change["kind"] == "sys/config" for change in changes),
+        bridge_cpu=bridge_cpu,
+        mock_cpu=unit_cpu,
+        observe=driver.observe_seconds,
+        apply=driver.apply_seconds,
+        logins=logins,
+    )
+    result.samples[step.name] = sample
+    result.problems += [
+        f"{step.name}: expected {what}" for what, ok in checks(step, report.converged, sample) if not ok
+    ]
+    if not report.converged:
+        result.problems.append(f"{step.name}: {report.error or 'did not converge'}")
+
+
+def checks(step: Step, converged: bool, sample: BigipSample) -> list[tuple[str, bool]]:
+    writing = sample.requests.total() - sample.requests["GET"] - sample.logins
+    found = [
+        ("a converged cycle", converged),
+        (f"{step.object_writes} object write(s), got {sample.writes}", sample.writes == step.object_writes),
+        (f"every write succeeded, {sample.failed_writes} failed", sample.failed_writes == 0),
+        (f"{step.gets} GET(s) (one per page), got {sample.requests['GET']}", sample.requests["GET"] == step.gets),
+        (f"one config save after writing, got {sample.saves}", sample.saves == (1 if step.object_writes else 0)),
+    ]
+    if step.write_budget is not None:
+        found.append((f"at most {step.write_budget} writing request(s), got {writing}", writing <= step.write_budget))
+    target = TARGETS.get(step.name)
+    if target is not None:
+        found.append((f"under {target:g} s, took {sample.wall:.2f} s", sample.wall < target))
+    return found
+
+
+async def paths(unit: MockBigip) -> Counter[str]:
+    return Counter((await unit.control("GET", "stats"))["paths"])
+
+
+async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None]) -> Round:
+    """The four scenarios in order, on a fresh emulator with the added latency."""
+    result = Round()
+    async with mock_bigip(args.latency_ms, cpus[0]) as unit:
+        await unit.seed([{"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}}])
+        config = bench_settings(unit.url, unit.ca_file, args.concurrency)
+        check_settings(config)
+        source = StaticSource(cluster(args.hosts, args.nodes))
+        async with open_adc(config, Metrics()) as adc:
+            driver = TimedAdc(adc)
+            reconciler = Reconciler(config, source, driver, Metrics(), clock=lambda: TAKEN_AT)
+            for step in steps(args.hosts, args.nodes, config):
+                if step.view is not None:
+                    source.view = step.view
+                await run_step(step, unit, reconciler, driver, result)
+        logins = sum(sample.logins for sample in result.samples.values() if isinstance(sample, BigipSample))
+        if logins != 1:
+            result.problems.append(f"one login for the whole round (one token reused), got {logins}")
+        result.mock_peak_rss_kib = unit.child.peak_rss_kib()
+    return result
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def table(rounds: list[Round]) -> list[str]:
+    def median(pick: Callable[[Sample], float], scenario: str) -> float:
+        return statistics.median(pick(result.samples[scenario]) for result in rounds)
+
+    lines = [
+        "| scenario | wall s | wall min-max | target s | ratio | requests | GET | POST | PATCH+DELETE "
+        "| object writes | requests per object written | config saves | bridge CPU s | emulator CPU s "
+        "| observe s | apply s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
+    ]
+    for scenario in SCENARIOS:
+        wall = median(lambda s: s.wall, scenario)
+        walls = [result.samples[scenario].wall for result in rounds]
+        target = TARGETS.get(scenario)
+        writes = median(lambda s: s.writes, scenario)
+        total = median(lambda s: s.requests.total(), scenario)
+        cells = [
+            scenario,
+            f"{wall:.3f}",
+            f"{min(walls):.3f}-{max(walls):.3f}",
+            f"{target:g}" if target else "—",
+            f"{wall / target:.3f}" if target else "—",
+            f"{total:,.0f}",
+            f"{median(lambda s: s.requests['GET'], scenario):,.0f}",
+            f"{median(lambda s: s.requests['POST'], scenario):,.0f}",
+            f"{median(lambda s: s.requests['PATCH'] + s.requests['DELETE'], scenario):,.0f}",
+            f"{writes:,.0f}",
+            f"{total / writes:.3f}" if writes else "—",
+            f"{median(lambda s: s.saves, scenario):,.0f}",
+            f"{median(lambda s: s.bridge_cpu, scenario):.2f}",
+            f"{median(lambda s: s.mock_cpu, scenario):.2f}",
+            f"{median(lambda s: s.observe, scenario):.3f}",
+            f"{median(lambda s: s.apply, scenario):.3f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+async def measure(args: argparse.Namespace) -> int:
+    cpus = pin_cpus(own=1)  # (emulator CPU, bridge CPU): the bridge runs in this process
+    start_rss, load_before = status_kib("self", "VmRSS"), os.getloadavg()[0]
+    objects = object_count(args.nodes)
+    print(
+        f"bigip sync: {args.hosts:,} hosts, {args.nodes:,} nodes, {len(PORTS)} ports ({objects:,} LTM objects; "
+        f"names published nowhere), {args.latency_ms} ms added latency, concurrency {args.concurrency}, "
+        f"{args.rounds} round(s); emulator on CPU {cpus[0]}, bridge on CPU {cpus[1]}; Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    rounds: list[Round] = []
+    busy_before, ours_before, began = machine_busy_seconds(), own_and_children_seconds(), time.monotonic()
+    for index in range(args.rounds):
+        result = await run_round(args, cpus)
+        walls = ", ".join(f"{name} {sample.wall:.2f} s" for name, sample in result.samples.items())
+        print(f"round {index + 1}: {walls}", file=sys.stderr, flush=True)
+        rounds.append(result)
+    elapsed = time.monotonic() - began
+    others = (machine_busy_seconds() - busy_before) - (own_and_children_seconds() - ours_before)
+    bridge_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    floor = -(-objects // args.concurrency) * args.latency_ms / 1000
+    noop_gets = statistics.median(result.samples["no-op resync"].requests["GET"] for result in rounds)
+    print()
+    print("\n".join(table(rounds)))
+    print()
+    print(f"Cold sync latency floor (object writes / concurrency x latency): {floor:.2f} s.")
+    print(f"No-op resync: {noop_gets:,.0f} GETs for {objects:,} objects ({noop_gets / objects:.4f} per object).")
+    print(
+        f"Peak RSS: bridge {bridge_peak_kib / 1024:.0f} MiB (ru_maxrss; {start_rss / 1024:.0f} MiB after imports), "
+        f"emulator {statistics.median(r.mock_peak_rss_kib for r in rounds) / 1024:.0f} MiB (VmHWM, median of rounds)."
+    )
+    report_other_cpu(others, during=f"the {elapsed:.0f} s of rounds", load_before=load_before)
+    return report_checks("write counts, GETs per page, one login, targets", [result.problems for result in rounds])
+
+
+def main() -> int:
+    cli = argument_parser(__doc__, rounds="whole sequences, each on a fresh emulator; medians reported")
+    cli.add_argument("--concurrency", type=int, default=8, help="adc.concurrency of the bridge")
+    args = cli.parse_args()
+    if args.hosts < 1 or args.nodes < 1 or args.rounds < 1:
+        cli.error("--hosts, --nodes and --rounds must be positive")
+    return asyncio.run(measure(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
