@@ -12,24 +12,30 @@ answer fails the batch as one instead of being sent each operation alone.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from adcbridge.adc import open_adc
 from adcbridge.adc.applying import ApplyReport
+from adcbridge.adc.bigip import BIGIP_WIRE, BigipDriver
+from adcbridge.adc.bigip.batching import COORDINATION
+from adcbridge.adc.client import AdcClient, Credentials
 from adcbridge.adc.contract import Adc, AdcInfo
 from adcbridge.config import Settings
+from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
-from adcbridge.model import AdcState, Kind, Plan
+from adcbridge.model import Action, AdcState, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
 from mocks.bigip import MockBigIP
 from tests.bigip_fixtures import PARTITION, Unit
-from tests.builders import node
+from tests.builders import adc_node, node, settings
 from tests.test_bigip_bridge import ADMIN_SEED, Bridge, bigip_settings, members, native, running
 from tests.test_bridge_against_mock import StaticSource, cluster
 
@@ -242,3 +248,46 @@ async def test_a_unit_that_does_not_answer_fails_the_batch_as_one(
     assert paths["POST /mgmt/tm/ltm/node"] == 3  # queued once each, never sent again one by one
     assert ltm_writes((await unit.control("GET", "changes"))["changes"]) == []
     assert (await native(unit, PARTITION))["ltm/node"] == {}
+
+
+@pytest.mark.parametrize(
+    ("opened", "committed", "queued_writes"),
+    [
+        ({"transId": 7, "state": "STARTED"}, {"state": "FAILED", "failureReason": "mcpd said no"}, 2),
+        ({"transId": 7, "state": "STARTED"}, {"kind": "tm:transactionstate"}, 2),  # no state at all
+        ({"state": "STARTED"}, None, 0),  # no transId: nothing is queued
+    ],
+    ids=["commit FAILED", "commit without a state", "opened without a transId"],
+)
+async def test_a_transaction_that_does_not_say_completed_is_sent_again_one_operation_at_a_time(
+    opened: dict[str, Any], committed: dict[str, Any] | None, queued_writes: int
+) -> None:
+    direct: list[str] = []
+    queued: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/mgmt/shared/authn/login":
+            return httpx.Response(200, json={"token": {"token": "t0k3n"}})
+        if path == "/mgmt/tm/transaction":
+            return httpx.Response(200, json=opened)
+        if path.startswith("/mgmt/tm/transaction/"):
+            return httpx.Response(200, json=committed)
+        if request.method == "POST" and path == "/mgmt/tm/ltm/node":
+            name = json.loads(request.content)["name"]
+            (queued if COORDINATION in request.headers else direct).append(name)
+        return httpx.Response(200, json={})
+
+    config = settings(adc={"dialect": "bigip", "url": "https://bigip.test", "partition": PARTITION})
+    client = AdcClient(
+        config.adc, lambda: Credentials("u", "p"), wire=BIGIP_WIRE, transport=httpx.MockTransport(answer)
+    )
+    async with client:
+        driver = BigipDriver(
+            client, owner_of(config), partition=PARTITION, page_size=10, concurrency=2, save_config=False, batch_size=10
+        )
+        nodes = [adc_node(f"k8s-c1-node-{index}", f"10.0.0.{index}") for index in (1, 2)]
+        report = await driver.apply(Plan(tuple(Operation(Action.CREATE, item) for item in nodes)))
+    assert [result.outcome for result in report.results] == ["done", "done"]
+    assert sorted(direct) == ["k8s-c1-node-1", "k8s-c1-node-2"]
+    assert len(queued) == queued_writes
