@@ -23,13 +23,15 @@ Choices, and why:
   only as a failed commit; the retry is where they are settled. A commit whose answer was lost is
   retried by the session, is refused as already done, and the retry finds every object in place.
 - **An unreachable unit fails the batch as one.** When the unit does not answer (the session's
-  retries ran out), or the session is refused, every operation of the batch is reported failed with
-  that error: sending them one by one would cost a deadline each, and the next cycle observes what
-  was applied and plans the rest.
+  retries ran out), the login is refused, or the write may not leave (dry run, no longer the
+  leader), every operation of the batch is reported failed with that error: sending them one by one
+  would cost a deadline each and meet the same error, and the next cycle observes what was applied
+  and plans the rest.
 - **A batch of one operation skips the transaction** (one request instead of three).
 - Batches of one level run ``adc.concurrency`` at a time, each in its own transaction; the commands
   of a transaction are queued one after another, in the plan's order. A transaction left uncommitted
-  (a queueing error) is dropped by the unit after its ``timeoutSeconds``.
+  (a queueing error) is dropped by the unit after its ``timeoutSeconds`` (120 s); a batch queued
+  more slowly than that finds its transaction gone at commit (404), which is a refusal like any.
 """
 
 from __future__ import annotations
