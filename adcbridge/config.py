@@ -86,6 +86,9 @@ class AdcSettings(Group):
     timeout: Seconds = Field(10.0, description="Per-request timeout")
     operation_deadline: Seconds = Field(60.0, description="Total time for one operation, retries included")
     concurrency: int = Field(8, ge=1, le=64, description="Concurrent writes within one dependency level")
+    batch_size: int = Field(
+        100, ge=1, le=1000, description="Operations per transaction (BIG-IP); the reference appliance has none"
+    )
     page_size: int = Field(500, ge=1, le=500, description="Objects per list request (the appliance caps at 500)")
     save_config: bool = Field(True, description="Save the running configuration after each cycle that wrote")
 

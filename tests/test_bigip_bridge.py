@@ -295,6 +295,7 @@ def test_settings_a_bigip_cannot_honour_exit_2_naming_the_field(variables: dict[
             "adc.partition (ADCBRIDGE_ADC__PARTITION): the reference appliance has no partitions",
         ),
         ({"ADCBRIDGE_ADC__SNAT": "none"}, "adc.snat (ADCBRIDGE_ADC__SNAT): the reference appliance always translates"),
+        ({"ADCBRIDGE_ADC__BATCH_SIZE": "10"}, "adc.batch_size (ADCBRIDGE_ADC__BATCH_SIZE): the reference appliance"),
     ],
 )
 def test_appliance_settings_the_reference_dialect_refuses(variables: dict[str, str], named: str) -> None:

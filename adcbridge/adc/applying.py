@@ -9,7 +9,7 @@ per operation, a transaction, a batch) is the dialect's business; the results lo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,10 +51,15 @@ class ReportBuilder:
         """The prerequisites of ``operation`` that failed or were skipped."""
         return [need for need in operation.needs if need in self._failed]
 
-    async def run(self, operation: Operation, execute: Callable[[Operation], Awaitable[None]]) -> None:
+    def skipped(self, operation: Operation) -> bool:
+        """Is a prerequisite of ``operation`` failed or skipped? Then it is recorded as skipped."""
         blocked = self.blocked(operation)
         if blocked:
             self.record(operation, "skipped", f"needs {', '.join(blocked)}")
+        return bool(blocked)
+
+    async def run(self, operation: Operation, execute: Callable[[Operation], Awaitable[None]]) -> None:
+        if self.skipped(operation):
             return
         try:
             await execute(operation)
@@ -98,13 +103,18 @@ async def run_levels(
     concurrency: int,
     report: ReportBuilder,
 ) -> None:
-    """Each level in turn, with ``concurrency`` workers inside it (workers, not a task per
-    operation: a level can hold 10,000 domains)."""
+    """Each level in turn, with ``concurrency`` workers inside it."""
     for level in levels(operations):
-        pending = iter(level)  # shared by the workers: each takes the next operation when it is free
+        await in_workers(level, lambda operation: report.run(operation, execute), concurrency=concurrency)
 
-        async def work() -> None:
-            for operation in pending:  # noqa: B023 - each level's workers finish before the next level
-                await report.run(operation, execute)
 
-        await all_or_nothing(*(work() for _ in range(min(concurrency, len(level)))))
+async def in_workers(items: Sequence[T], work: Callable[[T], Awaitable[None]], *, concurrency: int) -> None:
+    """``work`` on every item, ``concurrency`` at a time (workers, not a task per item: a level can
+    hold 10,000 domains); returns when all are done."""
+    pending = iter(items)  # shared by the workers: each takes the next item when it is free
+
+    async def worker() -> None:
+        for item in pending:
+            await work(item)
+
+    await all_or_nothing(*(worker() for _ in range(min(concurrency, len(items)))))

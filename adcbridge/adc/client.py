@@ -178,10 +178,19 @@ class AdcClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params or None)
 
-    async def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        """One logical call with retries of transient failures; returns what the wire unwraps."""
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """One logical call with retries of transient failures; returns what the wire unwraps.
+        ``headers`` go with it (a dialect's own, e.g. the transaction a write is queued in)."""
         self._refuse_unless_writable(method, path)
-        return await self._retrying(lambda: self._authenticated(Call(method, path, body), params))
+        call = Call(method, path, body, dict(headers or {}))
+        return await self._retrying(lambda: self._authenticated(call, params))
 
     async def login(self) -> None:
         """Open a session now (``adcbridge check``); normally it happens on first use."""

@@ -66,6 +66,7 @@ async def _open(
             page_size=adc.page_size,
             concurrency=adc.concurrency,
             save_config=adc.save_config,
+            batch_size=adc.batch_size,
         )
 
 

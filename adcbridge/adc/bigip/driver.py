@@ -7,10 +7,11 @@ other partitions' whose addresses we must not take), and the pools (members inli
 observation. A unit's own objects in our partition (the virtual addresses it makes for our virtual
 servers) are not in the model and never touched.
 
-Applying runs the plan level by level (``applying.run_levels``), one request per operation with
-``concurrency`` workers in a level. The unit's answers settle races as on any appliance: 409 on
-create re-reads the object and converges it if it is ours (a conflict otherwise), 404 on delete
-means done, 404 on update creates. After a plan that wrote, ``sys config save``.
+Applying runs the plan level by level in transactions of ``batch_size`` operations
+(``batching.py``); an operation sent alone (a batch of one, or the retry of a refused batch) is one
+request, and the unit's answers settle races as on any appliance: 409 on create re-reads the object
+and converges it if it is ours (a conflict otherwise), 404 on delete means done, 404 on update
+creates. After a plan that wrote, ``sys config save``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
+from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing
+from adcbridge.adc.bigip.batching import Batches, Write
 from adcbridge.adc.bigip.objects import Place
 from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import AdcInfo
@@ -50,7 +52,15 @@ class BigipDriver:
     kinds = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER})
 
     def __init__(
-        self, client: AdcClient, owner: Owner, *, partition: str, page_size: int, concurrency: int, save_config: bool
+        self,
+        client: AdcClient,
+        owner: Owner,
+        *,
+        partition: str,
+        page_size: int,
+        concurrency: int,
+        save_config: bool,
+        batch_size: int,
     ) -> None:
         self._client = client
         self._owner = owner
@@ -58,6 +68,7 @@ class BigipDriver:
         self._page_size = page_size
         self._concurrency = concurrency
         self._save_config = save_config
+        self._batch_size = batch_size
 
     async def connect(self, *, within: float) -> None:
         await self._client.connect(f"tm/auth/partition/{self._place.partition}", within=within)
@@ -140,7 +151,10 @@ class BigipDriver:
 
     async def apply(self, plan: Plan) -> ApplyReport:
         report = ReportBuilder()
-        await run_levels(plan.operations, self._execute, concurrency=self._concurrency, report=report)
+        batches = Batches(
+            self._client, size=self._batch_size, concurrency=self._concurrency, write=self._write, execute=self._execute
+        )
+        await batches.run(plan.operations, report)
         if report.report.writes and self._save_config:
             try:
                 await self._client.request("POST", "tm/sys/config", {"command": "save"})
@@ -149,7 +163,17 @@ class BigipDriver:
                 log.warning("could not save the BIG-IP's running configuration: %s", exc)
         return report.report
 
+    def _write(self, operation: Operation) -> Write:
+        """The request that carries ``operation`` out (queued in a transaction)."""
+        obj = operation.obj
+        if operation.action is Action.DELETE:
+            return Write("DELETE", self._uri(obj))
+        if operation.action is Action.CREATE:
+            return Write("POST", self._collection(obj), self._body(obj))
+        return Write("PATCH", self._uri(obj), self._patch(obj))
+
     async def _execute(self, operation: Operation) -> None:
+        """``operation`` alone, settling the races a direct write meets."""
         obj = operation.obj
         if operation.action is Action.DELETE:
             await _ignoring(NOT_FOUND, self._client.request("DELETE", self._uri(obj)))
@@ -181,9 +205,8 @@ class BigipDriver:
             await self._update(obj)
 
     async def _update(self, obj: AdcObject) -> None:
-        body = {key: value for key, value in self._body(obj).items() if key not in READ_ONLY}
         try:
-            await self._client.request("PATCH", self._uri(obj), body)
+            await self._client.request("PATCH", self._uri(obj), self._patch(obj))
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -202,6 +225,9 @@ class BigipDriver:
         if isinstance(obj, AdcVserver):
             return place.virtual_body(obj)
         raise AdcProtocolError(f"the bigip dialect does not manage {obj.kind.label}s")
+
+    def _patch(self, obj: AdcObject) -> dict[str, Any]:
+        return {key: value for key, value in self._body(obj).items() if key not in READ_ONLY}
 
     def _collection(self, obj: AdcObject) -> str:
         if isinstance(obj, AdcMember):

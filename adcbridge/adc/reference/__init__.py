@@ -2,8 +2,9 @@
 
 ``wire.py`` is its HTTP level (login, envelope, codes), ``bodies.py`` and ``parsing.py`` its
 objects both ways, ``driver.py`` observes and applies. It manages every kind of the model; it has
-no partitions and no source address translation setting (it always translates, as ``automap``), so
-those settings are refused at start.
+no partitions, no source address translation setting (it always translates, as ``automap``) and no
+transactions, so those settings are refused at start: a ``batch_size`` other than the default would
+be silently ignored otherwise, and an operator who sets it expects it to mean something.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from adcbridge.adc.contract import Adc, Dialect, SettingProblem
 from adcbridge.adc.credentials import credential_source
 from adcbridge.adc.reference.driver import ReferenceDriver
 from adcbridge.adc.reference.wire import REFERENCE_WIRE
-from adcbridge.config import Settings
+from adcbridge.config import AdcSettings, Settings
 from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
 
@@ -49,6 +50,8 @@ def problems(settings: Settings) -> list[SettingProblem]:
         found.append(SettingProblem(path, "the reference appliance has no partitions"))
     if adc.snat != "automap":
         found.append(SettingProblem(("adc", "snat"), "the reference appliance always translates (automap)"))
+    if adc.batch_size != AdcSettings.model_fields["batch_size"].default:
+        found.append(SettingProblem(("adc", "batch_size"), "the reference appliance has no transactions"))
     return found
 
 
