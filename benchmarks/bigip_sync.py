@@ -10,7 +10,8 @@ mocks.bigip``) runs as its own process pinned to one CPU, with a fault rule of k
 adding 5 ms to every ``/mgmt`` request; the bridge runs in this process on the other CPU.
 Scenarios, in order, on one fresh unit per round:
 
-1. cold sync: the empty partition is filled (one command per object, in transactions of ``adc.batch_size``, then ``sys config save``);
+1. cold sync: the empty partition is filled (one command per object, in transactions of
+   ``adc.batch_size``, then ``sys config save``);
 2. no-op resync: nothing changed: only GETs (the partition, then each list page by page);
 3. one host added: no write at all on the BIG-IP (no BIG-IP DNS yet; see ``added_host_budget``);
 4. one node added: exactly ports + 1 object writes (the node and one member per pool), then a save.
