@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
+from adcbridge.adc.bigip.gtm import GtmPublisher
 from adcbridge.adc.bigip.objects import Place
 from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import AdcInfo
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
 from adcbridge.model import (
     Action,
+    AdcDomain,
     AdcMember,
     AdcNode,
     AdcObject,
@@ -47,12 +49,21 @@ READ_ONLY = ("name", "partition", "address")  # fields a PATCH must not send (ad
 
 
 class BigipDriver:
-    kinds = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER})
+    kinds = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER, Kind.DOMAIN})
 
     def __init__(
-        self, client: AdcClient, owner: Owner, *, partition: str, page_size: int, concurrency: int, save_config: bool
+        self,
+        client: AdcClient,
+        owner: Owner,
+        *,
+        partition: str,
+        page_size: int,
+        concurrency: int,
+        save_config: bool,
+        gtm: Callable[[BigipDriver], GtmPublisher] | None = None,
     ) -> None:
         self._client = client
+        self._gtm = gtm(self) if gtm is not None else None
         self._owner = owner
         self._place = Place(partition)
         self._page_size = page_size
@@ -73,15 +84,17 @@ class BigipDriver:
     # ------------------------------------------------------------------ observe
 
     async def observe(self) -> AdcState:
-        """Our partition's pools and virtual servers, and every node of the unit."""
+        """Our partition's pools and virtual servers, every node of the unit, and (publishing to
+        BIG-IP DNS) every wide IP with what our GTM server and pools hold."""
         await self._partition_exists()
         ours = {"$filter": f"partition eq {self._place.partition}"}
-        nodes, pools, virtuals = await all_or_nothing(
+        nodes, pools, virtuals, domains = await all_or_nothing(
             self._list(NODES, {}),
             self._list(POOLS, {**ours, "expandSubcollections": "true"}),
             self._list(VIRTUALS, ours),
+            self._domains(),
         )
-        state = AdcState()
+        state = AdcState(domains=cast(dict[str, AdcDomain], domains))
         for item in nodes:
             self._keep(state, self._place.node, item)
         for item in pools:
@@ -94,6 +107,9 @@ class BigipDriver:
             self._keep(state, self._place.virtual, item)
         return state
 
+    async def _domains(self) -> dict[str, AdcDomain]:
+        return {} if self._gtm is None else await self._gtm.observe()
+
     async def _partition_exists(self) -> None:
         try:
             await self._client.get(f"tm/auth/partition/{self._place.partition}")
@@ -105,6 +121,10 @@ class BigipDriver:
                 "(the bridge never creates partitions)",
                 code=exc.code,
             ) from None
+
+    async def read_all(self, path: str, query: dict[str, str]) -> list[Any]:
+        """Every item of a collection, page by page (``gtm.py`` reads through it too)."""
+        return await self._list(path, query)
 
     async def _list(self, path: str, query: dict[str, str]) -> list[Any]:
         """Every item, a page of ``page_size`` at a time until a page comes back short."""
@@ -141,7 +161,8 @@ class BigipDriver:
     async def apply(self, plan: Plan) -> ApplyReport:
         report = ReportBuilder()
         await run_levels(plan.operations, self._execute, concurrency=self._concurrency, report=report)
-        if report.report.writes and self._save_config:
+        collected = await self._collect()
+        if (report.report.writes or collected) and self._save_config:
             try:
                 await self._client.request("POST", "tm/sys/config", {"command": "save"})
                 report.report.saved = True
@@ -149,9 +170,23 @@ class BigipDriver:
                 log.warning("could not save the BIG-IP's running configuration: %s", exc)
         return report.report
 
+    async def _collect(self) -> int:
+        """GTM pools and entries that no wide IP uses any more go after the wide IPs' deletes."""
+        if self._gtm is None:
+            return 0
+        try:
+            return await self._gtm.collect()
+        except AdcError as exc:
+            log.warning("could not delete BIG-IP DNS objects no wide IP uses any more: %s", exc)
+            return 0
+
     async def _execute(self, operation: Operation) -> None:
         obj = operation.obj
-        if operation.action is Action.DELETE:
+        if isinstance(obj, AdcDomain):
+            if self._gtm is None:
+                raise AdcProtocolError("domains need adc.gtm_server")
+            await self._gtm.execute(operation)
+        elif operation.action is Action.DELETE:
             await _ignoring(NOT_FOUND, self._client.request("DELETE", self._uri(obj)))
         elif operation.action is Action.CREATE:
             await self._create(obj)

@@ -49,6 +49,8 @@ def problems(settings: Settings) -> list[SettingProblem]:
         found.append(SettingProblem(path, "the reference appliance has no partitions"))
     if adc.snat != "automap":
         found.append(SettingProblem(("adc", "snat"), "the reference appliance always translates (automap)"))
+    if adc.gtm_server:
+        found.append(SettingProblem(("adc", "gtm_server"), "the reference appliance serves its domains itself"))
     return found
 
 
