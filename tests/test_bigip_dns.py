@@ -51,7 +51,9 @@ def view(hosts: list[str]) -> Any:
     return cluster(hosts=hosts, nodes=NODES)
 
 
-def dns_settings(mock: MockBigIP, tmp_path: Path, *, vips: list[str] | None = None, **dns: Any) -> Settings:
+def dns_settings(
+    mock: MockBigIP, tmp_path: Path, *, vips: list[str] | None = None, page_size: int = 500, **dns: Any
+) -> Settings:
     assert mock.dns_address is not None
     host, port = mock.dns_address
     return settings(
@@ -64,6 +66,7 @@ def dns_settings(mock: MockBigIP, tmp_path: Path, *, vips: list[str] | None = No
             "gtm_server": SERVER,
             "ca_file": str(certificate_file(mock, tmp_path)),
             "operation_deadline": 5.0,
+            "page_size": page_size,
         },
         dns={"targets": ["adc"], "ttl": 60, "verify_servers": [f"{host}:{port}"], **dns},
         vip={"addresses": vips or [VIP4, VIP6]},
@@ -117,10 +120,11 @@ def writing_requests(stats: dict[str, Any]) -> dict[str, int]:
 # ---------------------------------------------------------------------------- tests
 
 
+@pytest.mark.parametrize("page_size", [500, 1], ids=["one page", "a page per object"])
 async def test_a_cluster_converges_every_host_answers_and_a_second_cycle_writes_nothing(
-    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path
+    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path, page_size: int
 ) -> None:
-    config = dns_settings(mock_bigip, tmp_path)
+    config = dns_settings(mock_bigip, tmp_path, page_size=page_size)
     async with running(config, view(HOSTS)) as bridge:
         first = await bridge.cycle()
         assert first.converged, first.error or first.applied
@@ -189,6 +193,31 @@ async def test_a_host_removed_loses_its_wide_ip_and_the_last_one_takes_the_pools
         ("DELETE", "gtm/server/virtual-servers"),
         ("DELETE", "gtm/server/virtual-servers"),
     ]
+
+
+async def test_a_vip_family_added_then_removed_adds_then_removes_the_aaaa_wide_ips_and_their_pool(
+    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path
+) -> None:
+    async with running(dns_settings(mock_bigip, tmp_path, vips=[VIP4]), view(HOSTS)) as bridge:
+        assert (await bridge.cycle()).converged
+    async with running(dns_settings(mock_bigip, tmp_path, vips=[VIP4, VIP6]), view(HOSTS)) as bridge:
+        assert (await bridge.cycle()).converged
+    for host in HOSTS:
+        assert await answers(mock_bigip, host, "AAAA") == [VIP6]
+    seq = await last_seq(unit)
+    async with running(dns_settings(mock_bigip, tmp_path, vips=[VIP4]), view(HOSTS)) as bridge:
+        assert (await bridge.cycle()).converged
+    assert sorted(change for change in await writes_since(unit, seq) if change[1].startswith("gtm/")) == [
+        ("DELETE", "gtm/pool/aaaa"),
+        ("DELETE", "gtm/server/virtual-servers"),
+        ("DELETE", "gtm/wideip/aaaa"),
+        ("DELETE", "gtm/wideip/aaaa"),
+    ]
+    native = await gtm(unit)
+    assert (native["gtm/wideip/aaaa"], native["gtm/pool/aaaa"]) == ({}, {})
+    assert sorted(native["entries"]) == ["k8s-c1-gtm-192.0.2.10"]
+    for host in HOSTS:
+        assert await answers(mock_bigip, host, "A") == [VIP4]
 
 
 async def test_drift_of_a_wide_ip_and_its_pool_is_repaired_then_nothing_is_written(
