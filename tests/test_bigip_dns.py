@@ -226,39 +226,67 @@ async def test_drift_of_a_wide_ip_and_its_pool_is_repaired_then_nothing_is_writt
     config = dns_settings(mock_bigip, tmp_path, vips=[VIP4])
     async with running(config, view(HOSTS)) as bridge:
         assert (await bridge.cycle()).converged
-        native = await gtm(unit)
-        (pool_path,) = native["gtm/pool/a"]
+        (pool_path,) = (await gtm(unit))["gtm/pool/a"]
         await unit.ok("PATCH", f"{GTM}/wideip/a/~{PARTITION}~shop.example.com", {"disabled": True})
         await unit.ok("PATCH", f"{GTM}/wideip/a/~{PARTITION}~api.example.com", {"pools": []})
-        await unit.ok("PATCH", f"{GTM}/pool/a/{pool_path.replace('/', '~')}", {"ttl": 5})
         assert (await ask(mock_bigip, "shop.example.com", "A")).rcode() == dns.rcode.NXDOMAIN
+        assert await repaired(bridge) == [("update", "api.example.com"), ("update", "shop.example.com")]
 
-        repaired = await bridge.cycle()
-        assert repaired.converged, repaired.applied
-        assert repaired.plan is not None
-        assert sorted((op.action.value, op.obj.key) for op in repaired.plan.operations) == [
-            ("update", "api.example.com"),
-            ("update", "shop.example.com"),
-        ]
+        await unit.ok("PATCH", f"{GTM}/pool/a/{pool_path.replace('/', '~')}", {"ttl": 5, "disabled": True})
+        assert await repaired(bridge) == [("update", "api.example.com"), ("update", "shop.example.com")]
         seq = await last_seq(unit)
         assert (await bridge.cycle()).plan.empty  # type: ignore[union-attr]
     assert await writes_since(unit, seq) == []
     for host in HOSTS:
-        assert await answers(mock_bigip, host, "A") == [VIP4]
-    response = await ask(mock_bigip, "shop.example.com", "A")
-    assert response.answer[0].ttl == 60
+        response = await ask(mock_bigip, host, "A")
+        assert [(rrset.ttl, [item.to_text() for item in rrset]) for rrset in response.answer] == [(60, [VIP4])]
 
 
-@pytest.mark.parametrize("partition", ["Common", "tenant", PARTITION])
+async def repaired(bridge: Any) -> list[tuple[str, str]]:
+    """One cycle that converges; the (action, key) of what it planned."""
+    report = await bridge.cycle()
+    assert report.converged, report.applied
+    assert report.plan is not None
+    return sorted((op.action.value, op.obj.key) for op in report.plan.operations)
+
+
+async def test_a_wide_ip_of_another_owner_beside_ours_makes_the_name_a_conflict_and_neither_is_touched(
+    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path
+) -> None:
+    async with running(dns_settings(mock_bigip, tmp_path, vips=[VIP4]), view(HOSTS)) as bridge:
+        assert (await bridge.cycle()).converged
+    theirs = {"name": "shop.example.com", "partition": PARTITION, "description": "made by hand"}
+    await unit.control("POST", "seed", {"requests": [{"method": "POST", "path": f"{GTM}/wideip/aaaa", "body": theirs}]})
+    before = await gtm(unit)
+    async with running(dns_settings(mock_bigip, tmp_path), view(HOSTS)) as bridge:
+        first = await bridge.cycle()
+        assert first.plan is not None
+        assert [(c.kind, c.key) for c in first.plan.conflicts] == [(Kind.DOMAIN, "shop.example.com")]
+        assert first.applied is not None
+        assert first.applied.failures == []
+    after = await gtm(unit)
+    path = f"/{PARTITION}/shop.example.com"
+    assert (after["gtm/wideip/a"][path], after["gtm/wideip/aaaa"][path]) == (
+        before["gtm/wideip/a"][path],
+        before["gtm/wideip/aaaa"][path],
+    )
+    assert await answers(mock_bigip, "api.example.com", "AAAA") == [VIP6]
+
+
+@pytest.mark.parametrize(
+    ("partition", "description"),
+    [("Common", "the web team's"), ("tenant", "the web team's"), (PARTITION, "the web team's"), ("tenant", MARKER)],
+    ids=["in Common", "in another partition", "in ours, unmarked", "in another partition, with our marker"],
+)
 async def test_a_wide_ip_of_another_owner_with_a_published_name_is_a_conflict_left_as_it_was(
-    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path, partition: str
+    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path, partition: str, description: str
 ) -> None:
     seed = (
         []
         if partition in ("Common", PARTITION)
         else [{"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": partition}}]
     )
-    wideip = {"name": "shop.example.com", "partition": partition, "description": "the web team's"}
+    wideip = {"name": "shop.example.com", "partition": partition, "description": description}
     seed.append({"method": "POST", "path": f"{GTM}/wideip/a", "body": wideip})
     await unit.control("POST", "seed", {"requests": seed})
     before = (await gtm(unit))["gtm/wideip/a"]
