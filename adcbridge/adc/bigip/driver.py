@@ -1,16 +1,19 @@
-"""The BIG-IP dialect's driver: observe the LTM objects that concern us, apply a plan.
+"""The BIG-IP dialect's driver: observe the LTM and GTM objects that concern us, apply a plan.
 
 Observing reads, page by page (``$top``/``$skip``): the partition itself (it must exist: the
 bridge never creates one), every node of the unit (ours, ``Common``'s that our pools may use, and
 other partitions' whose addresses we must not take), and the pools (members inline,
-``expandSubcollections``) and virtual servers of our partition. A list that fails fails the
-observation. A unit's own objects in our partition (the virtual addresses it makes for our virtual
+``expandSubcollections``) and virtual servers of our partition; publishing to BIG-IP DNS, also
+what ``gtm.py`` reads (every wide IP, our GTM pools, our GTM server's entries). A list that fails
+fails the observation. A unit's own objects in our partition (the virtual addresses it makes for our virtual
 servers) are not in the model and never touched.
 
 Applying runs the plan level by level (``applying.run_levels``), one request per operation with
 ``concurrency`` workers in a level. The unit's answers settle races as on any appliance: 409 on
 create re-reads the object and converges it if it is ours (a conflict otherwise), 404 on delete
-means done, 404 on update creates. After a plan that wrote, ``sys config save``.
+means done, 404 on update creates. Domains go to ``gtm.py``, which makes the GTM pools and entries
+a wide IP needs before it; after the whole plan, the pools and entries no wide IP uses any more
+are deleted (so after the wide IPs' deletes). After a plan that wrote, ``sys config save``.
 """
 
 from __future__ import annotations
