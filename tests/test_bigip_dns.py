@@ -13,6 +13,7 @@ settings without a GTM server or servers to ask stop the bridge at start.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -23,9 +24,10 @@ import dns.message
 import dns.rcode
 import pytest
 
+from adcbridge.adc.bigip.gtm import Gtm
 from adcbridge.app import check_names
 from adcbridge.config import Settings
-from adcbridge.model import Kind
+from adcbridge.model import Kind, Owner
 from mocks.bigip import MockBigIP
 from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, certificate_file
 from tests.builders import VIP4, VIP6, node, settings
@@ -381,6 +383,15 @@ async def test_a_missing_gtm_server_fails_the_cycle_and_names_it(
         report = await bridge.cycle()
     assert "GTM server '/Common/bigip1' does not exist on the BIG-IP" in report.error
     assert await writes_since(bigip, 0) == []
+
+
+def test_two_addresses_never_share_an_entry_or_pool_name() -> None:
+    names = Gtm(Owner("c1"), PARTITION, SERVER)
+    spellings = ["1::2:3", "1:2::3", "1:2:0:0:0:0:0:3", "192.0.2.10", "2001:db8::10"]
+    addresses = [str(ipaddress.ip_address(text)) for text in spellings]
+    entries = {names.entry_name(address) for address in addresses}
+    assert len(entries) == len(set(addresses)) == 4
+    assert len({names.pool_name("aaaa", (address,)) for address in addresses}) == 4
 
 
 BIGIP = {**REQUIRED, "ADCBRIDGE_ADC__DIALECT": "bigip", "ADCBRIDGE_ADC__PARTITION": "k8s"}

@@ -188,7 +188,7 @@ class BigipDriver:
         if isinstance(obj, AdcDomain):
             if self._gtm is None:
                 raise AdcProtocolError("domains need adc.gtm_server")
-            await self._gtm.execute(operation)
+            await self._gtm.execute(operation.action, obj)
         elif operation.action is Action.DELETE:
             await _ignoring(NOT_FOUND, self._client.request("DELETE", self._uri(obj)))
         elif operation.action is Action.CREATE:

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from adcbridge.adc.client import AdcClient
 from adcbridge.errors import AdcRejected
-from adcbridge.model import Action, AdcDomain, Operation, Owner, sorted_addresses
+from adcbridge.model import Action, AdcDomain, Owner, sorted_addresses
 
 log = logging.getLogger(__name__)
 NOT_FOUND, EXISTS, REFUSED = 404, 409, 400
@@ -312,10 +312,10 @@ class GtmPublisher:
 
     # ------------------------------------------------------------------ apply
 
-    async def execute(self, operation: Operation) -> None:
-        domain = operation.obj
-        assert isinstance(domain, AdcDomain)
-        wanted = RECORD_TYPES.get(domain.type, ()) if operation.action is not Action.DELETE else ()
+    async def execute(self, action: Action, domain: AdcDomain) -> None:
+        """Create or update: the pools it needs, then its wide IPs (and those of a type it no longer
+        has go); delete: its wide IPs. Pools and entries left unused go in ``collect``."""
+        wanted = RECORD_TYPES.get(domain.type, ()) if action is not Action.DELETE else ()
         for rtype in wanted:
             await self._ensure_pool(rtype, self._gtm.addresses_of(domain, rtype), domain.ttl)
             await self._put_wideip(domain, rtype)
