@@ -11,9 +11,10 @@ servers) are not in the model and never touched.
 Applying runs the plan level by level (``applying.run_levels``), one request per operation with
 ``concurrency`` workers in a level. The unit's answers settle races as on any appliance: 409 on
 create re-reads the object and converges it if it is ours (a conflict otherwise), 404 on delete
-means done, 404 on update creates. Domains go to ``gtm.py``, which makes the GTM pools and entries
-a wide IP needs before it; after the whole plan, the pools and entries no wide IP uses any more
-are deleted (so after the wide IPs' deletes). After a plan that wrote, ``sys config save``.
+means done, 404 on update creates. Domains go to ``gtm.py`` (in the planner's order: after the LTM
+creates and updates, before the LTM deletes), which makes the GTM pools and entries a wide IP
+needs before it; after the whole plan, the pools and entries no wide IP uses any more are deleted
+(so after the wide IPs' deletes). After a plan that wrote, ``sys config save``.
 """
 
 from __future__ import annotations
@@ -163,7 +164,10 @@ class BigipDriver:
 
     async def apply(self, plan: Plan) -> ApplyReport:
         report = ReportBuilder()
-        await run_levels(plan.operations, self._execute, concurrency=self._concurrency, report=report)
+        before, domains, after = _around_domains(plan.operations)
+        await run_levels(before, self._execute, concurrency=self._concurrency, report=report)
+        await run_levels(domains, self._publish, concurrency=self._concurrency, report=report)
+        await run_levels(after, self._execute, concurrency=self._concurrency, report=report)
         collected = await self._collect()
         if (report.report.writes or collected) and self._save_config:
             try:
@@ -183,13 +187,15 @@ class BigipDriver:
             log.warning("could not delete BIG-IP DNS objects no wide IP uses any more: %s", exc)
             return 0
 
+    async def _publish(self, operation: Operation) -> None:
+        """A domain: its wide IPs, and the GTM pool and entries they need (``gtm.py``)."""
+        if self._gtm is None or not isinstance(operation.obj, AdcDomain):
+            raise AdcProtocolError("domains need adc.gtm_server")
+        await self._gtm.execute(operation.action, operation.obj)
+
     async def _execute(self, operation: Operation) -> None:
         obj = operation.obj
-        if isinstance(obj, AdcDomain):
-            if self._gtm is None:
-                raise AdcProtocolError("domains need adc.gtm_server")
-            await self._gtm.execute(operation.action, obj)
-        elif operation.action is Action.DELETE:
+        if operation.action is Action.DELETE:
             await _ignoring(NOT_FOUND, self._client.request("DELETE", self._uri(obj)))
         elif operation.action is Action.CREATE:
             await self._create(obj)
@@ -266,6 +272,18 @@ class BigipDriver:
             return parse(data)
         except ValueError as exc:
             raise AdcProtocolError(f"GET {self._uri(obj)}: {exc}") from None
+
+
+def _around_domains(
+    operations: tuple[Operation, ...],
+) -> tuple[tuple[Operation, ...], tuple[Operation, ...], tuple[Operation, ...]]:
+    """The LTM operations before the domains', the domains', and the LTM ones after: the planner puts
+    domain creates and updates after every other create, and domain deletes before every other delete."""
+    at = [index for index, operation in enumerate(operations) if operation.obj.kind is Kind.DOMAIN]
+    if not at:
+        return operations, (), ()
+    first, last = at[0], at[-1] + 1
+    return operations[:first], operations[first:last], operations[last:]
 
 
 def _failover_role(answer: Any) -> str:
