@@ -218,6 +218,9 @@ async def test_a_vip_family_added_then_removed_adds_then_removes_the_aaaa_wide_i
         ("DELETE", "gtm/wideip/aaaa"),
         ("DELETE", "gtm/wideip/aaaa"),
     ]
+    ltm = (await unit.control("GET", "state"))["objects"]["ltm/virtual"]
+    assert ltm
+    assert [item["destination"] for item in ltm if VIP6 in item["destination"]] == []  # its LTM virtuals went too
     native = await gtm(unit)
     assert (native["gtm/wideip/aaaa"], native["gtm/pool/aaaa"]) == ({}, {})
     assert sorted(native["entries"]) == ["k8s-c1-gtm-192.0.2.10"]
