@@ -15,7 +15,9 @@ the planner sees domains only and stays vendor-neutral. The dialect makes a pool
 entries) when a wide IP first needs it, before that wide IP, once per apply however many wide
 IPs need it, and converges it (TTL, members, enabled) when a domain is updated; it deletes a
 pool, then its entries, when no wide IP of ours uses it any more, after the wide IPs' deletes.
-Adding a host whose pool exists is one request per record type.
+Adding a host whose pool exists is one request per record type. The policies and the deletion
+guards act on the wide IPs (what the planner sees); a pool or entry goes only once no wide IP of
+ours uses it, which only a wide IP's own delete or move (a change of VIPs) brings about.
 
 Reading: every wide IP of every partition is read. Ours (our partition, our marker) come back as
 the domain they publish: the addresses of their pool's entries, its TTL, enabled when the wide
