@@ -76,6 +76,10 @@ class AdcSettings(Group):
     partition: str = Field("", description="The partition the bridge writes in (BIG-IP); the bridge never creates it")
     allow_default_partition: bool = Field(False, description="Allow the appliance's default partition (Common)")
     snat: str = Field("automap", min_length=1, description="Source address translation: automap, none, or a SNAT pool")
+    gtm_server: str = Field(
+        "",
+        description="BIG-IP DNS: the GTM server that stands for this unit, /Common/<name>; the operator makes it",
+    )
     url: str = Field(description="Base URL of the ADC, e.g. https://adc.example.net:8443")
     username: str = Field("", description="API user; or the file adc-username in secrets_dir")
     password: SecretStr = Field(SecretStr(""), description="API password; or the file adc-password in secrets_dir")

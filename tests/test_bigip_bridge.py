@@ -6,7 +6,7 @@ unit's native state written here (never with the dialect's mapping): everything 
 bridge's partition with the ownership marker, a second cycle writes nothing, drift made by hand
 is put back, what administrators keep in ``Common`` is untouched and its nodes are used rather
 than duplicated, an address held in another partition is a reported conflict (not a failure
-repeated every cycle), and settings a BIG-IP cannot honour stop the bridge at start.
+repeated every cycle), and settings a BIG-IP cannot honour stop the bridge at start (BIG-IP DNS: ``test_bigip_dns.py``).
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ REQUIRED = {
         ),
         (
             {"ADCBRIDGE_ADC__PARTITION": "k8s"},
-            "dns.targets (ADCBRIDGE_DNS__TARGETS): the bigip dialect does not publish",
+            "adc.gtm_server (ADCBRIDGE_ADC__GTM_SERVER): required with adc in dns.targets",
         ),
     ],
 )

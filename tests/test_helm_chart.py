@@ -96,6 +96,10 @@ COMBINATIONS: dict[str, Obj] = {
         "adc": {"dialect": "bigip", "partition": "k8s", "snat": "/Common/snat-k8s"},
         "dns": {"targets": []},
     },
+    "BIG-IP publishing to BIG-IP DNS through the operator's GTM server": {
+        "adc": {"dialect": "bigip", "partition": "k8s", "gtmServer": "/Common/bigip1"},
+        "dns": {"targets": ["adc"], "verifyServers": ["192.0.2.53:53"]},
+    },
     "sidecar": {
         "mode": "sidecar",
         "kic": {"serviceAccountName": "njet-ingress", "podLabels": {"app": "njet-ingress"}},
@@ -396,6 +400,9 @@ REFUSED = [
     ),
     ({"adc": {"verifyTLS": False}}, "'verifyTLS' not allowed"),
     ({"adc": {"dialect": "bigip"}}, "/adc/partition"),
+    ({"adc": {"dialect": "bigip", "partition": "k8s"}, "dns": {"verifyServers": ["192.0.2.53:53"]}}, "/adc/gtmServer"),
+    ({"adc": {"dialect": "bigip", "partition": "k8s", "gtmServer": "/Common/bigip1"}}, "/dns/verifyServers"),
+    ({"adc": {"gtmServer": "bigip1"}}, "/adc/gtmServer"),
     ({"adc": {"dialect": "f5"}}, "/adc/dialect"),
 ]
 

@@ -1,11 +1,13 @@
-"""The F5 BIG-IP dialect: iControl REST, LTM objects in one partition of the bridge's own.
+"""The F5 BIG-IP dialect: iControl REST, LTM and BIG-IP DNS objects in one partition of the bridge's own.
 
 ``wire.py`` is its HTTP level (token sessions, the unit's answers), ``objects.py`` the model to
-LTM objects and back, ``driver.py`` observes and applies. It manages nodes, pools, members and
-virtual servers; it does not publish names to BIG-IP DNS yet, so ``dns.targets`` must not name
-``adc`` (publish by RFC 2136 instead). Settings it cannot honour, refused at start: no partition,
+LTM objects and back, ``gtm.py`` domains to BIG-IP DNS (GTM) objects and back, ``driver.py``
+observes and applies. It manages nodes, pools, members, virtual servers and, with ``adc`` in
+``dns.targets``, domains as wide IPs. Settings it cannot honour, refused at start: no partition,
 the ``Common`` partition unless ``adc.allow_default_partition``, ``pool.method: ip-hash`` (BIG-IP has
-no such load-balancing mode), and object names that would start with something other than a letter.
+no such load-balancing mode), object names that would start with something other than a letter,
+and, when it publishes to BIG-IP DNS, no ``adc.gtm_server`` (the operator's GTM server in
+``Common``) or no ``dns.verify_servers`` (the management address answers no DNS).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from adcbridge.adc.bigip.driver import BigipDriver
+from adcbridge.adc.bigip.gtm import Gtm, GtmPublisher
 from adcbridge.adc.bigip.wire import BIGIP_WIRE
 from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
@@ -43,8 +46,31 @@ def problems(settings: Settings) -> list[SettingProblem]:
     if not (settings.name_prefix + settings.owner_id)[:1].isalpha():
         found.append(SettingProblem(("name_prefix",), "BIG-IP object names start with a letter"))
     if "adc" in settings.dns.targets:
+        found += _dns_problems(settings)
+    return found
+
+
+def _dns_problems(settings: Settings) -> list[SettingProblem]:
+    """Publishing to BIG-IP DNS needs the operator's GTM server, and servers that answer DNS."""
+    found = []
+    folder, _, name = settings.adc.gtm_server.removeprefix("/").partition("/")
+    if not settings.adc.gtm_server:
         found.append(
-            SettingProblem(("dns", "targets"), "the bigip dialect does not publish to BIG-IP DNS yet; use rfc2136")
+            SettingProblem(
+                ("adc", "gtm_server"),
+                "required with adc in dns.targets: the GTM server that stands for this unit, /Common/<name>",
+            )
+        )
+    elif not settings.adc.gtm_server.startswith("/") or folder != DEFAULT_PARTITION or not name or "/" in name:
+        found.append(
+            SettingProblem(("adc", "gtm_server"), "a full path in Common, /Common/<name>: GTM servers live there")
+        )
+    if settings.dns.verify and not settings.dns.verify_servers:
+        found.append(
+            SettingProblem(
+                ("dns", "verify_servers"),
+                "required with adc in dns.targets: a BIG-IP answers DNS on its listeners, not its management address",
+            )
         )
     return found
 
@@ -67,7 +93,13 @@ async def _open(
             concurrency=adc.concurrency,
             save_config=adc.save_config,
             batch_size=adc.batch_size,
+            gtm=_publisher(settings, client) if "adc" in settings.dns.targets else None,
         )
+
+
+def _publisher(settings: Settings, client: AdcClient) -> Callable[[BigipDriver], GtmPublisher]:
+    gtm = Gtm(owner_of(settings), settings.adc.partition, settings.adc.gtm_server)
+    return lambda driver: GtmPublisher(client, gtm, driver.read_all)
 
 
 DIALECT = Dialect("bigip", BigipDriver.kinds, problems, _open)

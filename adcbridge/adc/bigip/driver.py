@@ -1,33 +1,39 @@
-"""The BIG-IP dialect's driver: observe the LTM objects that concern us, apply a plan.
+"""The BIG-IP dialect's driver: observe the LTM and GTM objects that concern us, apply a plan.
 
 Observing reads, page by page (``$top``/``$skip``): the partition itself (it must exist: the
 bridge never creates one), every node of the unit (ours, ``Common``'s that our pools may use, and
 other partitions' whose addresses we must not take), and the pools (members inline,
-``expandSubcollections``) and virtual servers of our partition. A list that fails fails the
-observation. A unit's own objects in our partition (the virtual addresses it makes for our virtual
+``expandSubcollections``) and virtual servers of our partition; publishing to BIG-IP DNS, also
+what ``gtm.py`` reads (every wide IP, our GTM pools, our GTM server's entries). A list that fails
+fails the observation. A unit's own objects in our partition (the virtual addresses it makes for our virtual
 servers) are not in the model and never touched.
 
 Applying runs the plan level by level in transactions of ``batch_size`` operations
 (``batching.py``); an operation sent alone (a batch of one, or the retry of a refused batch) is one
 request, and the unit's answers settle races as on any appliance: 409 on create re-reads the object
 and converges it if it is ours (a conflict otherwise), 404 on delete means done, 404 on update
-creates. After a plan that wrote, ``sys config save``.
+creates. Domains go to ``gtm.py`` (in the planner's order: after the LTM creates and updates, before
+the LTM deletes), a request or more each, never in a transaction; it makes the GTM pools and entries
+a wide IP needs before it, and after the whole plan deletes the pools and entries no wide IP uses any
+more (so after the wide IPs' deletes). After a plan that wrote, ``sys config save``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing
+from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
 from adcbridge.adc.bigip.batching import Batches, Write
+from adcbridge.adc.bigip.gtm import GtmPublisher
 from adcbridge.adc.bigip.objects import Place
 from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import AdcInfo
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
 from adcbridge.model import (
     Action,
+    AdcDomain,
     AdcMember,
     AdcNode,
     AdcObject,
@@ -49,7 +55,7 @@ READ_ONLY = ("name", "partition", "address")  # fields a PATCH must not send (ad
 
 
 class BigipDriver:
-    kinds = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER})
+    kinds = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER, Kind.DOMAIN})
 
     def __init__(
         self,
@@ -61,8 +67,10 @@ class BigipDriver:
         concurrency: int,
         save_config: bool,
         batch_size: int,
+        gtm: Callable[[BigipDriver], GtmPublisher] | None = None,
     ) -> None:
         self._client = client
+        self._gtm = gtm(self) if gtm is not None else None
         self._owner = owner
         self._place = Place(partition)
         self._page_size = page_size
@@ -84,15 +92,17 @@ class BigipDriver:
     # ------------------------------------------------------------------ observe
 
     async def observe(self) -> AdcState:
-        """Our partition's pools and virtual servers, and every node of the unit."""
+        """Our partition's pools and virtual servers, every node of the unit, and (publishing to
+        BIG-IP DNS) every wide IP with what our GTM server and pools hold."""
         await self._partition_exists()
         ours = {"$filter": f"partition eq {self._place.partition}"}
-        nodes, pools, virtuals = await all_or_nothing(
+        nodes, pools, virtuals, domains = await all_or_nothing(
             self._list(NODES, {}),
             self._list(POOLS, {**ours, "expandSubcollections": "true"}),
             self._list(VIRTUALS, ours),
+            self._domains(),
         )
-        state = AdcState()
+        state = AdcState(domains=cast(dict[str, AdcDomain], domains))
         for item in nodes:
             self._keep(state, self._place.node, item)
         for item in pools:
@@ -105,6 +115,9 @@ class BigipDriver:
             self._keep(state, self._place.virtual, item)
         return state
 
+    async def _domains(self) -> dict[str, AdcDomain]:
+        return {} if self._gtm is None else await self._gtm.observe()
+
     async def _partition_exists(self) -> None:
         try:
             await self._client.get(f"tm/auth/partition/{self._place.partition}")
@@ -116,6 +129,10 @@ class BigipDriver:
                 "(the bridge never creates partitions)",
                 code=exc.code,
             ) from None
+
+    async def read_all(self, path: str, query: dict[str, str]) -> list[Any]:
+        """Every item of a collection, page by page (``gtm.py`` reads through it too)."""
+        return await self._list(path, query)
 
     async def _list(self, path: str, query: dict[str, str]) -> list[Any]:
         """Every item, a page of ``page_size`` at a time until a page comes back short."""
@@ -154,8 +171,12 @@ class BigipDriver:
         batches = Batches(
             self._client, size=self._batch_size, concurrency=self._concurrency, write=self._write, execute=self._execute
         )
-        await batches.run(plan.operations, report)
-        if report.report.writes and self._save_config:
+        before, domains, after = _around_domains(plan.operations)
+        await batches.run(before, report)
+        await run_levels(domains, self._publish, concurrency=self._concurrency, report=report)
+        await batches.run(after, report)
+        collected = await self._collect()
+        if (report.report.writes or collected) and self._save_config:
             try:
                 await self._client.request("POST", "tm/sys/config", {"command": "save"})
                 report.report.saved = True
@@ -171,6 +192,22 @@ class BigipDriver:
         if operation.action is Action.CREATE:
             return Write("POST", self._collection(obj), self._body(obj))
         return Write("PATCH", self._uri(obj), self._patch(obj))
+
+    async def _collect(self) -> int:
+        """GTM pools and entries that no wide IP uses any more go after the wide IPs' deletes."""
+        if self._gtm is None:
+            return 0
+        try:
+            return await self._gtm.collect()
+        except AdcError as exc:
+            log.warning("could not delete BIG-IP DNS objects no wide IP uses any more: %s", exc)
+            return 0
+
+    async def _publish(self, operation: Operation) -> None:
+        """A domain: its wide IPs, and the GTM pool and entries they need (``gtm.py``)."""
+        if self._gtm is None or not isinstance(operation.obj, AdcDomain):
+            raise AdcProtocolError("domains need adc.gtm_server")
+        await self._gtm.execute(operation.action, operation.obj)
 
     async def _execute(self, operation: Operation) -> None:
         """``operation`` alone, settling the races a direct write meets."""
@@ -254,6 +291,18 @@ class BigipDriver:
             return parse(data)
         except ValueError as exc:
             raise AdcProtocolError(f"GET {self._uri(obj)}: {exc}") from None
+
+
+def _around_domains(
+    operations: tuple[Operation, ...],
+) -> tuple[tuple[Operation, ...], tuple[Operation, ...], tuple[Operation, ...]]:
+    """The LTM operations before the domains', the domains', and the LTM ones after: the planner puts
+    domain creates and updates after every other create, and domain deletes before every other delete."""
+    at = [index for index, operation in enumerate(operations) if operation.obj.kind is Kind.DOMAIN]
+    if not at:
+        return operations, (), ()
+    first, last = at[0], at[-1] + 1
+    return operations[:first], operations[first:last], operations[last:]
 
 
 def _failover_role(answer: Any) -> str:

@@ -52,6 +52,8 @@ def problems(settings: Settings) -> list[SettingProblem]:
         found.append(SettingProblem(("adc", "snat"), "the reference appliance always translates (automap)"))
     if adc.batch_size != AdcSettings.model_fields["batch_size"].default:
         found.append(SettingProblem(("adc", "batch_size"), "the reference appliance has no transactions"))
+    if adc.gtm_server:
+        found.append(SettingProblem(("adc", "gtm_server"), "the reference appliance serves its domains itself"))
     return found
 
 

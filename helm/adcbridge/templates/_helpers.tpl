@@ -113,6 +113,9 @@ No secret is ever written here: credentials are files in the secrets directory.
 {{- define "adcbridge.settings" -}}
 {{- $v := .Values }}
 {{- $adc := dict "dialect" $v.adc.dialect "url" $v.adc.url "verify_tls" $v.adc.verifyTls "partition" $v.adc.partition "allow_default_partition" $v.adc.allowDefaultPartition "snat" $v.adc.snat }}
+{{- if $v.adc.gtmServer }}
+{{- $_ := set $adc "gtm_server" $v.adc.gtmServer }}
+{{- end }}
 {{- if include "adcbridge.hasCaBundle" . }}
 {{- $_ := set $adc "ca_file" (include "adcbridge.caFile" .) }}
 {{- end }}
