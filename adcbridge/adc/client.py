@@ -137,7 +137,9 @@ class AdcClient:
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         write_gate: Callable[[], bool] | None = None,
+        url: str | None = None,
     ) -> None:
+        """``url``: the unit to call, one of ``settings.urls`` (the first by default)."""
         self._settings = settings
         self._credentials = credentials
         self._wire = wire
@@ -146,7 +148,7 @@ class AdcClient:
         self._metrics = metrics
         self._tls = TlsFiles(settings)
         self._http = httpx.AsyncClient(
-            base_url=settings.url + wire.base_path,
+            base_url=(url or settings.urls[0]) + wire.base_path,
             timeout=settings.timeout,
             verify=self._tls.context,
             transport=transport,

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from adcbridge.adc.bigip.driver import BigipDriver
+from adcbridge.adc.bigip.units import Units
 from adcbridge.adc.bigip.wire import BIGIP_WIRE
 from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
@@ -55,18 +56,31 @@ async def _open(
 ) -> AsyncIterator[Adc]:
     adc = settings.adc
     credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
-    client = AdcClient(
-        adc, credentials, wire=BIGIP_WIRE, read_only=settings.dry_run, metrics=metrics, write_gate=write_gate
-    )
-    async with client:
+    async with contextlib.AsyncExitStack() as sessions:
+        clients = {
+            url: await sessions.enter_async_context(
+                AdcClient(
+                    adc,
+                    credentials,
+                    wire=BIGIP_WIRE,
+                    read_only=settings.dry_run,
+                    metrics=metrics,
+                    write_gate=write_gate,
+                    url=url,
+                )
+            )
+            for url in adc.urls
+        }
         yield BigipDriver(
-            client,
+            Units(clients, timeout=adc.timeout, metrics=metrics),
             owner_of(settings),
             partition=adc.partition,
             page_size=adc.page_size,
             concurrency=adc.concurrency,
             save_config=adc.save_config,
+            sync_group=adc.config_sync_group,
+            metrics=metrics,
         )
 
 
-DIALECT = Dialect("bigip", BigipDriver.kinds, problems, _open)
+DIALECT = Dialect("bigip", BigipDriver.kinds, problems, _open, follows_failover=True)

@@ -10,7 +10,12 @@ servers) are not in the model and never touched.
 Applying runs the plan level by level (``applying.run_levels``), one request per operation with
 ``concurrency`` workers in a level. The unit's answers settle races as on any appliance: 409 on
 create re-reads the object and converges it if it is ours (a conflict otherwise), 404 on delete
-means done, 404 on update creates. After a plan that wrote, ``sys config save``.
+means done, 404 on update creates. After a plan that wrote, ``sys config save``, then with
+``adc.config_sync_group`` ``config-sync to-group`` and a read of the sync status: "Changes Pending"
+(the group did not take our changes) is logged and counted, and never fails the cycle.
+
+Every call goes through ``Units`` (``units.py``) to the active unit of an HA pair; each observe
+is a resync, so it reads the failover status again first.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from typing import Any
 
 from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
 from adcbridge.adc.bigip.objects import Place
-from adcbridge.adc.client import AdcClient
+from adcbridge.adc.bigip.units import Units, stats_status
 from adcbridge.adc.contract import AdcInfo
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
+from adcbridge.metrics import Metrics
 from adcbridge.model import (
     Action,
     AdcMember,
@@ -50,9 +56,20 @@ class BigipDriver:
     kinds = frozenset({Kind.NODE, Kind.POOL, Kind.MEMBER, Kind.VSERVER})
 
     def __init__(
-        self, client: AdcClient, owner: Owner, *, partition: str, page_size: int, concurrency: int, save_config: bool
+        self,
+        units: Units,
+        owner: Owner,
+        *,
+        partition: str,
+        page_size: int,
+        concurrency: int,
+        save_config: bool,
+        sync_group: str = "",
+        metrics: Metrics | None = None,
     ) -> None:
-        self._client = client
+        self._units = units
+        self._sync_group = sync_group
+        self._metrics = metrics
         self._owner = owner
         self._place = Place(partition)
         self._page_size = page_size
@@ -60,20 +77,23 @@ class BigipDriver:
         self._save_config = save_config
 
     async def connect(self, *, within: float) -> None:
-        await self._client.connect(f"tm/auth/partition/{self._place.partition}", within=within)
+        await self._units.connect(f"tm/auth/partition/{self._place.partition}", within=within)
 
     async def describe(self) -> AdcInfo:
-        info, failover = await all_or_nothing(
-            self._client.get("shared/identified-devices/config/device-info"),
-            self._client.get("tm/cm/failover-status"),
-        )
+        """The active unit (the first one while none is): its version and role, read from it."""
+        url, role = await self._units.described()
+        info = await self._units.client_of(url).get("shared/identified-devices/config/device-info")
         version = info.get("version") if isinstance(info, dict) else None
-        return AdcInfo(str(version)[:40] if version else "?", _failover_role(failover))
+        return AdcInfo(str(version)[:40] if version else "?", role, unit=url if len(self._units.urls) > 1 else "")
+
+    def active_unit(self) -> str:
+        return self._units.active
 
     # ------------------------------------------------------------------ observe
 
     async def observe(self) -> AdcState:
-        """Our partition's pools and virtual servers, and every node of the unit."""
+        """Our partition's pools and virtual servers, and every node of the unit (the active one)."""
+        self._units.forget()  # a resync: which unit is active is read again
         await self._partition_exists()
         ours = {"$filter": f"partition eq {self._place.partition}"}
         nodes, pools, virtuals = await all_or_nothing(
@@ -96,7 +116,7 @@ class BigipDriver:
 
     async def _partition_exists(self) -> None:
         try:
-            await self._client.get(f"tm/auth/partition/{self._place.partition}")
+            await self._units.get(f"tm/auth/partition/{self._place.partition}")
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -111,7 +131,7 @@ class BigipDriver:
         items: list[Any] = []
         while True:
             params = {**query, "$top": str(self._page_size), "$skip": str(len(items))}
-            answer = await self._client.get(path, **params)
+            answer = await self._units.get(path, **params)
             if not isinstance(answer, Mapping):
                 raise AdcProtocolError(f"GET {path}: not a collection")
             page = answer.get("items", [])  # a unit leaves ``items`` out of an empty collection
@@ -143,16 +163,36 @@ class BigipDriver:
         await run_levels(plan.operations, self._execute, concurrency=self._concurrency, report=report)
         if report.report.writes and self._save_config:
             try:
-                await self._client.request("POST", "tm/sys/config", {"command": "save"})
+                await self._units.request("POST", "tm/sys/config", {"command": "save"})
                 report.report.saved = True
             except AdcError as exc:
                 log.warning("could not save the BIG-IP's running configuration: %s", exc)
+        if report.report.writes and self._sync_group:
+            await self._sync()
         return report.report
+
+    async def _sync(self) -> None:
+        """``config-sync to-group``, then the sync status: reported, never a failure of the cycle."""
+        command = {"command": "run", "utilCmdArgs": f"config-sync to-group {self._sync_group}"}
+        try:
+            await self._units.request("POST", "tm/cm", command)
+        except AdcError as exc:
+            log.warning("could not sync device group %r: %s", self._sync_group, exc)
+        try:
+            status = stats_status(await self._units.get("tm/cm/sync-status"))
+        except AdcError as exc:
+            log.warning("could not read the sync status of device group %r: %s", self._sync_group, exc)
+            return
+        pending = status == "Changes Pending"
+        if pending:
+            log.warning("device group %r: %s; our changes are not on its other units yet", self._sync_group, status)
+        if self._metrics is not None:
+            self._metrics.adc_sync_pending.set(1 if pending else 0)
 
     async def _execute(self, operation: Operation) -> None:
         obj = operation.obj
         if operation.action is Action.DELETE:
-            await _ignoring(NOT_FOUND, self._client.request("DELETE", self._uri(obj)))
+            await _ignoring(NOT_FOUND, self._units.request("DELETE", self._uri(obj)))
         elif operation.action is Action.CREATE:
             await self._create(obj)
         else:
@@ -160,7 +200,7 @@ class BigipDriver:
 
     async def _create(self, obj: AdcObject) -> None:
         try:
-            await self._client.request("POST", self._collection(obj), self._body(obj))
+            await self._units.request("POST", self._collection(obj), self._body(obj))
         except AdcRejected as exc:
             if exc.code != EXISTS:
                 raise
@@ -169,7 +209,7 @@ class BigipDriver:
     async def _converge_existing(self, obj: AdcObject, refused: AdcRejected) -> None:
         """Someone created it first (often our own earlier attempt whose answer was lost)."""
         try:
-            current = self._parse_one(obj, await self._client.get(self._uri(obj)))
+            current = self._parse_one(obj, await self._units.get(self._uri(obj)))
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -183,7 +223,7 @@ class BigipDriver:
     async def _update(self, obj: AdcObject) -> None:
         body = {key: value for key, value in self._body(obj).items() if key not in READ_ONLY}
         try:
-            await self._client.request("PATCH", self._uri(obj), body)
+            await self._units.request("PATCH", self._uri(obj), body)
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -228,16 +268,6 @@ class BigipDriver:
             return parse(data)
         except ValueError as exc:
             raise AdcProtocolError(f"GET {self._uri(obj)}: {exc}") from None
-
-
-def _failover_role(answer: Any) -> str:
-    """``ACTIVE``/``STANDBY`` from ``/mgmt/tm/cm/failover-status`` (nested stats), lower-cased."""
-    try:
-        (entry,) = answer["entries"].values()
-        status = entry["nestedStats"]["entries"]["status"]["description"]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return "?"
-    return str(status).lower()[:20]
 
 
 async def _ignoring(code: int, call: Awaitable[Any]) -> None:

@@ -49,6 +49,8 @@ def problems(settings: Settings) -> list[SettingProblem]:
         found.append(SettingProblem(path, "the reference appliance has no partitions"))
     if adc.snat != "automap":
         found.append(SettingProblem(("adc", "snat"), "the reference appliance always translates (automap)"))
+    if adc.config_sync_group:
+        found.append(SettingProblem(("adc", "config_sync_group"), "the reference appliance has no device groups"))
     return found
 
 
