@@ -1,7 +1,9 @@
 """The F5 BIG-IP dialect: iControl REST, LTM objects in one partition of the bridge's own.
 
 ``wire.py`` is its HTTP level (token sessions, the unit's answers), ``objects.py`` the model to
-LTM objects and back, ``driver.py`` observes and applies. It manages nodes, pools, members and
+LTM objects and back, ``driver.py`` observes and applies, ``units.py`` sends every call to the
+ACTIVE unit (``adc.url`` may name both units of an HA pair: a standby accepts writes and they
+break config sync, so the bridge never writes to one). It manages nodes, pools, members and
 virtual servers; it does not publish names to BIG-IP DNS yet, so ``dns.targets`` must not name
 ``adc`` (publish by RFC 2136 instead). Settings it cannot honour, refused at start: no partition,
 the ``Common`` partition unless ``adc.allow_default_partition``, ``pool.method: ip-hash`` (BIG-IP has
