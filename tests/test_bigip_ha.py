@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adcbridge.adc import AdcClient, Credentials, open_adc
+from adcbridge.adc import AdcClient, Credentials, check_settings, open_adc
 from adcbridge.adc.bigip import BIGIP_WIRE
 from adcbridge.adc.bigip.units import Units
 from adcbridge.app import Service, readiness
@@ -194,6 +194,17 @@ async def test_when_no_unit_is_active_the_cycle_fails_without_writing_and_recove
         assert len(await b.virtuals()) == 2
 
 
+async def test_two_units_that_both_say_active_get_no_write(tmp_path: Path) -> None:
+    async with units(2, tmp_path) as (a, b):
+        await b.role("active")  # a split pair: which one the other units follow is unknown
+        config = ha_settings([a, b], tmp_path)
+        async with open_adc(config, Metrics()) as adc:
+            report = await Reconciler(config, StaticSource(cluster()), adc, Metrics()).run_once()
+        assert f"no active BIG-IP unit to write to ({a.url} active, {b.url} active)" in report.error
+        assert await a.changes() == []
+        assert await b.changes() == []
+
+
 async def test_one_url_naming_a_standby_fails_the_cycle_and_writes_nothing(tmp_path: Path) -> None:
     async with units(1, tmp_path) as (only,):
         await only.role("standby")
@@ -296,10 +307,12 @@ def test_the_reference_dialect_refuses_a_list_of_urls() -> None:
 def test_a_list_of_urls_is_read_from_the_environment_and_yaml_and_one_string_stays_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in {**REQUIRED, "ADCBRIDGE_ADC__DIALECT": "bigip", "ADCBRIDGE_ADC__URL": PAIR}.items():
+    bigip = {"ADCBRIDGE_ADC__DIALECT": "bigip", "ADCBRIDGE_ADC__PARTITION": PARTITION, "ADCBRIDGE_DNS__TARGETS": "[]"}
+    for key, value in {**REQUIRED, **bigip, "ADCBRIDGE_ADC__URL": PAIR}.items():
         monkeypatch.setenv(key, value)
     pair = load_settings(None)
     assert pair.adc.urls == ("https://bigip-a.example.net", "https://bigip-b.example.net:8443")
+    check_settings(pair)  # the bigip dialect follows failover: a list is fine
     monkeypatch.setenv("ADCBRIDGE_ADC__URL", "https://one.example.net/")
     one = load_settings(None)
     assert (one.adc.url, one.adc.urls) == ("https://one.example.net", ("https://one.example.net",))
