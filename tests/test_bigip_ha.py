@@ -25,7 +25,7 @@ from adcbridge.adc.bigip import BIGIP_WIRE
 from adcbridge.adc.bigip.units import Units
 from adcbridge.app import Service, readiness
 from adcbridge.config import Settings, load_settings
-from adcbridge.errors import AdcRejected
+from adcbridge.errors import AdcRejected, ConfigError
 from adcbridge.metrics import Metrics
 from adcbridge.reconciler import Reconciler
 from adcbridge.verifying import verify_servers
@@ -304,6 +304,13 @@ def test_the_reference_dialect_refuses_a_list_of_urls() -> None:
     assert "(adc.dialect reference)" in err
 
 
+def test_the_reference_dialect_refuses_a_sync_group() -> None:
+    variables = {**REQUIRED, "ADCBRIDGE_ADC__URL": "https://adc.example.net", "ADCBRIDGE_ADC__CONFIG_SYNC_GROUP": "g"}
+    code, err = run_cli(["check"], variables)
+    assert code == 2
+    assert "adc.config_sync_group (ADCBRIDGE_ADC__CONFIG_SYNC_GROUP): the reference appliance has no device" in err
+
+
 def test_a_list_of_urls_is_read_from_the_environment_and_yaml_and_one_string_stays_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -313,6 +320,10 @@ def test_a_list_of_urls_is_read_from_the_environment_and_yaml_and_one_string_sta
     pair = load_settings(None)
     assert pair.adc.urls == ("https://bigip-a.example.net", "https://bigip-b.example.net:8443")
     check_settings(pair)  # the bigip dialect follows failover: a list is fine
+    for bad, why in [("[]", "names no unit"), ('["https://a", "https://a/"]', "units repeat")]:
+        monkeypatch.setenv("ADCBRIDGE_ADC__URL", bad)
+        with pytest.raises(ConfigError, match=f"adc.url \\(ADCBRIDGE_ADC__URL\\).*{why}"):
+            load_settings(None)
     monkeypatch.setenv("ADCBRIDGE_ADC__URL", "https://one.example.net/")
     one = load_settings(None)
     assert (one.adc.url, one.adc.urls) == ("https://one.example.net", ("https://one.example.net",))
