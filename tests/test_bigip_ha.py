@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -203,6 +204,22 @@ async def test_two_units_that_both_say_active_get_no_write(tmp_path: Path) -> No
         assert f"no active BIG-IP unit to write to ({a.url} active, {b.url} active)" in report.error
         assert await a.changes() == []
         assert await b.changes() == []
+
+
+async def test_a_unit_of_the_pair_that_is_down_holds_nothing_up(tmp_path: Path) -> None:
+    async with units(1, tmp_path) as (a,):
+        config = ha_settings(
+            [a], tmp_path, adc={"url": [a.url, "https://127.0.0.1:9"], "timeout": 5.0, "operation_deadline": 5.0}
+        )
+        async with open_adc(config, Metrics()) as adc:
+            started = time.monotonic()
+            await adc.connect(within=5.0)  # done once one unit answers
+            connected = time.monotonic() - started
+            report = await Reconciler(config, StaticSource(cluster()), adc, Metrics()).run_once()
+        assert report.converged, report.error
+        assert connected < 4.0  # not the 5 s the dead unit's retries would take
+        assert report.duration < 4.0  # one attempt at the dead unit's status, no retries until the timeout
+        assert len(await a.virtuals()) == 2
 
 
 async def test_one_url_naming_a_standby_fails_the_cycle_and_writes_nothing(tmp_path: Path) -> None:

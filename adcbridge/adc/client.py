@@ -180,10 +180,19 @@ class AdcClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params or None)
 
-    async def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        """One logical call with retries of transient failures; returns what the wire unwraps."""
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
+        """One logical call with retries of transient failures for ``deadline`` seconds in all
+        (``adc.operation_deadline`` by default; 0: one attempt); returns what the wire unwraps."""
         self._refuse_unless_writable(method, path)
-        return await self._retrying(lambda: self._authenticated(Call(method, path, body), params))
+        return await self._retrying(lambda: self._authenticated(Call(method, path, body), params), deadline=deadline)
 
     async def login(self) -> None:
         """Open a session now (``adcbridge check``); normally it happens on first use."""

@@ -61,15 +61,23 @@ class Units:
             raise
 
     async def connect(self, path: str, *, within: float) -> None:
-        """Log in to each unit and GET ``path`` within ``within`` seconds; enough if one unit answers
-        (the other of a pair may be down). The first observe then finds the active unit."""
+        """Log in to the units and GET ``path`` within ``within`` seconds: done as soon as one unit
+        answers (the other of a pair may be down); the first observe then finds the active one."""
         self.forget()
-        outcomes = await asyncio.gather(
-            *(client.connect(path, within=within) for client in self._clients.values()), return_exceptions=True
-        )
-        errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-        if len(errors) == len(outcomes):
+        tasks = [asyncio.create_task(client.connect(path, within=within)) for client in self._clients.values()]
+        errors: list[AdcError] = []
+        try:
+            for attempt in asyncio.as_completed(tasks):
+                try:
+                    await attempt
+                    return
+                except AdcError as exc:
+                    errors.append(exc)
             raise errors[0]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def described(self) -> tuple[str, str]:
         """(URL, role) of the unit to describe: the active one, else the first unit; reads the status."""
@@ -112,9 +120,10 @@ class Units:
         self._settle(active[0] if len(active) == 1 else "", roles)
 
     async def _status(self, client: AdcClient) -> Any:
+        """One attempt, no retries: a unit of the pair that is down must not hold up every cycle."""
         try:
             async with asyncio.timeout(self._timeout):
-                return await client.get(FAILOVER_STATUS)
+                return await client.request("GET", FAILOVER_STATUS, deadline=0)
         except TimeoutError:
             return AdcUnavailable(f"GET {FAILOVER_STATUS}: no answer within {self._timeout:g} s")
         except AdcError as exc:
