@@ -143,7 +143,9 @@ def readiness(
     settings: Settings,
     elector: LeaderElector | None = None,
     view_complete: Callable[[], bool] = lambda: True,
+    active_unit: Callable[[], str] = lambda: "",
 ) -> tuple[bool, str]:
+    """Ready or not, and why; ``active_unit``: the ADC unit written to, for dialects that follow failover."""
     if elector is not None and not elector.is_leader:
         return standby_readiness(elector, view_complete())
     last, since_success = reconciler.last, reconciler.seconds_since_success()
@@ -157,8 +159,12 @@ def readiness(
     if last.plan is not None and last.plan.hold_reason:
         # Held-back deletions wait for an operator and never clear by themselves: still ready (a
         # rollout must not stall on them), but /readyz is where an operator looks, so it says so.
-        return True, f"ready; {last.plan.hold_reason}"
-    return True, "ready"
+        return True, f"ready{_unit(active_unit())}; {last.plan.hold_reason}"
+    return True, f"ready{_unit(active_unit())}"
+
+
+def _unit(url: str) -> str:
+    return f" (ADC active unit {url})" if url else ""
 
 
 def standby_readiness(elector: LeaderElector, view_complete: bool) -> tuple[bool, str]:
@@ -208,7 +214,7 @@ class Service:
                 zones=zone_target(self.settings),
             )
             complete = (lambda: live.source.cache.synced) if live else (lambda: True)
-            self.readiness = lambda: readiness(reconciler, self.settings, elector, complete)
+            self.readiness = lambda: readiness(reconciler, self.settings, elector, complete, adc.active_unit)
             server = HealthServer(self.settings.server.listen, metrics, self.readiness)
             await server.start()
             log.info("serving /healthz, /readyz and /metrics on port %d", server.port)

@@ -132,7 +132,8 @@ async def _check(settings: Settings) -> int:
     except AdcBridgeError as exc:
         print(f"FAIL  ADC: {exc}")
         return EXIT_NOT_CONVERGED
-    print(f"ok    ADC reachable, login accepted ({settings.adc.dialect}, version {info.version}, HA role {info.role})")
+    role = f"HA role {info.role}" + (f" of {info.unit}" if info.unit else "")
+    print(f"ok    ADC reachable, login accepted ({settings.adc.dialect}, version {info.version}, {role})")
     if info.role == "standby":
         print("warn  this unit is standby: writes will wait for the active unit")
     dns_ok = names is None or not names.failures()

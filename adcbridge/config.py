@@ -66,6 +66,12 @@ class Group(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _one_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+/?$", value):
+        raise ValueError("must be http(s)://host[:port] with no path")
+    return value.rstrip("/")
+
+
 class AdcSettings(Group):
     """How to reach and log in to the ADC's management API."""
 
@@ -80,7 +86,10 @@ class AdcSettings(Group):
         "",
         description="BIG-IP DNS: the GTM server that stands for this unit, /Common/<name>; the operator makes it",
     )
-    url: str = Field(description="Base URL of the ADC, e.g. https://adc.example.net:8443")
+    url: str | list[str] = Field(
+        description="Base URL of the ADC, e.g. https://adc.example.net:8443; or a list of URLs, the units of an "
+        "HA pair (only dialects that follow failover accept a list; in the environment, a JSON list)"
+    )
     username: str = Field("", description="API user; or the file adc-username in secrets_dir")
     password: SecretStr = Field(SecretStr(""), description="API password; or the file adc-password in secrets_dir")
     ca_file: Path | None = Field(None, description="PEM bundle that signs the ADC's certificate")
@@ -95,13 +104,26 @@ class AdcSettings(Group):
     )
     page_size: int = Field(500, ge=1, le=500, description="Objects per list request (the appliance caps at 500)")
     save_config: bool = Field(True, description="Save the running configuration after each cycle that wrote")
+    config_sync_group: str = Field(
+        "", description="BIG-IP: the device group to sync to (config-sync to-group) after each save; empty: none"
+    )
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+/?$", value):
-            raise ValueError("must be http(s)://host[:port] with no path")
-        return value.rstrip("/")
+    def _http_url(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, str):
+            return _one_url(value)
+        if not value:
+            raise ValueError("names no unit")
+        urls = [_one_url(url) for url in value]
+        if len(set(urls)) != len(urls):
+            raise ValueError("units repeat")
+        return urls
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The units ``url`` names: one, or each unit of an HA pair."""
+        return (self.url,) if isinstance(self.url, str) else tuple(self.url)
 
     @model_validator(mode="after")
     def _key_with_cert(self) -> AdcSettings:

@@ -66,6 +66,17 @@ class Metrics:
             "adcbridge_dns_check_timestamp_seconds", "When the last DNS check ended", registry=r
         )
         self.leader = Gauge("adcbridge_leader", "1 while this replica holds the Lease and may write", registry=r)
+        self.adc_active_unit = Gauge(
+            "adcbridge_adc_active_unit",
+            "1 for the ADC unit the bridge writes to, 0 for each other unit of adc.url (an HA pair)",
+            ["url"],
+            registry=r,
+        )
+        self.adc_sync_pending = Gauge(
+            "adcbridge_adc_sync_pending",
+            "1 while the ADC's device group reported changes not synced (Changes Pending) after our last sync",
+            registry=r,
+        )
         self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
 
     def exposition(self) -> bytes:

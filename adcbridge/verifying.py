@@ -36,7 +36,7 @@ def verify_servers(settings: Settings) -> list[tuple[str, int]]:
     dns = settings.dns
     if dns.verify_servers:
         return parse_servers(dns.verify_servers)
-    servers = default_servers(settings.adc.url) if "adc" in dns.targets else []
+    servers = [server for url in settings.adc.urls for server in default_servers(url)] if "adc" in dns.targets else []
     if "rfc2136" in dns.targets:
         servers.append(split_host_port(settings.rfc2136.server))
     return servers

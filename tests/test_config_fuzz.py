@@ -36,7 +36,7 @@ TSIG_CANARY = "dHNpZy1jYW5hcnktc2VjcmV0"
 SPECIFIC: dict[str, list[Any]] = {
     "owner_id": ["Not Valid!", "-x", "a" * 64, ""],
     "name_prefix": ["-bad", "", "x" * 33, "a b"],
-    "adc.url": ["ftp://adc", "https://adc/path", "adc.example.net", "https:// a", ""],
+    "adc.url": ["ftp://adc", "https://adc/path", "adc.example.net", "https:// a", "", [], ["https://a", "https://a/"]],
     "vip.addresses": [["224.0.0.1"], ["0.0.0.0"], ["fe80::1"], ["192.0.2.1", "192.0.2.1"], ["not-an-ip"], []],
     "nodes.label_selector": ["a in (b)", "=x", "!a=b", "a=b c", "a=b/c"],
     "kube.label_selector": ["a in (b)", "role=edge,=x"],

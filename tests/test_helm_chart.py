@@ -100,6 +100,15 @@ COMBINATIONS: dict[str, Obj] = {
         "adc": {"dialect": "bigip", "partition": "k8s", "gtmServer": "/Common/bigip1"},
         "dns": {"targets": ["adc"], "verifyServers": ["192.0.2.53:53"]},
     },
+    "BIG-IP HA pair, synced to its device group": {
+        "adc": {
+            "dialect": "bigip",
+            "partition": "k8s",
+            "url": ["https://bigip-a.example.net", "https://bigip-b.example.net:8443"],
+            "configSyncGroup": "k8s-pair",
+        },
+        "dns": {"targets": []},
+    },
     "sidecar": {
         "mode": "sidecar",
         "kic": {"serviceAccountName": "njet-ingress", "podLabels": {"app": "njet-ingress"}},
@@ -162,6 +171,13 @@ def test_the_settings_file_is_one_the_bridge_accepts(rendered: Rendered, tmp_pat
     (container_port,) = rendered.container()["ports"]
     assert (container_port["name"], container_port["containerPort"]) == (PORT_NAME, port)
     assert port not in KIC_PORTS
+
+
+def test_the_units_of_an_ha_pair_and_the_sync_group_reach_the_settings_file() -> None:
+    adc = combination("BIG-IP HA pair, synced to its device group").settings()["adc"]
+    assert adc["url"] == ["https://bigip-a.example.net", "https://bigip-b.example.net:8443"]
+    assert adc["config_sync_group"] == "k8s-pair"
+    assert "config_sync_group" not in render(MINIMAL).settings()["adc"]  # unset: the file stays as it was
 
 
 @pytest.fixture
@@ -404,6 +420,10 @@ REFUSED = [
     ({"adc": {"dialect": "bigip", "partition": "k8s", "gtmServer": "/Common/bigip1"}}, "/dns/verifyServers"),
     ({"adc": {"gtmServer": "bigip1"}}, "/adc/gtmServer"),
     ({"adc": {"dialect": "f5"}}, "/adc/dialect"),
+    ({"adc": {"url": ["https://a.example.net", "https://b.example.net"]}}, "/adc/url"),  # reference: one URL
+    ({"adc": {"dialect": "bigip", "partition": "k8s", "url": []}}, "/adc/url"),
+    ({"adc": {"dialect": "bigip", "partition": "k8s", "url": ["https://a/path"]}}, "/adc/url"),
+    ({"adc": {"configSyncGroup": "g"}}, "/adc/configSyncGroup"),
 ]
 
 

@@ -137,7 +137,9 @@ class AdcClient:
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         write_gate: Callable[[], bool] | None = None,
+        url: str | None = None,
     ) -> None:
+        """``url``: the unit to call, one of ``settings.urls`` (the first by default)."""
         self._settings = settings
         self._credentials = credentials
         self._wire = wire
@@ -146,7 +148,7 @@ class AdcClient:
         self._metrics = metrics
         self._tls = TlsFiles(settings)
         self._http = httpx.AsyncClient(
-            base_url=settings.url + wire.base_path,
+            base_url=(url or settings.urls[0]) + wire.base_path,
             timeout=settings.timeout,
             verify=self._tls.context,
             transport=transport,
@@ -185,12 +187,15 @@ class AdcClient:
         body: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> Any:
-        """One logical call with retries of transient failures; returns what the wire unwraps.
+        """One logical call with retries of transient failures for ``deadline`` seconds in all
+        (``adc.operation_deadline`` by default; 0: one attempt); returns what the wire unwraps.
         ``headers`` go with it (a dialect's own, e.g. the transaction a write is queued in)."""
         self._refuse_unless_writable(method, path)
         call = Call(method, path, body, dict(headers or {}))
-        return await self._retrying(lambda: self._authenticated(call, params))
+        return await self._retrying(lambda: self._authenticated(call, params), deadline=deadline)
 
     async def login(self) -> None:
         """Open a session now (``adcbridge check``); normally it happens on first use."""

@@ -31,6 +31,7 @@ class AdcInfo:
 
     version: str
     role: str  # "active", "standby" or "?"
+    unit: str = ""  # the unit described, when adc.url names several
 
 
 class Adc(Protocol):
@@ -50,6 +51,10 @@ class Adc(Protocol):
 
     async def describe(self) -> AdcInfo: ...
 
+    def active_unit(self) -> str:
+        """The unit being written to, for dialects that follow failover ("" otherwise, or while
+        no unit is active); what the last read said, no I/O (``/readyz`` shows it)."""
+
 
 @dataclass(frozen=True)
 class SettingProblem:
@@ -66,3 +71,4 @@ class Dialect:
     kinds: frozenset[Kind]
     problems: Callable[[Settings], list[SettingProblem]]
     open: Opener
+    follows_failover: bool = False  # may adc.url name several units (an HA pair)?

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from adcbridge.adc import bigip, reference
-from adcbridge.adc.contract import Adc, Dialect
+from adcbridge.adc.contract import Adc, Dialect, SettingProblem
 from adcbridge.config import Settings, invalid_setting
 from adcbridge.errors import ConfigError
 from adcbridge.metrics import Metrics
@@ -27,6 +27,8 @@ def check_settings(settings: Settings) -> None:
     """Raise ConfigError, naming each field and the dialect, for settings the dialect cannot honour."""
     dialect = dialect_of(settings)
     problems = dialect.problems(settings)
+    if isinstance(settings.adc.url, list) and not dialect.follows_failover:
+        problems.insert(0, SettingProblem(("adc", "url"), "one URL: this dialect does not follow an HA failover"))
     if problems:
         lines = [invalid_setting(list(p.path), f"{p.message} (adc.dialect {dialect.name})") for p in problems]
         raise ConfigError("\n".join(lines))

@@ -2,7 +2,9 @@
 
 ``wire.py`` is its HTTP level (token sessions, the unit's answers), ``objects.py`` the model to
 LTM objects and back, ``gtm.py`` domains to BIG-IP DNS (GTM) objects and back, ``driver.py``
-observes and applies. It manages nodes, pools, members, virtual servers and, with ``adc`` in
+observes and applies, ``units.py`` sends every call to the ACTIVE unit (``adc.url`` may name both
+units of an HA pair: a standby accepts writes and they break config sync, so the bridge never
+writes to one). It manages nodes, pools, members, virtual servers and, with ``adc`` in
 ``dns.targets``, domains as wide IPs. Settings it cannot honour, refused at start: no partition,
 the ``Common`` partition unless ``adc.allow_default_partition``, ``pool.method: ip-hash`` (BIG-IP has
 no such load-balancing mode), object names that would start with something other than a letter,
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator, Callable
 
 from adcbridge.adc.bigip.driver import BigipDriver
 from adcbridge.adc.bigip.gtm import Gtm, GtmPublisher
+from adcbridge.adc.bigip.units import Units
 from adcbridge.adc.bigip.wire import BIGIP_WIRE
 from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
@@ -81,25 +84,39 @@ async def _open(
 ) -> AsyncIterator[Adc]:
     adc = settings.adc
     credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
-    client = AdcClient(
-        adc, credentials, wire=BIGIP_WIRE, read_only=settings.dry_run, metrics=metrics, write_gate=write_gate
-    )
-    async with client:
+    async with contextlib.AsyncExitStack() as sessions:
+        clients = {
+            url: await sessions.enter_async_context(
+                AdcClient(
+                    adc,
+                    credentials,
+                    wire=BIGIP_WIRE,
+                    read_only=settings.dry_run,
+                    metrics=metrics,
+                    write_gate=write_gate,
+                    url=url,
+                )
+            )
+            for url in adc.urls
+        }
+        units = Units(clients, timeout=adc.timeout, metrics=metrics)
         yield BigipDriver(
-            client,
+            units,
             owner_of(settings),
             partition=adc.partition,
             page_size=adc.page_size,
             concurrency=adc.concurrency,
             save_config=adc.save_config,
             batch_size=adc.batch_size,
-            gtm=_publisher(settings, client) if "adc" in settings.dns.targets else None,
+            gtm=_publisher(settings, units) if "adc" in settings.dns.targets else None,
+            sync_group=adc.config_sync_group,
+            metrics=metrics,
         )
 
 
-def _publisher(settings: Settings, client: AdcClient) -> Callable[[BigipDriver], GtmPublisher]:
+def _publisher(settings: Settings, units: Units) -> Callable[[BigipDriver], GtmPublisher]:
     gtm = Gtm(owner_of(settings), settings.adc.partition, settings.adc.gtm_server)
-    return lambda driver: GtmPublisher(client, gtm, driver.read_all)
+    return lambda driver: GtmPublisher(units, gtm, driver.read_all)
 
 
-DIALECT = Dialect("bigip", BigipDriver.kinds, problems, _open)
+DIALECT = Dialect("bigip", BigipDriver.kinds, problems, _open, follows_failover=True)

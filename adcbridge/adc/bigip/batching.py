@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adcbridge.adc.applying import ReportBuilder, in_workers, levels
-from adcbridge.adc.client import AdcClient
+from adcbridge.adc.bigip.units import Requests
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
 from adcbridge.model import Operation
 
@@ -69,7 +69,7 @@ class Batches:
 
     def __init__(
         self,
-        client: AdcClient,
+        client: Requests,
         *,
         size: int,
         concurrency: int,

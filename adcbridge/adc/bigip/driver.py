@@ -16,6 +16,12 @@ creates. Domains go to ``gtm.py`` (in the planner's order: after the LTM creates
 the LTM deletes), a request or more each, never in a transaction; it makes the GTM pools and entries
 a wide IP needs before it, and after the whole plan deletes the pools and entries no wide IP uses any
 more (so after the wide IPs' deletes). After a plan that wrote, ``sys config save``.
+After the save, with ``adc.config_sync_group``, ``config-sync to-group`` and a read of the sync
+status: "Changes Pending" (the group did not take our changes) is logged and counted, and never fails
+the cycle.
+
+Every call goes through ``Units`` (``units.py``) to the active unit of an HA pair; each observe
+is a resync, so it reads the failover status again first.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, r
 from adcbridge.adc.bigip.batching import Batches, Write
 from adcbridge.adc.bigip.gtm import GtmPublisher
 from adcbridge.adc.bigip.objects import Place
-from adcbridge.adc.client import AdcClient
+from adcbridge.adc.bigip.units import Units, stats_status
 from adcbridge.adc.contract import AdcInfo
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
+from adcbridge.metrics import Metrics
 from adcbridge.model import (
     Action,
     AdcDomain,
@@ -59,7 +66,7 @@ class BigipDriver:
 
     def __init__(
         self,
-        client: AdcClient,
+        units: Units,
         owner: Owner,
         *,
         partition: str,
@@ -68,9 +75,13 @@ class BigipDriver:
         save_config: bool,
         batch_size: int,
         gtm: Callable[[BigipDriver], GtmPublisher] | None = None,
+        sync_group: str = "",
+        metrics: Metrics | None = None,
     ) -> None:
-        self._client = client
+        self._units = units
         self._gtm = gtm(self) if gtm is not None else None
+        self._sync_group = sync_group
+        self._metrics = metrics
         self._owner = owner
         self._place = Place(partition)
         self._page_size = page_size
@@ -79,21 +90,24 @@ class BigipDriver:
         self._batch_size = batch_size
 
     async def connect(self, *, within: float) -> None:
-        await self._client.connect(f"tm/auth/partition/{self._place.partition}", within=within)
+        await self._units.connect(f"tm/auth/partition/{self._place.partition}", within=within)
 
     async def describe(self) -> AdcInfo:
-        info, failover = await all_or_nothing(
-            self._client.get("shared/identified-devices/config/device-info"),
-            self._client.get("tm/cm/failover-status"),
-        )
+        """The active unit (the first one while none is): its version and role, read from it."""
+        url, role = await self._units.described()
+        info = await self._units.client_of(url).get("shared/identified-devices/config/device-info")
         version = info.get("version") if isinstance(info, dict) else None
-        return AdcInfo(str(version)[:40] if version else "?", _failover_role(failover))
+        return AdcInfo(str(version)[:40] if version else "?", role, unit=url if len(self._units.urls) > 1 else "")
+
+    def active_unit(self) -> str:
+        return self._units.active
 
     # ------------------------------------------------------------------ observe
 
     async def observe(self) -> AdcState:
-        """Our partition's pools and virtual servers, every node of the unit, and (publishing to
-        BIG-IP DNS) every wide IP with what our GTM server and pools hold."""
+        """Our partition's pools and virtual servers, every node of the unit (the active one), and
+        (publishing to BIG-IP DNS) every wide IP with what our GTM server and pools hold."""
+        self._units.forget()  # a resync: which unit is active is read again
         await self._partition_exists()
         ours = {"$filter": f"partition eq {self._place.partition}"}
         nodes, pools, virtuals, domains = await all_or_nothing(
@@ -120,7 +134,7 @@ class BigipDriver:
 
     async def _partition_exists(self) -> None:
         try:
-            await self._client.get(f"tm/auth/partition/{self._place.partition}")
+            await self._units.get(f"tm/auth/partition/{self._place.partition}")
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -139,7 +153,7 @@ class BigipDriver:
         items: list[Any] = []
         while True:
             params = {**query, "$top": str(self._page_size), "$skip": str(len(items))}
-            answer = await self._client.get(path, **params)
+            answer = await self._units.get(path, **params)
             if not isinstance(answer, Mapping):
                 raise AdcProtocolError(f"GET {path}: not a collection")
             page = answer.get("items", [])  # a unit leaves ``items`` out of an empty collection
@@ -169,7 +183,7 @@ class BigipDriver:
     async def apply(self, plan: Plan) -> ApplyReport:
         report = ReportBuilder()
         batches = Batches(
-            self._client, size=self._batch_size, concurrency=self._concurrency, write=self._write, execute=self._execute
+            self._units, size=self._batch_size, concurrency=self._concurrency, write=self._write, execute=self._execute
         )
         before, domains, after = _around_domains(plan.operations)
         await batches.run(before, report)
@@ -178,10 +192,12 @@ class BigipDriver:
         collected = await self._collect()
         if (report.report.writes or collected) and self._save_config:
             try:
-                await self._client.request("POST", "tm/sys/config", {"command": "save"})
+                await self._units.request("POST", "tm/sys/config", {"command": "save"})
                 report.report.saved = True
             except AdcError as exc:
                 log.warning("could not save the BIG-IP's running configuration: %s", exc)
+        if report.report.writes and self._sync_group:
+            await self._sync()
         return report.report
 
     def _write(self, operation: Operation) -> Write:
@@ -209,11 +225,29 @@ class BigipDriver:
             raise AdcProtocolError("domains need adc.gtm_server")
         await self._gtm.execute(operation.action, operation.obj)
 
+    async def _sync(self) -> None:
+        """``config-sync to-group``, then the sync status: reported, never a failure of the cycle."""
+        command = {"command": "run", "utilCmdArgs": f"config-sync to-group {self._sync_group}"}
+        try:
+            await self._units.request("POST", "tm/cm", command)
+        except AdcError as exc:
+            log.warning("could not sync device group %r: %s", self._sync_group, exc)
+        try:
+            status = stats_status(await self._units.get("tm/cm/sync-status"))
+        except AdcError as exc:
+            log.warning("could not read the sync status of device group %r: %s", self._sync_group, exc)
+            return
+        pending = status == "Changes Pending"
+        if pending:
+            log.warning("device group %r: %s; our changes are not on its other units yet", self._sync_group, status)
+        if self._metrics is not None:
+            self._metrics.adc_sync_pending.set(1 if pending else 0)
+
     async def _execute(self, operation: Operation) -> None:
         """``operation`` alone, settling the races a direct write meets."""
         obj = operation.obj
         if operation.action is Action.DELETE:
-            await _ignoring(NOT_FOUND, self._client.request("DELETE", self._uri(obj)))
+            await _ignoring(NOT_FOUND, self._units.request("DELETE", self._uri(obj)))
         elif operation.action is Action.CREATE:
             await self._create(obj)
         else:
@@ -221,7 +255,7 @@ class BigipDriver:
 
     async def _create(self, obj: AdcObject) -> None:
         try:
-            await self._client.request("POST", self._collection(obj), self._body(obj))
+            await self._units.request("POST", self._collection(obj), self._body(obj))
         except AdcRejected as exc:
             if exc.code != EXISTS:
                 raise
@@ -230,7 +264,7 @@ class BigipDriver:
     async def _converge_existing(self, obj: AdcObject, refused: AdcRejected) -> None:
         """Someone created it first (often our own earlier attempt whose answer was lost)."""
         try:
-            current = self._parse_one(obj, await self._client.get(self._uri(obj)))
+            current = self._parse_one(obj, await self._units.get(self._uri(obj)))
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -243,7 +277,7 @@ class BigipDriver:
 
     async def _update(self, obj: AdcObject) -> None:
         try:
-            await self._client.request("PATCH", self._uri(obj), self._patch(obj))
+            await self._units.request("PATCH", self._uri(obj), self._patch(obj))
         except AdcRejected as exc:
             if exc.code != NOT_FOUND:
                 raise
@@ -303,16 +337,6 @@ def _around_domains(
         return operations, (), ()
     first, last = at[0], at[-1] + 1
     return operations[:first], operations[first:last], operations[last:]
-
-
-def _failover_role(answer: Any) -> str:
-    """``ACTIVE``/``STANDBY`` from ``/mgmt/tm/cm/failover-status`` (nested stats), lower-cased."""
-    try:
-        (entry,) = answer["entries"].values()
-        status = entry["nestedStats"]["entries"]["status"]["description"]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return "?"
-    return str(status).lower()[:20]
 
 
 async def _ignoring(code: int, call: Awaitable[Any]) -> None:

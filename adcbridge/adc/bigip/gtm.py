@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, TypeVar
 
-from adcbridge.adc.client import AdcClient
+from adcbridge.adc.bigip.units import Requests
 from adcbridge.errors import AdcRejected
 from adcbridge.model import Action, AdcDomain, Owner, sorted_addresses
 
@@ -282,7 +282,7 @@ class Gtm:
 class GtmPublisher:
     """Observes and applies domains on the unit, keeping the inventory between the two."""
 
-    def __init__(self, client: AdcClient, gtm: Gtm, lister: Lister) -> None:
+    def __init__(self, client: Requests, gtm: Gtm, lister: Lister) -> None:
         self._client = client
         self._gtm = gtm
         self._list = lister

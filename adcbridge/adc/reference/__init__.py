@@ -54,6 +54,8 @@ def problems(settings: Settings) -> list[SettingProblem]:
         found.append(SettingProblem(("adc", "batch_size"), "the reference appliance has no transactions"))
     if adc.gtm_server:
         found.append(SettingProblem(("adc", "gtm_server"), "the reference appliance serves its domains itself"))
+    if adc.config_sync_group:
+        found.append(SettingProblem(("adc", "config_sync_group"), "the reference appliance has no device groups"))
     return found
 
 

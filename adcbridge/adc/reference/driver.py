@@ -54,6 +54,9 @@ class ReferenceDriver:
         role = info.get("ha_role") if isinstance(info, dict) else None
         return AdcInfo(str(version)[:40] if version else "?", str(role)[:20] if role else "?")
 
+    def active_unit(self) -> str:
+        return ""  # one unit, which refuses writes itself while standby (3001)
+
     # ------------------------------------------------------------------ observe
 
     async def connect(self, *, within: float) -> None:

@@ -119,6 +119,9 @@ No secret is ever written here: credentials are files in the secrets directory.
 {{- if include "adcbridge.hasCaBundle" . }}
 {{- $_ := set $adc "ca_file" (include "adcbridge.caFile" .) }}
 {{- end }}
+{{- if $v.adc.configSyncGroup }}
+{{- $_ := set $adc "config_sync_group" $v.adc.configSyncGroup }}
+{{- end }}
 {{- if $v.adc.clientCertificateSecret }}
 {{- $_ := set $adc "client_cert" (printf "%s/tls.crt" (include "adcbridge.clientDir" .)) }}
 {{- $_ := set $adc "client_key" (printf "%s/tls.key" (include "adcbridge.clientDir" .)) }}
