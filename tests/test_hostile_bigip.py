@@ -38,6 +38,7 @@ from tests.test_bridge_against_mock import StaticSource, cluster
 from tests.test_hostile_adc import BIGIP, HYPOTHESIS, URL, assert_ours, client_for, no_backoff
 
 PAGE = 3
+ENOUGH = 100  # pages of one list: far more than any drawn list needs
 PAGE_FAULTS = st.sampled_from(
     [
         {"items": "many"},  # ``items`` that is no list
@@ -52,8 +53,13 @@ PAGE_FAULTS = st.sampled_from(
 def unit_lists(lists: dict[str, list[Any]], fault: tuple[str, dict[str, Any]] | None) -> httpx.MockTransport:
     """Our partition and each LTM collection, served page by page as a unit does, ``fault`` spoiling one."""
 
+    asked: dict[str, int] = {}
+
     def collection(request: httpx.Request) -> httpx.Response:
         name = request.url.path.rsplit("/", 1)[-1]
+        asked[name] = asked.get(name, 0) + 1
+        if asked[name] > ENOUGH:  # a client that never stops paging: ends the test, as a refusal
+            return httpx.Response(418, json={"code": 418, "message": f"{ENOUGH} pages of {name}"})
         items, spoil = lists[name], (fault[1] if fault is not None and fault[0] == name else {})
         top, skip = int(request.url.params["$top"]), int(request.url.params["$skip"])
         if spoil.get("ignore_skip"):
