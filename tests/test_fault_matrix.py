@@ -37,12 +37,13 @@ from tests.matrix import (
     Bridge,
     Cluster,
     Expected,
+    appliance_process,
     assert_settled,
     bridge_process,
     running_cluster,
     seed_foreign,
 )
-from tests.processes import fake_kube_process, mock_adc_process
+from tests.processes import fake_kube_process
 from tests.test_cli import DEMO_SNAPSHOT
 
 RESYNC = 2.0
@@ -65,23 +66,31 @@ HOST_CLAIMS = (
 )
 
 
+# The tests where the dialects differ in a meaningful way run for each: the reference mock ADC and the
+# BIG-IP emulator, each read back with its own reader of native objects (``tests/bigip_matrix.py``).
+DIALECTS = pytest.mark.parametrize("dialect", ["reference", "bigip"])
+
+
 @asynccontextmanager
-async def matrix(tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT) -> AsyncIterator[tuple[Cluster, str]]:
-    """The demo cluster, the mock ADC behind a relay, and the foreign objects seeded on it."""
-    async with running_cluster(tmp_path, *adc_args, seed=seed, relay=True) as cluster:
+async def matrix(
+    tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT, dialect: str = "reference"
+) -> AsyncIterator[tuple[Cluster, str]]:
+    """The demo cluster, the appliance behind a relay, and the foreign objects seeded on it."""
+    async with running_cluster(tmp_path, *adc_args, seed=seed, relay=True, dialect=dialect) as cluster:
         yield cluster, await seed_foreign(cluster)
 
 
 @asynccontextmanager
 async def restarted_adc(cluster: Cluster, *adc_args: str) -> AsyncIterator[None]:
-    """Stop the mock ADC (SIGTERM: it saves its state file, if it has one), start a new one on a new
-    port with ``adc_args``, and move the relay to it: to the bridges, the same ADC came back."""
+    """Stop the appliance (SIGTERM: the mock ADC saves its state file, if it has one; a BIG-IP keeps
+    what was saved), start a new one on a new port with ``adc_args``, and move the relay to it: to
+    the bridges, the same ADC came back."""
     assert cluster.relay is not None
     cluster.relay.cut()
     cluster.adc.process.send_signal(signal.SIGTERM)
     await asyncio.wait_for(cluster.adc.process.wait(), 10)
     previous = cluster.adc
-    async with mock_adc_process("--username", USERNAME, "--password", PASSWORD, *adc_args) as adc:
+    async with appliance_process(cluster.dialect, *adc_args) as adc:
         cluster.adc, cluster.admin_token = adc, ""
         cluster.relay.point_to(adc.url)
         try:
@@ -184,12 +193,18 @@ async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path) 
 LISTS_PER_OBSERVATION = 4
 
 
-async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> None:
+SAVE = {"reference": ("system/config/save", None), "bigip": ("tm/sys/config", {"command": "save"})}
+
+
+@DIALECTS
+async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path, dialect: str) -> None:
     state_file = tmp_path / "adc-state.json"
-    persist = ("--state-file", str(state_file), "--persist", "explicit")
-    async with matrix(tmp_path, *persist) as (cluster, foreign):
-        await cluster.admin("POST", "system/config/save")
-        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge:
+    persist = ("--state-file", str(state_file))
+    persist += ("--persist", "explicit") if dialect == "reference" else ()  # a BIG-IP keeps only what was saved
+    async with matrix(tmp_path, *persist, dialect=dialect) as (cluster, foreign):
+        await cluster.admin("POST", *SAVE[dialect])
+        env = MATRIX_ENV | cluster.dialect_env
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as bridge:
             await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
             assert (await cluster.adc_state())["unsaved_changes"] is False, "the bridge did not save its writes"
 
@@ -220,18 +235,33 @@ async def converged_cycles(cluster: Cluster, bridge: Bridge, count: int, *, what
 # ---------------------------------------------------------------------------- 4. manual drift
 
 
-async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path) -> None:
+DRIFT = {  # five edits an administrator makes by hand to what the bridge owns
+    "reference": [
+        ("DELETE", "slb/pool/k8s-e2e-80-tcp/rserver/k8s-e2e-node-a:30080", None),
+        ("PUT", "slb/vserver/k8s-e2e-192.0.2.10-80-tcp", {"pool": "k8s-e2e-443-tcp"}),
+        ("PUT", "dns/domain/shop.example.com", {"addresses": ["198.51.100.7"]}),
+        ("PUT", "dns/domain/api.example.com", {"enable": False}),
+        ("PUT", "slb/node/k8s-e2e-node-b", {"enable": False}),
+    ],
+    "bigip": [
+        ("DELETE", "tm/ltm/pool/~k8s~k8s-e2e-80-tcp/members/~k8s~k8s-e2e-node-a:30080", None),
+        ("PATCH", "tm/ltm/virtual/~k8s~k8s-e2e-192.0.2.10-80-tcp", {"pool": "/k8s/k8s-e2e-443-tcp"}),
+        ("PATCH", "tm/ltm/virtual/~k8s~k8s-e2e-192.0.2.10-443-tcp", {"disabled": True}),
+        ("PATCH", "tm/ltm/pool/~k8s~k8s-e2e-443-tcp", {"loadBalancingMode": "least-connections-member"}),
+        ("PATCH", "tm/ltm/node/~k8s~k8s-e2e-node-b", {"session": "user-disabled"}),
+    ],
+}
+
+
+@DIALECTS
+async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, dialect: str) -> None:
     async with (
-        matrix(tmp_path) as (cluster, foreign),
-        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+        matrix(tmp_path, dialect=dialect) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env) as bridge,
     ):
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
-        edit = cluster.admin
-        await edit("DELETE", "slb/pool/k8s-e2e-80-tcp/rserver/k8s-e2e-node-a:30080")
-        await edit("PUT", "slb/vserver/k8s-e2e-192.0.2.10-80-tcp", {"pool": "k8s-e2e-443-tcp"})
-        await edit("PUT", "dns/domain/shop.example.com", {"addresses": ["198.51.100.7"]})
-        await edit("PUT", "dns/domain/api.example.com", {"enable": False})
-        await edit("PUT", "slb/node/k8s-e2e-node-b", {"enable": False})
+        for method, path, body in DRIFT[dialect]:
+            await cluster.admin(method, path, body)
         edited = await cluster.last_change()
         started = time.monotonic()
 
