@@ -20,6 +20,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,13 @@ import pytest
 import yaml
 
 from mocks.kube import manifests
+from tests.bigip_matrix import members_of
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
 from tests.matrix import (
     FAST_LEASE,
     LEASE,
+    MERGE_PATCH,
     NODE_IPS,
     PUBLISHED,
     Bridge,
@@ -128,13 +131,42 @@ FAULTS: list[dict[str, Any]] = [
 ]
 
 
+LTM = "/mgmt/tm/ltm/*"
+BIGIP_FAULTS: list[dict[str, Any]] = [
+    {"kind": "status", "status": 504, "path": "/mgmt/shared/authn/login", "count": 1},
+    {"kind": "status", "status": 503, "retry_after": 1, "path": LTM, "methods": ["GET"], "count": 2},
+    {"kind": "truncate", "path": "/mgmt/tm/ltm/virtual", "methods": ["GET"], "count": 1},
+    {"kind": "reset", "path": "/mgmt/tm/ltm/node", "methods": ["GET"], "count": 1},
+    {"kind": "status", "status": 429, "retry_after": 1, "path": LTM, "methods": ["POST"], "count": 2},
+    {"kind": "reset", "path": "/mgmt/tm/ltm/virtual", "methods": ["POST"], "after_apply": True, "count": 1},
+    {"kind": "busy", "path": LTM, "methods": ["POST", "PATCH", "DELETE"], "count": 2},
+    {"kind": "status", "status": 502, "body": "html", "retry_after": None, "path": LTM, "rate": 0.3, "count": 3},
+    {
+        "kind": "status",
+        "status": 500,
+        "retry_after": None,
+        "path": "/mgmt/tm/ltm/pool/*",
+        "methods": ["POST"],
+        "count": 1,
+    },
+    {"kind": "latency", "latency_ms": 400, "rate": 0.3, "count": 10},
+    # Updates: a drained node's members, then the same members enabled again.
+    {"kind": "reset", "path": LTM, "methods": ["PATCH"], "after_apply": True, "count": 1},
+    {"kind": "status", "status": 503, "retry_after": None, "path": LTM, "methods": ["PATCH"], "count": 1},
+]
+# PATCH is what a BIG-IP's updates are; the reference's are PUT (its faults above cover them).
+UPDATES = {"reference": [], "bigip": [rule for rule in BIGIP_FAULTS if rule.get("methods") == ["PATCH"]]}
+NODE_C = "/api/v1/nodes/node-c"
+
+
 @pytest.mark.slow
-async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path) -> None:
-    async with matrix(tmp_path) as (cluster, foreign):
+@DIALECTS
+async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path, dialect: str) -> None:
+    async with matrix(tmp_path, dialect=dialect) as (cluster, foreign):
         assert cluster.relay is not None
         seeded = await cluster.last_change()
         cluster.relay.cut()
-        env = MATRIX_ENV | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "20"}
+        env = MATRIX_ENV | cluster.dialect_env | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "20"}
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as bridge:
 
             async def retrying_unreachable() -> bool:
@@ -146,21 +178,39 @@ async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path) -> No
             assert await cluster.adc_changes(seeded) == []
 
             # Reachable again, but failing in every way an appliance and its proxies fail.
-            await cluster.mock("POST", "faults", {"rules": FAULTS, "seed": 7})
+            rules = FAULTS if dialect == "reference" else BIGIP_FAULTS
+            await cluster.mock("POST", "faults", {"rules": rules, "seed": 7})
             cluster.relay.point_to(cluster.adc.url)
             await cluster.create_ingress("late", "shop", "late.example.com")
 
-            async def every_fault_fired() -> bool:
-                rules = (await cluster.mock("GET", "faults"))["rules"]
-                return all(rule["fired"] >= 1 for rule in rules)
+            async def every_fault_fired(updates: bool) -> bool:
+                found = (await cluster.mock("GET", "faults"))["rules"]
+                return all(
+                    rule["fired"] >= 1
+                    for rule, given in zip(found, rules, strict=True)
+                    if updates or given not in UPDATES[dialect]
+                )
 
-            await until(every_fault_fired, seconds=30, what="every fault rule firing at least once")
+            await until(lambda: every_fault_fired(False), seconds=30, what="every fault rule firing at least once")
+            if UPDATES[dialect]:  # a node drained, then back: updates, through their faults
+                await cluster.kube_call("PATCH", NODE_C, {"spec": {"unschedulable": True}}, headers=MERGE_PATCH)
+                await until(lambda: _member_sessions(cluster, "user-disabled"), what="node-c drained")
+                await cluster.kube_call("PATCH", NODE_C, {"spec": {"unschedulable": False}}, headers=MERGE_PATCH)
+                await until(lambda: every_fault_fired(True), seconds=30, what="every update fault firing")
             await cluster.delete_ingress("static", "web")
             await cluster.mock("DELETE", "faults")
 
             expected = Expected(hosts=PUBLISHED - {"static.example.com"} | {"late.example.com"})
             await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=seeded)
-            assert await deletes(cluster, seeded) == {"static.example.com"}
+            # The reference publishes names (a host gone is a domain deleted); a BIG-IP's LTM holds none.
+            assert await deletes(cluster, seeded) == ({"static.example.com"} if dialect == "reference" else set())
+
+
+async def _member_sessions(cluster: Cluster, session: str) -> bool:
+    """Whether node-c's members on the BIG-IP have ``session`` (drained: user-disabled)."""
+    pools = (await cluster.adc_state())["objects"]["ltm/pool"]
+    sessions = [m["session"] for p in pools for m in members_of(p) if "node-c" in m["fullPath"]]
+    return bool(sessions) and set(sessions) == {session}
 
 
 # ---------------------------------------------------------------------------- 2. ADC restarted empty
@@ -308,53 +358,106 @@ async def test_a_standby_unit_pauses_writes_and_failover_resumes_them(tmp_path: 
 # ---------------------------------------------------------------------------- 6. sessions and passwords
 
 
-async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Sessions:
+    """How one appliance ends sessions, limits them, and is told to."""
+
+    adc_args: tuple[str, ...]
+    expire_clock: int  # seconds to advance the unit's clock so that every token has expired
+    end_all: str  # the control ending every session
+    limit: int  # sessions (tokens) one user may hold
+    limit_text: str  # how the appliance says the limit is reached
+
+
+SESSIONS = {
+    "reference": Sessions(
+        ("--token-lifetime", "30", "--max-sessions", "3", "--lockout-threshold", "2", "--lockout-seconds", "600"),
+        60,
+        "sessions/expire",
+        3,
+        "concurrent sessions reached",
+    ),
+    # A BIG-IP: tokens live 1200 s, 100 per user; the emulator has no lockout (not on record for a
+    # unit), so its failed logins are counted instead.
+    "bigip": Sessions((), 1201, "tokens/expire", 100, "maximum active login tokens"),
+}
+
+
+async def take_session(cluster: Cluster) -> str:
+    """A session of the bridge's user, taken by someone else; its token."""
+    if cluster.dialect == "bigip":
+        login = {"username": USERNAME, "password": PASSWORD, "loginProviderName": "tmos"}
+        answer = await cluster.http.post(cluster.adc.url + "/mgmt/shared/authn/login", json=login)
+        return str(answer.json()["token"]["token"])
+    login = {"username": USERNAME, "password": PASSWORD}
+    answer = await cluster.http.post(cluster.adc.url + "/adc/v3.0/login", json=login)
+    return str(answer.json()["data"]["token"])
+
+
+async def end_session(cluster: Cluster, token: str) -> None:
+    if cluster.dialect == "bigip":
+        url = f"{cluster.adc.url}/mgmt/shared/authz/tokens/{token}"
+        await cluster.http.delete(url, headers={"X-F5-Auth-Token": token})
+    else:
+        await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": token})
+
+
+@DIALECTS
+async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path, dialect: str) -> None:
     rotated = "rotated-canary-password-2"
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "adc-password").write_text(PASSWORD + "\n")
-    adc_args = ("--token-lifetime", "30", "--max-sessions", "3", "--lockout-threshold", "2", "--lockout-seconds", "600")
-    env = MATRIX_ENV | {"ADCBRIDGE_SECRETS_DIR": str(secrets)}
+    sessions = SESSIONS[dialect]
     async with (
-        matrix(tmp_path, *adc_args) as (cluster, foreign),
-        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", canaries=(rotated,), env=env) as bridge,
+        matrix(tmp_path, *sessions.adc_args, dialect=dialect) as (cluster, foreign),
+        bridge_process(
+            cluster.adc_url,
+            cluster.kubeconfig,
+            "bridge-1",
+            canaries=(rotated,),
+            env=MATRIX_ENV | cluster.dialect_env | {"ADCBRIDGE_SECRETS_DIR": str(secrets)},
+        ) as bridge,
     ):
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
         hosts = set(PUBLISHED)
+        cordoned = [False]
 
         async def publish(name: str) -> None:
+            """A change the appliance must receive: a host (the reference publishes names), or on a
+            BIG-IP, node-c cordoned or uncordoned (its members disabled or enabled)."""
             await cluster.create_ingress(name, "shop", f"{name}.example.com")
             hosts.add(f"{name}.example.com")
-            await until(lambda: cluster.resolves(f"{name}.example.com"), what=f"{name}.example.com published")
+            if dialect == "reference":
+                await until(lambda: cluster.resolves(f"{name}.example.com"), what=f"{name}.example.com published")
+                return
+            cordoned[0] = not cordoned[0]
+            patch = {"spec": {"unschedulable": cordoned[0]}}
+            await cluster.kube_call("PATCH", NODE_C, patch, headers=MERGE_PATCH)
+            session = "user-disabled" if cordoned[0] else "user-enabled"
+            await until(lambda: _member_sessions(cluster, session), what=f"node-c's members {session}")
 
-        await cluster.mock("POST", "clock", {"advance": 60})  # every token expired
+        await cluster.mock("POST", "clock", {"advance": sessions.expire_clock})  # every token expired
         await publish("after-expiry")
-        await cluster.mock("POST", "sessions/expire")
+        await cluster.mock("POST", sessions.end_all)
         await publish("after-sessions-ended")
 
-        # All sessions taken by others: the bridge waits (4032 is transient) and gets in when one ends.
-        await cluster.mock("POST", "sessions/expire")
-        tokens = []
-        for _ in range(3):
-            login = await cluster.http.post(
-                cluster.adc.url + "/adc/v3.0/login", json={"username": USERNAME, "password": PASSWORD}
-            )
-            tokens.append(login.json()["data"]["token"])
-        await cluster.create_ingress("at-the-limit", "shop", "at-the-limit.example.com")
-        hosts.add("at-the-limit.example.com")
-        await until(lambda: _logged(bridge, "concurrent sessions reached"), what="the bridge told 4032")
-        await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": tokens[0]})
-        await until(lambda: cluster.resolves("at-the-limit.example.com"), what="published once a session ended")
+        # All sessions taken by others: the bridge waits (transient) and gets in when one ends.
+        await cluster.mock("POST", sessions.end_all)
+        tokens = [await take_session(cluster) for _ in range(sessions.limit)]
+        changed = asyncio.create_task(publish("at-the-limit"))
+        await until(lambda: _logged(bridge, sessions.limit_text), what="the bridge told the limit is reached")
+        await end_session(cluster, tokens[0])
+        await changed
         logins = bridge.output().count("logged in to the ADC")
         assert logins == 4, f"{logins} logins for 3 ended sessions: one session must be reused"
         for token in tokens[1:]:
-            await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": token})
+            await end_session(cluster, token)
 
         # The password is rotated on the ADC before the Secret: refused once, never tried again.
         await cluster.mock("POST", "password", {"password": rotated})
         cluster.admin_password, cluster.admin_token = rotated, ""
-        await cluster.create_ingress("after-rotation", "shop", "after-rotation.example.com")
-        hosts.add("after-rotation.example.com")
+        changed = asyncio.create_task(publish("after-rotation"))
         await until(lambda: _logged(bridge, "login refused"), what="the bridge's login refused")
         cycles = await cluster.cycles(bridge)
 
@@ -363,10 +466,12 @@ async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path) 
 
         await until(three_more_cycles, what="three more (failing) cycles")
         assert bridge.output().count("login refused") == 1, "a refused password was tried again"
-        # With a lockout threshold of 2, a second bad login would have locked the account for
-        # 10 minutes and the recovery below could not happen.
+        if dialect == "bigip":
+            assert (await cluster.mock("GET", "stats"))["failed_logins"] == 1, "a refused password was sent again"
+        # With a lockout threshold of 2 (the reference), a second bad login would have locked the
+        # account for 10 minutes and the recovery below could not happen.
         (secrets / "adc-password").write_text(rotated + "\n")
-        await until(lambda: cluster.resolves("after-rotation.example.com"), what="recovery with the new password")
+        await changed
         await assert_settled(cluster, expected=[Expected(hosts=frozenset(hosts))], foreign=foreign, bridges=[bridge])
 
 
