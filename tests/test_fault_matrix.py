@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from mocks.kube import manifests
+from tests import bigip_matrix
 from tests.bigip_matrix import members_of
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
@@ -566,48 +567,82 @@ async def test_api_outage_dropped_watches_and_compaction(tmp_path: Path) -> None
 # ---------------------------------------------------------------------------- 8. SIGKILL mid-apply
 
 BULK = 320
+BULK_NODES = 160  # a BIG-IP's large apply: nodes and their members (it publishes no names)
 
 
-def bulk_seed(tmp_path: Path) -> Path:
-    """The demo cluster and BULK more Ingresses, one host each."""
+def bulk_seed(tmp_path: Path, dialect: str = "reference") -> Path:
+    """The demo cluster and BULK more Ingresses, one host each; for a BIG-IP, BULK_NODES more nodes."""
     seed = tmp_path / "seed"
     shutil.copytree(DEMO_SNAPSHOT, seed)
     objects = [manifests.namespace("bulk")]
     objects += [manifests.ingress(f"bulk-{i:03}", "bulk", f"h{i:03}.bulk.example.com") for i in range(BULK)]
+    if dialect == "bigip":
+        objects += [manifests.node(name, ip) for name, ip in bulk_nodes()]
     (seed / "90-bulk.yaml").write_text(yaml.safe_dump_all(objects))
     return seed
 
 
+def bulk_nodes() -> tuple[tuple[str, str], ...]:
+    return tuple((f"bulk-{i:03}", f"10.0.{2 + i // 200}.{i % 200 + 1}") for i in range(BULK_NODES))
+
+
+# What the large apply writes slowly, and how much of it the kill must land in the middle of.
+SLOW_KIND = {"reference": ("/adc/v3.0/dns/domain", "dns/domain"), "bigip": ("/mgmt/tm/ltm/node", "ltm/node")}
+
+
+async def written(cluster: Cluster) -> int:
+    """How many of the large apply's objects the appliance holds."""
+    if cluster.dialect == "bigip":
+        nodes = (await cluster.adc_state())["objects"]["ltm/node"]
+        return len([node for node in nodes if node["name"].startswith("k8s-e2e-bulk-")])
+    return len(await cluster.domains() & {f"h{i:03}.bulk.example.com" for i in range(BULK)})
+
+
 @pytest.mark.slow
-async def test_sigkill_in_the_middle_of_a_large_apply(tmp_path: Path) -> None:
+@DIALECTS
+async def test_sigkill_in_the_middle_of_a_large_apply(tmp_path: Path, dialect: str) -> None:
     hosts = PUBLISHED | {f"h{i:03}.bulk.example.com" for i in range(BULK)}
-    async with matrix(tmp_path, seed=bulk_seed(tmp_path)) as (cluster, foreign):
+    total = BULK if dialect == "reference" else BULK_NODES
+    env = MATRIX_ENV | ({} if dialect == "reference" else bigip_matrix.ENV)
+    async with matrix(tmp_path, seed=bulk_seed(tmp_path, dialect), dialect=dialect) as (cluster, foreign):
         seeded = await cluster.last_change()
-        slow = {"kind": "latency", "latency_ms": 60, "path": "/adc/v3.0/dns/domain", "methods": ["POST"]}
+        path, kind = SLOW_KIND[dialect]
+        slow = {
+            "kind": "latency",
+            "latency_ms": 60 if dialect == "reference" else 150,
+            "path": path,
+            "methods": ["POST"],
+        }
         await cluster.mock("POST", "faults", {"rules": [slow]})
-        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as first:
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as first:
 
-            async def some_domains_written() -> bool:
+            async def some_written() -> bool:
                 changes = await cluster.adc_changes(seeded)
-                return len([change for change in changes if change["kind"] == "dns/domain"]) >= 60
+                return len([change for change in changes if change["kind"] == kind]) >= 60
 
-            await until(some_domains_written, seconds=30, what="the first 60 domains written")
+            await until(some_written, seconds=30, what="the first 60 objects written")
             first.process.kill()
             assert await first.stop() == -signal.SIGKILL
-        written = len(await cluster.domains() & hosts)
-        print(f"killed with {written} of {len(hosts)} domains written")
-        assert 0 < written < len(hosts) - 50, "the kill did not land in the middle of the apply"
+        done = await written(cluster)
+        print(f"killed with {done} of {total} objects written")
+        assert 0 < done < total - 50, "the kill did not land in the middle of the apply"
 
         await cluster.mock("DELETE", "faults")
-        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as second:
-            expected = Expected(hosts=hosts)
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as second:
+            nodes = tuple(NODE_IPS.items()) + (bulk_nodes() if dialect == "bigip" else ())
+            expected = Expected(hosts=hosts, nodes=nodes)
             await assert_settled(
                 cluster, expected=[expected], foreign=foreign, bridges=[second], since=seeded, seconds=40
             )
-            changes = [change for change in await cluster.adc_changes(seeded) if change["code"] == 0]
+            changes = [change for change in await cluster.adc_changes(seeded) if succeeded(cluster, change)]
             assert [change for change in changes if change["method"] == "DELETE"] == []
-            created = [(change["kind"], change["name"]) for change in changes if change["method"] == "POST"]
+            posts = [change for change in changes if change["method"] == "POST"]
+            created = [(change["kind"], change.get("path"), change["name"]) for change in posts]
             assert len(created) == len(set(created)), "an object was created twice"
+
+
+def succeeded(cluster: Cluster, change: dict[str, Any]) -> bool:
+    return bigip_matrix.succeeded(change) if cluster.dialect == "bigip" else change["code"] == 0
 
 
 # ---------------------------------------------------------------------------- 9. leader killed
