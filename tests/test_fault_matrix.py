@@ -691,27 +691,54 @@ async def _has_holder(cluster: Cluster, bridges: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------------------- 10. the source empties
 
 
+# What empties on each appliance. The reference publishes a domain per host: every object claiming
+# a host deleted at once. A BIG-IP's LTM holds no hosts: two of the three nodes deleted at once (two
+# nodes and their four members).
+GONE_NODES = ("node-b", "node-c")
+HELD_BACK = {"reference": len(PUBLISHED), "bigip": len(GONE_NODES) * 3}
+
+
+async def empty_the_source(cluster: Cluster) -> None:
+    if cluster.dialect == "bigip":
+        await asyncio.gather(*(cluster.kube_call("DELETE", f"/api/v1/nodes/{node}") for node in GONE_NODES))
+        return
+    await asyncio.gather(
+        *(
+            cluster.kube_call("DELETE", f"{api}/namespaces/{ns}/{plural}/{name}")
+            for api, ns, plural, name in HOST_CLAIMS
+        )
+    )
+
+
+def emptied(dialect: str) -> tuple[Expected, set[str]]:
+    """What the appliance holds once the deletions are let through, and the names deleted."""
+    if dialect == "bigip":
+        kept = tuple((node, ip) for node, ip in NODE_IPS.items() if node not in GONE_NODES)
+        gone = {f"k8s-e2e-{node}" for node in GONE_NODES}
+        gone |= {f"k8s-e2e-{node}:{port}" for node in GONE_NODES for port in (30080, 30443)}
+        return Expected(nodes=kept), gone
+    return Expected(hosts=frozenset()), set(PUBLISHED)
+
+
 @pytest.mark.slow
-async def test_all_ingresses_deleted_at_once_are_held_back_and_reported(tmp_path: Path) -> None:
+@DIALECTS
+async def test_mass_deletion_is_held_back_and_reported(tmp_path: Path, dialect: str) -> None:
     guard = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "5", "ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS": "1"}
-    async with matrix(tmp_path) as (cluster, foreign):
+    async with matrix(tmp_path, dialect=dialect) as (cluster, foreign):
+        guard |= cluster.dialect_env
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=guard) as bridge:
             await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
             mark = await cluster.last_change()
-            await asyncio.gather(
-                *(
-                    cluster.kube_call("DELETE", f"{api}/namespaces/{ns}/{plural}/{name}")
-                    for api, ns, plural, name in HOST_CLAIMS
-                )
-            )
+            await empty_the_source(cluster)
+            count = HELD_BACK[dialect]
 
             async def held_back() -> bool:
-                return await cluster.metric(bridge, "adcbridge_held_back_deletions") == len(PUBLISHED)
+                return await cluster.metric(bridge, "adcbridge_held_back_deletions") == count
 
-            await until(held_back, what="the 7 deletions held back")
+            await until(held_back, what=f"the {count} deletions held back")
             status, text = await cluster.ready(bridge)
             assert status == 200, "held-back deletions are reported, not a reason to be unready"
-            assert text == "ready; 7 deletion(s) held back: more than the limit of 5 per cycle\n", text
+            assert text == f"ready; {count} deletion(s) held back: more than the limit of 5 per cycle\n", text
             selector = "involvedObject.kind=Service,reason=DeletionsHeldBack"
             namespace, _ = KIC_SERVICE
 
@@ -726,12 +753,11 @@ async def test_all_ingresses_deleted_at_once_are_held_back_and_reported(tmp_path
             assert await deletes(cluster, mark) == set()
 
         # The operator looks, agrees, and lets the deletions through.
-        released = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "1000"}
+        released = MATRIX_ENV | cluster.dialect_env | {"ADCBRIDGE_LIMITS__MAX_DELETES": "1000"}
+        after, gone = emptied(dialect)
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=released) as bridge:
-            await assert_settled(
-                cluster, expected=[Expected(hosts=frozenset())], foreign=foreign, bridges=[bridge], since=mark
-            )
-            assert await deletes(cluster, mark) == set(PUBLISHED)
+            await assert_settled(cluster, expected=[after], foreign=foreign, bridges=[bridge], since=mark)
+            assert await deletes(cluster, mark) == gone
 
 
 # ---------------------------------------------------------------------------- 11. two owners, one ADC
