@@ -31,9 +31,17 @@ import dns.rcode
 import httpx
 
 from mocks.kube import manifests
+from tests import bigip_matrix
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
-from tests.processes import START_TIMEOUT, RunningKube, RunningMock, fake_kube_process, mock_adc_process
+from tests.processes import (
+    START_TIMEOUT,
+    RunningKube,
+    RunningMock,
+    fake_kube_process,
+    mock_adc_process,
+    mock_bigip_process,
+)
 from tests.test_cli import DEMO_SNAPSHOT, bridge_env
 
 VIP = "192.0.2.10"
@@ -164,23 +172,24 @@ class Relay:
     :meth:`cut` makes the appliance unreachable (open connections reset, new ones reset at once).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, scheme: str = "http") -> None:
         self.target: tuple[str, int] | None = None
         self.port = 0
+        self.scheme = scheme  # TLS passes through the relay untouched
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def point_to(self, url: str) -> None:
-        host, _, port = url.removeprefix("http://").rpartition(":")
+        host, _, port = url.partition("://")[2].rpartition(":")
         self.target = (host, int(port))
 
     def cut(self) -> None:
@@ -250,6 +259,12 @@ class Cluster:
     relay: Relay | None = None
     admin_password: str = PASSWORD
     admin_token: str = ""
+    dialect: str = "reference"
+
+    @property
+    def dialect_env(self) -> dict[str, str]:
+        """What a bridge needs besides the usual settings to speak this cluster's appliance."""
+        return bigip_matrix.ENV if self.dialect == "bigip" else {}
 
     @property
     def adc_url(self) -> str:
@@ -274,10 +289,16 @@ class Cluster:
         """A ``/_mock/`` control of the ADC; its ``data``."""
         response = await self.http.request(method, self.adc.url + "/_mock/" + path, json=body, params=params)
         assert response.is_success, f"{method} /_mock/{path}: {response.status_code} {response.text}"
-        return response.json()["data"]
+        return response.json()["data"] if self.dialect == "reference" else response.json()
 
     async def admin(self, method: str, path: str, body: Any = None) -> Any:
-        """An administrator's call to ``/adc/v3.0`` (logged in on first use and after a 401)."""
+        """An administrator's call to ``/adc/v3.0`` (logged in on first use and after a 401); on a
+        BIG-IP, to ``/mgmt/<path>`` with Basic authentication."""
+        if self.dialect == "bigip":
+            auth = httpx.BasicAuth(USERNAME, self.admin_password)
+            response = await self.http.request(method, f"{self.adc.url}/mgmt/{path}", json=body, auth=auth)
+            assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+            return response.json() if response.content else None
         for _ in range(2):
             if not self.admin_token:
                 login = {"username": USERNAME, "password": self.admin_password}
@@ -374,26 +395,31 @@ class Cluster:
 
 @asynccontextmanager
 async def running_cluster(
-    tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT, relay: bool = False
+    tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT, relay: bool = False, dialect: str = "reference"
 ) -> AsyncIterator[Cluster]:
-    """The fake API server seeded with ``seed``, the mock ADC (``adc_args`` added) and, with
-    ``relay``, a relay in front of the ADC for the bridges."""
+    """The fake API server seeded with ``seed``, the appliance of ``dialect`` (the mock ADC or the
+    BIG-IP emulator, ``adc_args`` added) and, with ``relay``, a relay in front of it for the bridges."""
     kubeconfig = tmp_path / f"kubeconfig-{seed.name}"
     async with AsyncExitStack() as stack:
         kube = await stack.enter_async_context(
             fake_kube_process("--seed", str(seed), "--kubeconfig-out", str(kubeconfig))
         )
-        adc = await stack.enter_async_context(
-            mock_adc_process("--username", USERNAME, "--password", PASSWORD, *adc_args)
-        )
-        http = await stack.enter_async_context(httpx.AsyncClient(timeout=5))
-        cluster = Cluster(kube, kubeconfig, adc, http)
+        adc = await stack.enter_async_context(appliance_process(dialect, *adc_args))
+        # The BIG-IP emulator's certificate is self-signed and made at start: loopback only, not checked.
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=5, verify=dialect == "reference"))
+        cluster = Cluster(kube, kubeconfig, adc, http, dialect=dialect)
         if relay:
-            cluster.relay = Relay()
+            cluster.relay = Relay(adc.url.partition("://")[0])
             stack.push_async_callback(cluster.relay.close)
             await cluster.relay.start()
             cluster.relay.point_to(adc.url)
         yield cluster
+
+
+def appliance_process(dialect: str, *args: str) -> Any:
+    """The emulator of ``dialect`` as a process, with the usual credentials."""
+    start = mock_bigip_process if dialect == "bigip" else mock_adc_process
+    return start("--username", USERNAME, "--password", PASSWORD, *args)
 
 
 async def converged(cluster: Cluster, bridge: Bridge) -> None:
@@ -533,20 +559,28 @@ def stray_names(
 ) -> dict[str, list[str]]:
     """Per kind, the names the ADC holds beyond :func:`expected_names` (``+name``) and those it
     lacks (``-name``); empty when it holds exactly those."""
-    held, wanted = all_names(state), expected_names(expected, built_in=built_in)
-    differences = {}
+    return differences(all_names(state), expected_names(expected, built_in=built_in))
+
+
+def differences(held: dict[str, set[str]], wanted: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Per kind, the names held beyond those wanted (``+name``) and those lacking (``-name``)."""
+    found = {}
     for kind in sorted(held.keys() | wanted.keys()):
         extra, missing = (
             held.get(kind, set()) - wanted.get(kind, set()),
             wanted.get(kind, set()) - held.get(kind, set()),
         )
         if extra or missing:
-            differences[kind] = [f"+{name}" for name in sorted(extra)] + [f"-{name}" for name in sorted(missing)]
-    return differences
+            found[kind] = [f"+{name}" for name in sorted(extra)] + [f"-{name}" for name in sorted(missing)]
+    return found
 
 
 async def seed_foreign(cluster: Cluster) -> str:
-    """Create the :class:`Foreign` objects; their canonical JSON, to compare with at the end."""
+    """Create the :class:`Foreign` objects (on a BIG-IP, ``bigip_matrix.FOREIGN_SEED``: our partition
+    among them); their canonical JSON, to compare with at the end."""
+    if cluster.dialect == "bigip":
+        await cluster.mock("POST", "seed", {"requests": bigip_matrix.FOREIGN_SEED})
+        return bigip_matrix.pick_foreign(await cluster.adc_state())
     add = cluster.admin
     await add("POST", "slb/node", {"name": "other-node", "ip": "10.9.9.1", "description": OTHER_MARKER})
     await add("POST", "slb/node", {"name": "legacy-node", "ip": "10.9.9.2"})
@@ -608,10 +642,12 @@ async def assert_settled(
        the ADC sees zero writes. (``resync=False`` skips this: for a baseline before the fault.)
     """
 
+    reader = Reader(cluster.dialect, expected, built_in)
+
     async def matches() -> bool:
         state = await cluster.adc_state()
-        same = all(owned_objects(state, want.owner) == want.objects() for want in expected)
-        same = same and not stray_names(state, expected, built_in=built_in)
+        same = all(reader.owned(state, want) == reader.wanted(want) for want in expected)
+        same = same and not reader.strays(state)
         return same and [(await cluster.ready(bridge))[0] for bridge in bridges] == [200] * len(bridges)
 
     try:
@@ -619,12 +655,12 @@ async def assert_settled(
     except AssertionError:
         state = await cluster.adc_state()
         for want in expected:
-            assert owned_objects(state, want.owner) == want.objects(), f"owner {want.owner}"
-        assert stray_names(state, expected, built_in=built_in) == {}, "objects beyond ours, the foreign, the built-in"
+            assert reader.owned(state, want) == reader.wanted(want), f"owner {want.owner}"
+        assert reader.strays(state) == {}, "objects beyond ours, the foreign, the built-in"
         raise
     state = await cluster.adc_state()
-    assert FOREIGN.pick(state) == foreign, "foreign objects changed"
-    assert recreated(await cluster.adc_changes(since)) == [], "objects deleted and re-created"
+    assert reader.foreign(state) == foreign, "foreign objects changed"
+    assert reader.recreated(await cluster.adc_changes(since)) == [], "objects deleted and re-created"
 
     if not resync:
         return
@@ -638,5 +674,37 @@ async def assert_settled(
     await until(resynced, seconds=30, what="one more whole cycle of every bridge")
     assert await cluster.adc_changes(mark) == [], "writes after convergence: churn"
     state = await cluster.adc_state()
-    assert FOREIGN.pick(state) == foreign
-    assert stray_names(state, expected, built_in=built_in) == {}
+    assert reader.foreign(state) == foreign
+    assert reader.strays(state) == {}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The verdict's view of one dialect's appliance: the reference's readers above, or a BIG-IP's
+    (``tests/bigip_matrix.py``); each reads the emulator's native objects."""
+
+    dialect: str
+    expected: list[Expected]
+    built_in: Mapping[str, frozenset[str]]
+
+    def owned(self, state: dict[str, Any], want: Expected) -> dict[str, dict[Any, Any]]:
+        if self.dialect == "bigip":
+            return bigip_matrix.owned_objects(state, want.owner)
+        return owned_objects(state, want.owner)
+
+    def wanted(self, want: Expected) -> dict[str, dict[Any, Any]]:
+        if self.dialect == "bigip":
+            return bigip_matrix.expected(want.owner, want.nodes, want.vip, want.ports)
+        return want.objects()
+
+    def strays(self, state: dict[str, Any]) -> dict[str, list[str]]:
+        if self.dialect == "reference":
+            return stray_names(state, self.expected, built_in=self.built_in)
+        wanted = bigip_matrix.expected_names([self.wanted(want) for want in self.expected])
+        return differences(bigip_matrix.all_names(state), wanted)
+
+    def foreign(self, state: dict[str, Any]) -> str:
+        return bigip_matrix.pick_foreign(state) if self.dialect == "bigip" else FOREIGN.pick(state)
+
+    def recreated(self, changes: list[dict[str, Any]]) -> list[str]:
+        return bigip_matrix.recreated(changes) if self.dialect == "bigip" else recreated(changes)

@@ -20,6 +20,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +28,26 @@ import pytest
 import yaml
 
 from mocks.kube import manifests
+from tests import bigip_matrix
+from tests.bigip_matrix import members_of
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
 from tests.matrix import (
     FAST_LEASE,
     LEASE,
+    MERGE_PATCH,
     NODE_IPS,
     PUBLISHED,
     Bridge,
     Cluster,
     Expected,
+    appliance_process,
     assert_settled,
     bridge_process,
     running_cluster,
     seed_foreign,
 )
-from tests.processes import fake_kube_process, mock_adc_process
+from tests.processes import fake_kube_process
 from tests.test_cli import DEMO_SNAPSHOT
 
 RESYNC = 2.0
@@ -65,23 +70,31 @@ HOST_CLAIMS = (
 )
 
 
+# The tests where the dialects differ in a meaningful way run for each: the reference mock ADC and the
+# BIG-IP emulator, each read back with its own reader of native objects (``tests/bigip_matrix.py``).
+DIALECTS = pytest.mark.parametrize("dialect", ["reference", "bigip"])
+
+
 @asynccontextmanager
-async def matrix(tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT) -> AsyncIterator[tuple[Cluster, str]]:
-    """The demo cluster, the mock ADC behind a relay, and the foreign objects seeded on it."""
-    async with running_cluster(tmp_path, *adc_args, seed=seed, relay=True) as cluster:
+async def matrix(
+    tmp_path: Path, *adc_args: str, seed: Path = DEMO_SNAPSHOT, dialect: str = "reference"
+) -> AsyncIterator[tuple[Cluster, str]]:
+    """The demo cluster, the appliance behind a relay, and the foreign objects seeded on it."""
+    async with running_cluster(tmp_path, *adc_args, seed=seed, relay=True, dialect=dialect) as cluster:
         yield cluster, await seed_foreign(cluster)
 
 
 @asynccontextmanager
 async def restarted_adc(cluster: Cluster, *adc_args: str) -> AsyncIterator[None]:
-    """Stop the mock ADC (SIGTERM: it saves its state file, if it has one), start a new one on a new
-    port with ``adc_args``, and move the relay to it: to the bridges, the same ADC came back."""
+    """Stop the appliance (SIGTERM: the mock ADC saves its state file, if it has one; a BIG-IP keeps
+    what was saved), start a new one on a new port with ``adc_args``, and move the relay to it: to
+    the bridges, the same ADC came back."""
     assert cluster.relay is not None
     cluster.relay.cut()
     cluster.adc.process.send_signal(signal.SIGTERM)
     await asyncio.wait_for(cluster.adc.process.wait(), 10)
     previous = cluster.adc
-    async with mock_adc_process("--username", USERNAME, "--password", PASSWORD, *adc_args) as adc:
+    async with appliance_process(cluster.dialect, *adc_args) as adc:
         cluster.adc, cluster.admin_token = adc, ""
         cluster.relay.point_to(adc.url)
         try:
@@ -119,13 +132,42 @@ FAULTS: list[dict[str, Any]] = [
 ]
 
 
+LTM = "/mgmt/tm/ltm/*"
+BIGIP_FAULTS: list[dict[str, Any]] = [
+    {"kind": "status", "status": 504, "path": "/mgmt/shared/authn/login", "count": 1},
+    {"kind": "status", "status": 503, "retry_after": 1, "path": LTM, "methods": ["GET"], "count": 2},
+    {"kind": "truncate", "path": "/mgmt/tm/ltm/virtual", "methods": ["GET"], "count": 1},
+    {"kind": "reset", "path": "/mgmt/tm/ltm/node", "methods": ["GET"], "count": 1},
+    {"kind": "status", "status": 429, "retry_after": 1, "path": LTM, "methods": ["POST"], "count": 2},
+    {"kind": "reset", "path": "/mgmt/tm/ltm/virtual", "methods": ["POST"], "after_apply": True, "count": 1},
+    {"kind": "busy", "path": LTM, "methods": ["POST", "PATCH", "DELETE"], "count": 2},
+    {"kind": "status", "status": 502, "body": "html", "retry_after": None, "path": LTM, "rate": 0.3, "count": 3},
+    {
+        "kind": "status",
+        "status": 500,
+        "retry_after": None,
+        "path": "/mgmt/tm/ltm/pool/*",
+        "methods": ["POST"],
+        "count": 1,
+    },
+    {"kind": "latency", "latency_ms": 400, "rate": 0.3, "count": 10},
+    # Updates: a drained node's members, then the same members enabled again.
+    {"kind": "reset", "path": LTM, "methods": ["PATCH"], "after_apply": True, "count": 1},
+    {"kind": "status", "status": 503, "retry_after": None, "path": LTM, "methods": ["PATCH"], "count": 1},
+]
+# PATCH is what a BIG-IP's updates are; the reference's are PUT (its faults above cover them).
+UPDATES = {"reference": [], "bigip": [rule for rule in BIGIP_FAULTS if rule.get("methods") == ["PATCH"]]}
+NODE_C = "/api/v1/nodes/node-c"
+
+
 @pytest.mark.slow
-async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path) -> None:
-    async with matrix(tmp_path) as (cluster, foreign):
+@DIALECTS
+async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path, dialect: str) -> None:
+    async with matrix(tmp_path, dialect=dialect) as (cluster, foreign):
         assert cluster.relay is not None
         seeded = await cluster.last_change()
         cluster.relay.cut()
-        env = MATRIX_ENV | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "20"}
+        env = MATRIX_ENV | cluster.dialect_env | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "20"}
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as bridge:
 
             async def retrying_unreachable() -> bool:
@@ -137,21 +179,39 @@ async def test_adc_unreachable_then_failing_then_recovered(tmp_path: Path) -> No
             assert await cluster.adc_changes(seeded) == []
 
             # Reachable again, but failing in every way an appliance and its proxies fail.
-            await cluster.mock("POST", "faults", {"rules": FAULTS, "seed": 7})
+            rules = FAULTS if dialect == "reference" else BIGIP_FAULTS
+            await cluster.mock("POST", "faults", {"rules": rules, "seed": 7})
             cluster.relay.point_to(cluster.adc.url)
             await cluster.create_ingress("late", "shop", "late.example.com")
 
-            async def every_fault_fired() -> bool:
-                rules = (await cluster.mock("GET", "faults"))["rules"]
-                return all(rule["fired"] >= 1 for rule in rules)
+            async def every_fault_fired(updates: bool) -> bool:
+                found = (await cluster.mock("GET", "faults"))["rules"]
+                return all(
+                    rule["fired"] >= 1
+                    for rule, given in zip(found, rules, strict=True)
+                    if updates or given not in UPDATES[dialect]
+                )
 
-            await until(every_fault_fired, seconds=30, what="every fault rule firing at least once")
+            await until(lambda: every_fault_fired(False), seconds=30, what="every fault rule firing at least once")
+            if UPDATES[dialect]:  # a node drained, then back: updates, through their faults
+                await cluster.kube_call("PATCH", NODE_C, {"spec": {"unschedulable": True}}, headers=MERGE_PATCH)
+                await until(lambda: _member_sessions(cluster, "user-disabled"), what="node-c drained")
+                await cluster.kube_call("PATCH", NODE_C, {"spec": {"unschedulable": False}}, headers=MERGE_PATCH)
+                await until(lambda: every_fault_fired(True), seconds=30, what="every update fault firing")
             await cluster.delete_ingress("static", "web")
             await cluster.mock("DELETE", "faults")
 
             expected = Expected(hosts=PUBLISHED - {"static.example.com"} | {"late.example.com"})
             await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=seeded)
-            assert await deletes(cluster, seeded) == {"static.example.com"}
+            # The reference publishes names (a host gone is a domain deleted); a BIG-IP's LTM holds none.
+            assert await deletes(cluster, seeded) == ({"static.example.com"} if dialect == "reference" else set())
+
+
+async def _member_sessions(cluster: Cluster, session: str) -> bool:
+    """Whether node-c's members on the BIG-IP have ``session`` (drained: user-disabled)."""
+    pools = (await cluster.adc_state())["objects"]["ltm/pool"]
+    sessions = [m["session"] for p in pools for m in members_of(p) if "node-c" in m["fullPath"]]
+    return bool(sessions) and set(sessions) == {session}
 
 
 # ---------------------------------------------------------------------------- 2. ADC restarted empty
@@ -184,12 +244,18 @@ async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path) 
 LISTS_PER_OBSERVATION = 4
 
 
-async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path) -> None:
+SAVE = {"reference": ("system/config/save", None), "bigip": ("tm/sys/config", {"command": "save"})}
+
+
+@DIALECTS
+async def test_adc_restarted_with_its_state_sees_zero_writes(tmp_path: Path, dialect: str) -> None:
     state_file = tmp_path / "adc-state.json"
-    persist = ("--state-file", str(state_file), "--persist", "explicit")
-    async with matrix(tmp_path, *persist) as (cluster, foreign):
-        await cluster.admin("POST", "system/config/save")
-        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge:
+    persist = ("--state-file", str(state_file))
+    persist += ("--persist", "explicit") if dialect == "reference" else ()  # a BIG-IP keeps only what was saved
+    async with matrix(tmp_path, *persist, dialect=dialect) as (cluster, foreign):
+        await cluster.admin("POST", *SAVE[dialect])
+        env = MATRIX_ENV | cluster.dialect_env
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as bridge:
             await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
             assert (await cluster.adc_state())["unsaved_changes"] is False, "the bridge did not save its writes"
 
@@ -220,18 +286,33 @@ async def converged_cycles(cluster: Cluster, bridge: Bridge, count: int, *, what
 # ---------------------------------------------------------------------------- 4. manual drift
 
 
-async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path) -> None:
+DRIFT = {  # five edits an administrator makes by hand to what the bridge owns
+    "reference": [
+        ("DELETE", "slb/pool/k8s-e2e-80-tcp/rserver/k8s-e2e-node-a:30080", None),
+        ("PUT", "slb/vserver/k8s-e2e-192.0.2.10-80-tcp", {"pool": "k8s-e2e-443-tcp"}),
+        ("PUT", "dns/domain/shop.example.com", {"addresses": ["198.51.100.7"]}),
+        ("PUT", "dns/domain/api.example.com", {"enable": False}),
+        ("PUT", "slb/node/k8s-e2e-node-b", {"enable": False}),
+    ],
+    "bigip": [
+        ("DELETE", "tm/ltm/pool/~k8s~k8s-e2e-80-tcp/members/~k8s~k8s-e2e-node-a:30080", None),
+        ("PATCH", "tm/ltm/virtual/~k8s~k8s-e2e-192.0.2.10-80-tcp", {"pool": "/k8s/k8s-e2e-443-tcp"}),
+        ("PATCH", "tm/ltm/virtual/~k8s~k8s-e2e-192.0.2.10-443-tcp", {"disabled": True}),
+        ("PATCH", "tm/ltm/pool/~k8s~k8s-e2e-443-tcp", {"loadBalancingMode": "least-connections-member"}),
+        ("PATCH", "tm/ltm/node/~k8s~k8s-e2e-node-b", {"session": "user-disabled"}),
+    ],
+}
+
+
+@DIALECTS
+async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, dialect: str) -> None:
     async with (
-        matrix(tmp_path) as (cluster, foreign),
-        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+        matrix(tmp_path, dialect=dialect) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env) as bridge,
     ):
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
-        edit = cluster.admin
-        await edit("DELETE", "slb/pool/k8s-e2e-80-tcp/rserver/k8s-e2e-node-a:30080")
-        await edit("PUT", "slb/vserver/k8s-e2e-192.0.2.10-80-tcp", {"pool": "k8s-e2e-443-tcp"})
-        await edit("PUT", "dns/domain/shop.example.com", {"addresses": ["198.51.100.7"]})
-        await edit("PUT", "dns/domain/api.example.com", {"enable": False})
-        await edit("PUT", "slb/node/k8s-e2e-node-b", {"enable": False})
+        for method, path, body in DRIFT[dialect]:
+            await cluster.admin(method, path, body)
         edited = await cluster.last_change()
         started = time.monotonic()
 
@@ -278,53 +359,106 @@ async def test_a_standby_unit_pauses_writes_and_failover_resumes_them(tmp_path: 
 # ---------------------------------------------------------------------------- 6. sessions and passwords
 
 
-async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Sessions:
+    """How one appliance ends sessions, limits them, and is told to."""
+
+    adc_args: tuple[str, ...]
+    expire_clock: int  # seconds to advance the unit's clock so that every token has expired
+    end_all: str  # the control ending every session
+    limit: int  # sessions (tokens) one user may hold
+    limit_text: str  # how the appliance says the limit is reached
+
+
+SESSIONS = {
+    "reference": Sessions(
+        ("--token-lifetime", "30", "--max-sessions", "3", "--lockout-threshold", "2", "--lockout-seconds", "600"),
+        60,
+        "sessions/expire",
+        3,
+        "concurrent sessions reached",
+    ),
+    # A BIG-IP: tokens live 1200 s, 100 per user; the emulator has no lockout (not on record for a
+    # unit), so its failed logins are counted instead.
+    "bigip": Sessions((), 1201, "tokens/expire", 100, "maximum active login tokens"),
+}
+
+
+async def take_session(cluster: Cluster) -> str:
+    """A session of the bridge's user, taken by someone else; its token."""
+    if cluster.dialect == "bigip":
+        login = {"username": USERNAME, "password": PASSWORD, "loginProviderName": "tmos"}
+        answer = await cluster.http.post(cluster.adc.url + "/mgmt/shared/authn/login", json=login)
+        return str(answer.json()["token"]["token"])
+    login = {"username": USERNAME, "password": PASSWORD}
+    answer = await cluster.http.post(cluster.adc.url + "/adc/v3.0/login", json=login)
+    return str(answer.json()["data"]["token"])
+
+
+async def end_session(cluster: Cluster, token: str) -> None:
+    if cluster.dialect == "bigip":
+        url = f"{cluster.adc.url}/mgmt/shared/authz/tokens/{token}"
+        await cluster.http.delete(url, headers={"X-F5-Auth-Token": token})
+    else:
+        await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": token})
+
+
+@DIALECTS
+async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path, dialect: str) -> None:
     rotated = "rotated-canary-password-2"
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "adc-password").write_text(PASSWORD + "\n")
-    adc_args = ("--token-lifetime", "30", "--max-sessions", "3", "--lockout-threshold", "2", "--lockout-seconds", "600")
-    env = MATRIX_ENV | {"ADCBRIDGE_SECRETS_DIR": str(secrets)}
+    sessions = SESSIONS[dialect]
     async with (
-        matrix(tmp_path, *adc_args) as (cluster, foreign),
-        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", canaries=(rotated,), env=env) as bridge,
+        matrix(tmp_path, *sessions.adc_args, dialect=dialect) as (cluster, foreign),
+        bridge_process(
+            cluster.adc_url,
+            cluster.kubeconfig,
+            "bridge-1",
+            canaries=(rotated,),
+            env=MATRIX_ENV | cluster.dialect_env | {"ADCBRIDGE_SECRETS_DIR": str(secrets)},
+        ) as bridge,
     ):
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
         hosts = set(PUBLISHED)
+        cordoned = [False]
 
         async def publish(name: str) -> None:
+            """A change the appliance must receive: a host (the reference publishes names), or on a
+            BIG-IP, node-c cordoned or uncordoned (its members disabled or enabled)."""
             await cluster.create_ingress(name, "shop", f"{name}.example.com")
             hosts.add(f"{name}.example.com")
-            await until(lambda: cluster.resolves(f"{name}.example.com"), what=f"{name}.example.com published")
+            if dialect == "reference":
+                await until(lambda: cluster.resolves(f"{name}.example.com"), what=f"{name}.example.com published")
+                return
+            cordoned[0] = not cordoned[0]
+            patch = {"spec": {"unschedulable": cordoned[0]}}
+            await cluster.kube_call("PATCH", NODE_C, patch, headers=MERGE_PATCH)
+            session = "user-disabled" if cordoned[0] else "user-enabled"
+            await until(lambda: _member_sessions(cluster, session), what=f"node-c's members {session}")
 
-        await cluster.mock("POST", "clock", {"advance": 60})  # every token expired
+        await cluster.mock("POST", "clock", {"advance": sessions.expire_clock})  # every token expired
         await publish("after-expiry")
-        await cluster.mock("POST", "sessions/expire")
+        await cluster.mock("POST", sessions.end_all)
         await publish("after-sessions-ended")
 
-        # All sessions taken by others: the bridge waits (4032 is transient) and gets in when one ends.
-        await cluster.mock("POST", "sessions/expire")
-        tokens = []
-        for _ in range(3):
-            login = await cluster.http.post(
-                cluster.adc.url + "/adc/v3.0/login", json={"username": USERNAME, "password": PASSWORD}
-            )
-            tokens.append(login.json()["data"]["token"])
-        await cluster.create_ingress("at-the-limit", "shop", "at-the-limit.example.com")
-        hosts.add("at-the-limit.example.com")
-        await until(lambda: _logged(bridge, "concurrent sessions reached"), what="the bridge told 4032")
-        await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": tokens[0]})
-        await until(lambda: cluster.resolves("at-the-limit.example.com"), what="published once a session ended")
+        # All sessions taken by others: the bridge waits (transient) and gets in when one ends.
+        await cluster.mock("POST", sessions.end_all)
+        tokens = [await take_session(cluster) for _ in range(sessions.limit)]
+        changed = asyncio.create_task(publish("at-the-limit"))
+        await until(lambda: _logged(bridge, sessions.limit_text), what="the bridge told the limit is reached")
+        await end_session(cluster, tokens[0])
+        await changed
         logins = bridge.output().count("logged in to the ADC")
         assert logins == 4, f"{logins} logins for 3 ended sessions: one session must be reused"
         for token in tokens[1:]:
-            await cluster.http.post(cluster.adc.url + "/adc/v3.0/logout", headers={"x-access-token": token})
+            await end_session(cluster, token)
 
         # The password is rotated on the ADC before the Secret: refused once, never tried again.
         await cluster.mock("POST", "password", {"password": rotated})
         cluster.admin_password, cluster.admin_token = rotated, ""
-        await cluster.create_ingress("after-rotation", "shop", "after-rotation.example.com")
-        hosts.add("after-rotation.example.com")
+        changed = asyncio.create_task(publish("after-rotation"))
         await until(lambda: _logged(bridge, "login refused"), what="the bridge's login refused")
         cycles = await cluster.cycles(bridge)
 
@@ -333,10 +467,12 @@ async def test_token_expiry_session_limits_and_a_wrong_password(tmp_path: Path) 
 
         await until(three_more_cycles, what="three more (failing) cycles")
         assert bridge.output().count("login refused") == 1, "a refused password was tried again"
-        # With a lockout threshold of 2, a second bad login would have locked the account for
-        # 10 minutes and the recovery below could not happen.
+        if dialect == "bigip":
+            assert (await cluster.mock("GET", "stats"))["failed_logins"] == 1, "a refused password was sent again"
+        # With a lockout threshold of 2 (the reference), a second bad login would have locked the
+        # account for 10 minutes and the recovery below could not happen.
         (secrets / "adc-password").write_text(rotated + "\n")
-        await until(lambda: cluster.resolves("after-rotation.example.com"), what="recovery with the new password")
+        await changed
         await assert_settled(cluster, expected=[Expected(hosts=frozenset(hosts))], foreign=foreign, bridges=[bridge])
 
 
@@ -431,48 +567,82 @@ async def test_api_outage_dropped_watches_and_compaction(tmp_path: Path) -> None
 # ---------------------------------------------------------------------------- 8. SIGKILL mid-apply
 
 BULK = 320
+BULK_NODES = 160  # a BIG-IP's large apply: nodes and their members (it publishes no names)
 
 
-def bulk_seed(tmp_path: Path) -> Path:
-    """The demo cluster and BULK more Ingresses, one host each."""
+def bulk_seed(tmp_path: Path, dialect: str = "reference") -> Path:
+    """The demo cluster and BULK more Ingresses, one host each; for a BIG-IP, BULK_NODES more nodes."""
     seed = tmp_path / "seed"
     shutil.copytree(DEMO_SNAPSHOT, seed)
     objects = [manifests.namespace("bulk")]
     objects += [manifests.ingress(f"bulk-{i:03}", "bulk", f"h{i:03}.bulk.example.com") for i in range(BULK)]
+    if dialect == "bigip":
+        objects += [manifests.node(name, ip) for name, ip in bulk_nodes()]
     (seed / "90-bulk.yaml").write_text(yaml.safe_dump_all(objects))
     return seed
 
 
+def bulk_nodes() -> tuple[tuple[str, str], ...]:
+    return tuple((f"bulk-{i:03}", f"10.0.{2 + i // 200}.{i % 200 + 1}") for i in range(BULK_NODES))
+
+
+# What the large apply writes slowly, and how much of it the kill must land in the middle of.
+SLOW_KIND = {"reference": ("/adc/v3.0/dns/domain", "dns/domain"), "bigip": ("/mgmt/tm/ltm/node", "ltm/node")}
+
+
+async def written(cluster: Cluster) -> int:
+    """How many of the large apply's objects the appliance holds."""
+    if cluster.dialect == "bigip":
+        nodes = (await cluster.adc_state())["objects"]["ltm/node"]
+        return len([node for node in nodes if node["name"].startswith("k8s-e2e-bulk-")])
+    return len(await cluster.domains() & {f"h{i:03}.bulk.example.com" for i in range(BULK)})
+
+
 @pytest.mark.slow
-async def test_sigkill_in_the_middle_of_a_large_apply(tmp_path: Path) -> None:
+@DIALECTS
+async def test_sigkill_in_the_middle_of_a_large_apply(tmp_path: Path, dialect: str) -> None:
     hosts = PUBLISHED | {f"h{i:03}.bulk.example.com" for i in range(BULK)}
-    async with matrix(tmp_path, seed=bulk_seed(tmp_path)) as (cluster, foreign):
+    total = BULK if dialect == "reference" else BULK_NODES
+    env = MATRIX_ENV | ({} if dialect == "reference" else bigip_matrix.ENV)
+    async with matrix(tmp_path, seed=bulk_seed(tmp_path, dialect), dialect=dialect) as (cluster, foreign):
         seeded = await cluster.last_change()
-        slow = {"kind": "latency", "latency_ms": 60, "path": "/adc/v3.0/dns/domain", "methods": ["POST"]}
+        path, kind = SLOW_KIND[dialect]
+        slow = {
+            "kind": "latency",
+            "latency_ms": 60 if dialect == "reference" else 150,
+            "path": path,
+            "methods": ["POST"],
+        }
         await cluster.mock("POST", "faults", {"rules": [slow]})
-        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as first:
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as first:
 
-            async def some_domains_written() -> bool:
+            async def some_written() -> bool:
                 changes = await cluster.adc_changes(seeded)
-                return len([change for change in changes if change["kind"] == "dns/domain"]) >= 60
+                return len([change for change in changes if change["kind"] == kind]) >= 60
 
-            await until(some_domains_written, seconds=30, what="the first 60 domains written")
+            await until(some_written, seconds=30, what="the first 60 objects written")
             first.process.kill()
             assert await first.stop() == -signal.SIGKILL
-        written = len(await cluster.domains() & hosts)
-        print(f"killed with {written} of {len(hosts)} domains written")
-        assert 0 < written < len(hosts) - 50, "the kill did not land in the middle of the apply"
+        done = await written(cluster)
+        print(f"killed with {done} of {total} objects written")
+        assert 0 < done < total - 50, "the kill did not land in the middle of the apply"
 
         await cluster.mock("DELETE", "faults")
-        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as second:
-            expected = Expected(hosts=hosts)
+        async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env) as second:
+            nodes = tuple(NODE_IPS.items()) + (bulk_nodes() if dialect == "bigip" else ())
+            expected = Expected(hosts=hosts, nodes=nodes)
             await assert_settled(
                 cluster, expected=[expected], foreign=foreign, bridges=[second], since=seeded, seconds=40
             )
-            changes = [change for change in await cluster.adc_changes(seeded) if change["code"] == 0]
+            changes = [change for change in await cluster.adc_changes(seeded) if succeeded(cluster, change)]
             assert [change for change in changes if change["method"] == "DELETE"] == []
-            created = [(change["kind"], change["name"]) for change in changes if change["method"] == "POST"]
+            posts = [change for change in changes if change["method"] == "POST"]
+            created = [(change["kind"], change.get("path"), change["name"]) for change in posts]
             assert len(created) == len(set(created)), "an object was created twice"
+
+
+def succeeded(cluster: Cluster, change: dict[str, Any]) -> bool:
+    return bigip_matrix.succeeded(change) if cluster.dialect == "bigip" else change["code"] == 0
 
 
 # ---------------------------------------------------------------------------- 9. leader killed
@@ -521,27 +691,54 @@ async def _has_holder(cluster: Cluster, bridges: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------------------- 10. the source empties
 
 
+# What empties on each appliance. The reference publishes a domain per host: every object claiming
+# a host deleted at once. A BIG-IP's LTM holds no hosts: two of the three nodes deleted at once (two
+# nodes and their four members).
+GONE_NODES = ("node-b", "node-c")
+HELD_BACK = {"reference": len(PUBLISHED), "bigip": len(GONE_NODES) * 3}
+
+
+async def empty_the_source(cluster: Cluster) -> None:
+    if cluster.dialect == "bigip":
+        await asyncio.gather(*(cluster.kube_call("DELETE", f"/api/v1/nodes/{node}") for node in GONE_NODES))
+        return
+    await asyncio.gather(
+        *(
+            cluster.kube_call("DELETE", f"{api}/namespaces/{ns}/{plural}/{name}")
+            for api, ns, plural, name in HOST_CLAIMS
+        )
+    )
+
+
+def emptied(dialect: str) -> tuple[Expected, set[str]]:
+    """What the appliance holds once the deletions are let through, and the names deleted."""
+    if dialect == "bigip":
+        kept = tuple((node, ip) for node, ip in NODE_IPS.items() if node not in GONE_NODES)
+        gone = {f"k8s-e2e-{node}" for node in GONE_NODES}
+        gone |= {f"k8s-e2e-{node}:{port}" for node in GONE_NODES for port in (30080, 30443)}
+        return Expected(nodes=kept), gone
+    return Expected(hosts=frozenset()), set(PUBLISHED)
+
+
 @pytest.mark.slow
-async def test_all_ingresses_deleted_at_once_are_held_back_and_reported(tmp_path: Path) -> None:
+@DIALECTS
+async def test_mass_deletion_is_held_back_and_reported(tmp_path: Path, dialect: str) -> None:
     guard = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "5", "ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS": "1"}
-    async with matrix(tmp_path) as (cluster, foreign):
+    async with matrix(tmp_path, dialect=dialect) as (cluster, foreign):
+        guard |= cluster.dialect_env
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=guard) as bridge:
             await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
             mark = await cluster.last_change()
-            await asyncio.gather(
-                *(
-                    cluster.kube_call("DELETE", f"{api}/namespaces/{ns}/{plural}/{name}")
-                    for api, ns, plural, name in HOST_CLAIMS
-                )
-            )
+            await empty_the_source(cluster)
+            count = HELD_BACK[dialect]
 
             async def held_back() -> bool:
-                return await cluster.metric(bridge, "adcbridge_held_back_deletions") == len(PUBLISHED)
+                return await cluster.metric(bridge, "adcbridge_held_back_deletions") == count
 
-            await until(held_back, what="the 7 deletions held back")
+            await until(held_back, what=f"the {count} deletions held back")
             status, text = await cluster.ready(bridge)
             assert status == 200, "held-back deletions are reported, not a reason to be unready"
-            assert text == "ready; 7 deletion(s) held back: more than the limit of 5 per cycle\n", text
+            assert text == f"ready; {count} deletion(s) held back: more than the limit of 5 per cycle\n", text
             selector = "involvedObject.kind=Service,reason=DeletionsHeldBack"
             namespace, _ = KIC_SERVICE
 
@@ -556,12 +753,11 @@ async def test_all_ingresses_deleted_at_once_are_held_back_and_reported(tmp_path
             assert await deletes(cluster, mark) == set()
 
         # The operator looks, agrees, and lets the deletions through.
-        released = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "1000"}
+        released = MATRIX_ENV | cluster.dialect_env | {"ADCBRIDGE_LIMITS__MAX_DELETES": "1000"}
+        after, gone = emptied(dialect)
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=released) as bridge:
-            await assert_settled(
-                cluster, expected=[Expected(hosts=frozenset())], foreign=foreign, bridges=[bridge], since=mark
-            )
-            assert await deletes(cluster, mark) == set(PUBLISHED)
+            await assert_settled(cluster, expected=[after], foreign=foreign, bridges=[bridge], since=mark)
+            assert await deletes(cluster, mark) == gone
 
 
 # ---------------------------------------------------------------------------- 11. two owners, one ADC

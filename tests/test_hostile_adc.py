@@ -1,14 +1,17 @@
 """Malformed ADC answers: the client raises only our errors, short and without secrets, and the
 reconcile loop reports a failed cycle and runs the next one.
 
-Narrow cases go through respx or an ``httpx.MockTransport`` (answers the mock ADC cannot be made
-to give: wrong types, missing fields, truncated JSON, HTML, 50 MB bodies); hypothesis generates
-answer bodies, and a success is exactly an HTTP 2xx whose envelope says ``success`` with the
-integer code 0, giving its ``data``; it generates lists mixing good and garbage items
-(``tests/adc_items.py``), and observing keeps exactly the good ones, or fails whole when a list
-itself cannot be read; the loop runs the real driver and reconciler against the mock ADC with
-faults (truncated answers, HTML 502 pages, connection resets) and against a garbage-answering
-transport.
+Narrow cases go through an ``httpx.MockTransport`` (answers the mock ADC cannot be made to give:
+wrong types, missing fields, truncated JSON, HTML, 50 MB bodies); hypothesis generates answer
+bodies. The HTTP level is shared by the dialects, so those tests run for each wire (``WIRES``),
+each with its own definition of a success written here: for the reference, an HTTP 2xx whose
+envelope says ``success`` with the integer code 0, giving its ``data``; for a BIG-IP, an HTTP 2xx
+whose body is JSON (or empty, for a DELETE), giving that JSON. For the reference it generates
+lists mixing good and garbage items (``tests/adc_items.py``), and observing keeps exactly the good
+ones, or fails whole when a list itself cannot be read (the BIG-IP's lists:
+``tests/test_hostile_bigip.py``); the loop runs the real driver and reconciler against the mock
+ADC with faults (truncated answers, HTML 502 pages, connection resets) and against a
+garbage-answering transport.
 """
 
 from __future__ import annotations
@@ -17,17 +20,19 @@ import asyncio
 import gc
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
 import httpx
 import pytest
-import respx
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adcbridge.adc import AdcClient, Credentials
 from adcbridge.adc import client as client_module
+from adcbridge.adc.bigip import BIGIP_WIRE
+from adcbridge.adc.client import Wire
 from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import AdcSettings
 from adcbridge.errors import AdcAuthError, AdcBridgeError, AdcProtocolError
@@ -49,9 +54,88 @@ OK_LOGIN = {"res": {"status": "success", "code": 0, "msg": "success"}, "data": {
 HTML = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1>" + "<p>nginx</p>" * 500 + "</body></html>"
 
 
-def client_for(transport: httpx.AsyncBaseTransport | None = None, *, deadline: float = 0.3) -> AdcClient:
+def client_for(
+    transport: httpx.AsyncBaseTransport | None = None, *, deadline: float = 0.3, wire: Wire = REFERENCE_WIRE
+) -> AdcClient:
     settings = AdcSettings(url=URL, operation_deadline=deadline, timeout=2.0)
-    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, transport=transport)
+    return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), wire=wire, transport=transport)
+
+
+def reference_success(status: int, body: bytes) -> tuple[bool, Any]:
+    """Whether an answer is a success, and its data: HTTP 2xx, a JSON object whose ``res`` says
+    ``success`` with the integer code 0; the data is its ``data`` (None when absent)."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        return False, None
+    res = envelope.get("res") if isinstance(envelope, dict) else None
+    if not (200 <= status < 300 and isinstance(res, dict) and res.get("status") == "success"):
+        return False, None
+    code = res.get("code")
+    return type(code) is int and code == 0, envelope.get("data")
+
+
+def bigip_success(status: int, body: bytes) -> tuple[bool, Any]:
+    """A BIG-IP answers a success with HTTP 2xx and its JSON (a DELETE with nothing); any other
+    status is a refusal, whatever its body says."""
+    if not 200 <= status < 300:
+        return False, None
+    if not body.strip():  # whitespace: nothing
+        return True, None
+    try:
+        return True, json.loads(body)
+    except (ValueError, RecursionError):
+        return False, None
+
+
+@dataclass(frozen=True)
+class WireCase:
+    """One dialect's HTTP level: its wire, where its session calls go, and what a success is."""
+
+    name: str
+    wire: Wire
+    api: str  # the URL the calls' paths are under
+    login: str  # the login call's path under ``api``
+    logout: tuple[str, str]  # the logout call's method and path under ``api``
+    ok_login: dict[str, Any]
+    success: Callable[[int, bytes], tuple[bool, Any]]
+
+    def session_call(self, request: httpx.Request) -> bool:
+        path = request.url.path
+        login = request.method == "POST" and path == f"{self.api_path}/{self.login}"
+        return login or (request.method == self.logout[0] and path == f"{self.api_path}/{self.logout[1]}")
+
+    @property
+    def api_path(self) -> str:
+        return httpx.URL(self.api).path
+
+    def answering(self, answer: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+        """``answer`` for every call but the session's own, which succeed."""
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            if self.session_call(request):
+                return httpx.Response(200, json=self.ok_login)
+            return answer(request)
+
+        return httpx.MockTransport(respond)
+
+    def client(self, transport: httpx.AsyncBaseTransport | None = None, *, deadline: float = 0.3) -> AdcClient:
+        return client_for(transport, deadline=deadline, wire=self.wire)
+
+
+REFERENCE = WireCase(
+    "reference", REFERENCE_WIRE, API, "login", ("POST", "logout"), OK_LOGIN, reference_success
+)  # fmt: skip
+BIGIP = WireCase(
+    "bigip",
+    BIGIP_WIRE,
+    f"{URL}/mgmt",
+    "shared/authn/login",
+    ("DELETE", "shared/authz/tokens/t0k3n"),
+    {"username": USERNAME, "token": {"token": "t0k3n", "userName": USERNAME, "timeout": 1200}},
+    bigip_success,
+)
+WIRES = pytest.mark.parametrize("case", [REFERENCE, BIGIP], ids=lambda case: case.name)
 
 
 def assert_ours(error: BaseException) -> None:
@@ -96,49 +180,88 @@ MALFORMED: list[tuple[str, int, bytes]] = [
 ]
 
 
-@pytest.mark.parametrize(("status", "body"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
-@respx.mock
-async def test_a_malformed_answer_is_one_of_our_errors(status: int, body: bytes) -> None:
-    respx.post(f"{API}/login").respond(200, json=OK_LOGIN)
-    respx.post(f"{API}/logout").respond(200, json=OK_LOGIN)
-    respx.get(f"{API}/system/info").respond(status, content=body)
-    async with client_for(deadline=0.05) as client:
-        try:
-            await client.get("system/info")
-        except Exception as exc:
-            assert_ours(exc)
-        else:
-            assert (status, body) == (200, b'{"res": {"status": "success", "code": 0}}')  # never reached
+def same(got: Any, expected: Any) -> bool:
+    """Equal as JSON (NaN, which JSON text may carry, is not equal to itself)."""
+    return json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
 
 
+async def a_success_or_ours(case: WireCase, status: int, body: bytes) -> None:
+    """A call answered ``status``/``body`` gives exactly the data of a success, or one of our errors."""
+    success, data = case.success(status, body)
+    with no_backoff():
+        async with case.client(case.answering(lambda _: httpx.Response(status, content=body)), deadline=0.02) as client:
+            try:
+                got = await client.get("some/thing")
+            except Exception as exc:  # any exception: checked to be ours below
+                refused: BaseException | None = exc
+            else:
+                refused = None
+    if refused is not None:
+        assert_ours(refused)
+        assert not success, f"a success refused: {refused}"
+    else:
+        assert success, f"HTTP {status} {body[:200]!r} taken for a success"
+        assert same(got, data)
+
+
+@WIRES
 @pytest.mark.parametrize(("status", "body"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
-@respx.mock
-async def test_a_malformed_login_answer_is_one_of_our_errors(status: int, body: bytes) -> None:
-    respx.post(f"{API}/login").respond(status, content=body)
-    async with client_for(deadline=0.05) as client:
-        with pytest.raises(AdcBridgeError) as caught:
-            await client.login()
+async def test_a_malformed_answer_is_one_of_our_errors(case: WireCase, status: int, body: bytes) -> None:
+    await a_success_or_ours(case, status, body)
+
+
+@WIRES
+@pytest.mark.parametrize(("status", "body"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED])
+async def test_a_malformed_login_answer_is_one_of_our_errors(case: WireCase, status: int, body: bytes) -> None:
+    transport = httpx.MockTransport(lambda _: httpx.Response(status, content=body))
+    with no_backoff():
+        async with case.client(transport, deadline=0.05) as client:
+            with pytest.raises(AdcBridgeError) as caught:
+                await client.login()
     assert_ours(caught.value)
 
 
-@respx.mock
-async def test_an_error_page_that_echoes_the_login_request_does_not_leak_the_password() -> None:
+@WIRES
+async def test_an_error_page_that_echoes_the_login_request_does_not_leak_the_password(case: WireCase) -> None:
     echo = f"<html><body>400 Bad Request: username={USERNAME}&password={PASSWORD}</body></html>"
-    respx.post(f"{API}/login").respond(400, text=echo)
-    async with client_for() as client:
-        with pytest.raises(AdcProtocolError) as caught:
+    async with case.client(httpx.MockTransport(lambda _: httpx.Response(400, text=echo))) as client:
+        with pytest.raises(AdcBridgeError) as caught:
             await client.login()
     assert_ours(caught.value)
     assert "<hidden>" in str(caught.value)
 
 
-@respx.mock
-async def test_a_login_refused_is_reported_without_the_password() -> None:
-    refused = {"res": {"status": "failure", "code": 4013, "msg": f"bad password {PASSWORD}"}, "data": {}}
-    respx.post(f"{API}/login").respond(401, json=refused)
-    async with client_for() as client:
+REFUSALS = {  # how each appliance refuses a password, here echoing it
+    "reference": {"res": {"status": "failure", "code": 4013, "msg": f"bad password {PASSWORD}"}, "data": {}},
+    "bigip": {"code": 401, "message": f"Authentication failed for {PASSWORD}", "errorStack": []},
+}
+
+
+@WIRES
+async def test_a_login_refused_is_reported_without_the_password(case: WireCase) -> None:
+    transport = httpx.MockTransport(lambda _: httpx.Response(401, json=REFUSALS[case.name]))
+    async with case.client(transport) as client:
         with pytest.raises(AdcAuthError) as caught:
             await client.login()
+    assert_ours(caught.value)
+
+
+async def test_a_bigip_401_page_for_a_token_is_one_new_login_then_our_error() -> None:
+    """An HTML 401 (a proxy's, or the unit's Basic page) to a call with a token: the token is taken
+    for ended, one new login is made, and the second 401 is our error, without the token."""
+    logins = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/authn/login"):
+            logins.append(request)
+            return httpx.Response(200, json=BIGIP.ok_login)
+        page = f"<html><title>401</title><body>X-F5-Auth-Token: {request.headers.get('X-F5-Auth-Token')}</body></html>"
+        return httpx.Response(401, text=page)
+
+    async with BIGIP.client(httpx.MockTransport(answer)) as client:
+        with pytest.raises(AdcAuthError) as caught:
+            await client.get("tm/ltm/pool")
+    assert len(logins) == 2
     assert_ours(caught.value)
 
 
@@ -170,15 +293,11 @@ async def settled() -> None:
     await asyncio.sleep(0.01)
 
 
-async def test_a_huge_body_is_not_read_into_memory() -> None:
+@WIRES
+async def test_a_huge_body_is_not_read_into_memory(case: WireCase) -> None:
     body = Endless(b'{"res": {"status": "success", "code": 0}, "data": {"node": [', b'"x",' * 16384)
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith(("/login", "/logout")):
-            return httpx.Response(200, json=OK_LOGIN)
-        return httpx.Response(200, stream=body)
-
-    async with client_for(httpx.MockTransport(answer)) as client:
+    async with case.client(case.answering(lambda _: httpx.Response(200, stream=body))) as client:
         with pytest.raises(AdcProtocolError, match="answer over 16777216 bytes; not read") as caught:
             await client.get("slb/node")
     assert_ours(caught.value)
@@ -186,28 +305,28 @@ async def test_a_huge_body_is_not_read_into_memory() -> None:
     await settled()
 
 
-async def test_a_huge_declared_length_is_refused_before_reading() -> None:
+@WIRES
+async def test_a_huge_declared_length_is_refused_before_reading(case: WireCase) -> None:
     body = Endless()
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith(("/login", "/logout")):
-            return httpx.Response(200, json=OK_LOGIN)
+    def answer(_: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Length": str(50 * 1024 * 1024)}, stream=body)
 
-    async with client_for(httpx.MockTransport(answer)) as client:
+    async with case.client(case.answering(answer)) as client:
         with pytest.raises(AdcProtocolError, match="an answer of 52428800 bytes; not read"):
             await client.get("slb/node")
     assert body.pulled == 0
     await settled()
 
 
-async def test_fifty_megabytes_of_text_make_a_short_error() -> None:
+@WIRES
+async def test_fifty_megabytes_of_text_make_a_short_error(case: WireCase) -> None:
     words = b"lorem ipsum " * (50 * 1024 * 1024 // 12)
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=words[: client_module.MAX_BODY])  # at the cap: read, then refused
 
-    async with client_for(httpx.MockTransport(answer)) as client:
+    async with case.client(httpx.MockTransport(answer)) as client:
         with pytest.raises(AdcProtocolError) as caught:
             await client.login()
     assert_ours(caught.value)
@@ -248,6 +367,7 @@ LIST_ITEMS = st.one_of(
 )  # fmt: skip
 BODIES = st.one_of(
     ENVELOPES.map(lambda envelope: json.dumps(envelope).encode()),
+    JSON_VALUES.map(lambda value: json.dumps(value).encode()),  # a BIG-IP's answers are any JSON
     ENVELOPES.map(lambda envelope: json.dumps(envelope).encode()).flatmap(
         lambda text: st.integers(0, len(text)).map(lambda cut: text[:cut])  # truncated
     ),
@@ -271,47 +391,20 @@ SUCCESSES = st.fixed_dictionaries({"res": SUCCESS_RES}, optional={"data": JSON_V
 )
 
 
-def success_data(status: int, body: bytes) -> tuple[bool, Any]:
-    """Whether an answer is a success, and its data: HTTP 2xx, a JSON object whose ``res`` says
-    ``success`` with the integer code 0; the data is its ``data`` (None when absent)."""
-    try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):
-        return False, None
-    res = envelope.get("res") if isinstance(envelope, dict) else None
-    if not (200 <= status < 300 and isinstance(res, dict) and res.get("status") == "success"):
-        return False, None
-    code = res.get("code")
-    return type(code) is int and code == 0, envelope.get("data")
-
-
+@WIRES
 @HYPOTHESIS
 @given(status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502]), body=st.one_of(BODIES, SUCCESSES))
 @example(status=200, body=b'{"res": {"status": "success", "code": 0}, "data": {"node": []}}')
 @example(status=404, body=b'{"res": {"status": "success", "code": 0}, "data": {"node": []}}')  # the status says no
 @example(status=200, body=b'{"res": {"status": "success", "code": false}, "data": {}}')  # false == 0 in Python
 @example(status=200, body=b'{"res": {"status": "success", "code": 0.0}, "data": {}}')
-async def test_any_answer_body_gives_its_data_on_success_or_one_of_our_errors(status: int, body: bytes) -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith(("/login", "/logout")):
-            return httpx.Response(200, json=OK_LOGIN)
-        return httpx.Response(status, content=body)
-
-    success, data = success_data(status, body)
-    with no_backoff():
-        async with client_for(httpx.MockTransport(answer), deadline=0.02) as client:
-            try:
-                got = await client.get("slb/node")
-            except Exception as exc:
-                assert_ours(exc)
-                refused: BaseException | None = exc
-            else:
-                refused = None
-    if refused is not None:
-        assert not success, f"a success refused: {refused}"
-    else:
-        assert success, f"HTTP {status} {body[:200]!r} taken for a success"
-        assert got == data
+@example(status=200, body=b"")  # a BIG-IP's answer to a DELETE
+@example(status=204, body=b"  ")
+@example(status=200, body=b"NaN")
+async def test_any_answer_body_gives_its_data_on_success_or_one_of_our_errors(
+    case: WireCase, status: int, body: bytes
+) -> None:
+    await a_success_or_ours(case, status, body)
 
 
 SHAPE_FAULTS = st.one_of(

@@ -5,8 +5,9 @@
     at ``adc.ca_file``; ``verify_tls=false`` works and logs a WARNING.
 (b) A canary password goes through login retries, faults (each of which must have fired), an
     expired session, a password the ADC no longer accepts, TLS failures: it never appears in logs
-    (caplog, capsys), metrics, health answers, cycle errors, Kubernetes Events, or the mock ADC's
-    change log and state.
+    (caplog, capsys), metrics, health answers, cycle errors, Kubernetes Events, or the emulator's
+    change log and state; for each dialect, against its emulator (the BIG-IP's over HTTPS, with a
+    PATCH reset after it applied and its token list too).
 (c) The health server of a running bridge, built from settings that carry a canary in every text
     they hold, answers /healthz, /readyz and /metrics to GET, 404 to any other path, 405 to other
     methods, and none of its answers carries the canary or the ADC's address.
@@ -21,6 +22,8 @@ import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -32,6 +35,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from adcbridge.adc import AdcClient, Credentials
+from adcbridge.adc.bigip import BIGIP_WIRE
+from adcbridge.adc.client import Wire
 from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.app import Cluster, Service
 from adcbridge.config import AdcSettings, Settings
@@ -41,7 +46,9 @@ from adcbridge.k8s.cluster_source import ClusterSource
 from mocks.adc import AuthPolicy, MockADC, MockConfig
 from mocks.adc.codes import ApiFailure
 from mocks.adc.controls import loopback_only
+from mocks.bigip import BigIPConfig, MockBigIP
 from mocks.kube import manifests as k
+from tests.bigip_fixtures import certificate_file, trust
 from tests.builders import settings
 from tests.conftest import PASSWORD, USERNAME, policy
 from tests.live import live_settings, seeded_kube, until
@@ -131,35 +138,92 @@ def test_verification_is_on_by_default_and_off_only_with_a_warning(caplog: pytes
 # ---------------------------------------------------------------------------- (b) the canary
 
 
-async def test_the_password_never_shows_anywhere(
-    tmp_path: Path, ca: trustme.CA, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
-) -> None:
-    caplog.set_level(logging.DEBUG)  # everything, third-party libraries included
-    seen: list[str] = []
+@dataclass(frozen=True)
+class CanaryUnit:
+    """One dialect's appliance for the canary: its settings, faults, and the controls that end a
+    session and change the password."""
+
+    adc: dict[str, Any]  # the bridge's adc settings
+    dns: dict[str, Any]
+    controls: httpx.AsyncClient
+    faults: list[dict[str, Any]]
+    expire: str  # the control that ends every session
+    wire: Wire
+
+    async def rules(self) -> list[dict[str, Any]]:
+        answer = (await self.controls.get("/_mock/faults")).json()
+        rules: list[dict[str, Any]] = answer["data"]["rules"] if "data" in answer else answer["rules"]
+        return rules
+
+
+@asynccontextmanager
+async def reference_unit(tmp_path: Path) -> AsyncIterator[CanaryUnit]:
     # Over plain HTTP: TLS failures with the canary are the subprocess tests above (``adcbridge``
     # asserts the password is absent from everything the bridge printed, at DEBUG level). In-process,
     # handshakes cancelled by ``observe`` stay referenced from caplog's records and would outlive the test.
-    server_files(ca, tmp_path)
-    config = MockConfig(policy=policy(), dns_port=None)
-    async with MockADC(config) as adc, seeded_kube(tmp_path) as kube:
-        kube.create(k.ingress("shop", "shop", "shop.example.com"))
-        kube.create(k.ingress("bad", "shop", "bad_host.example.com"))  # a HostRejected Event
-        controls = httpx.AsyncClient(base_url=adc.url)
+    async with MockADC(MockConfig(policy=policy(), dns_port=None)) as adc, httpx.AsyncClient(base_url=adc.url) as http:
         faults = [
             {"kind": "status", "status": 503, "path": "/adc/v3.0/login", "count": 2, "retry_after": 0},
             {"kind": "status", "status": 500, "methods": ["GET"], "count": 2, "retry_after": None},
             {"kind": "status", "status": 502, "body": "html", "count": 1, "retry_after": None},
             {"kind": "reset", "methods": ["POST"], "count": 1},
         ]
-        await controls.post("/_mock/faults", json={"rules": faults})
+        adc_settings = {"url": adc.url, "username": USERNAME, "password": PASSWORD}
+        yield CanaryUnit(adc_settings, {"verify": False}, http, faults, "/_mock/sessions/expire", REFERENCE_WIRE)
+
+
+@asynccontextmanager
+async def bigip_unit(tmp_path: Path) -> AsyncIterator[CanaryUnit]:
+    """The BIG-IP emulator over HTTPS (its own certificate trusted), with the bridge's partition."""
+    config = BigIPConfig(username=USERNAME, password=PASSWORD, dns_port=None)
+    async with MockBigIP(config) as unit, httpx.AsyncClient(base_url=unit.url, verify=trust(unit)) as http:
+        await http.post("/_mock/seed", json={"requests": [PARTITION_SEED]})
+        faults = [
+            {"kind": "status", "status": 503, "path": "/mgmt/shared/authn/login", "count": 1, "retry_after": 0},
+            {"kind": "status", "status": 500, "methods": ["GET"], "count": 1, "retry_after": None},
+            {"kind": "status", "status": 502, "body": "html", "count": 1, "retry_after": None},
+            {"kind": "reset", "methods": ["POST"], "count": 1},
+            {"kind": "reset", "methods": ["PATCH"], "count": 1, "after_apply": True},
+        ]
+        adc_settings = {
+            "dialect": "bigip",
+            "url": unit.url,
+            "username": USERNAME,
+            "password": PASSWORD,
+            "partition": "k8s",
+            "ca_file": str(certificate_file(unit, tmp_path)),
+        }
+        dns = {"targets": [], "verify": False}
+        yield CanaryUnit(adc_settings, dns, http, faults, "/_mock/tokens/expire", BIGIP_WIRE)
+
+
+PARTITION_SEED = {"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": "k8s"}}
+CANARY_UNITS = {"reference": reference_unit, "bigip": bigip_unit}
+
+
+@pytest.mark.parametrize("dialect", sorted(CANARY_UNITS))
+async def test_the_password_never_shows_anywhere(
+    dialect: str,
+    tmp_path: Path,
+    ca: trustme.CA,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)  # everything, third-party libraries included
+    seen: list[str] = []
+    server_files(ca, tmp_path)
+    async with CANARY_UNITS[dialect](tmp_path) as unit, seeded_kube(tmp_path) as kube:
+        kube.create(k.ingress("shop", "shop", "shop.example.com"))
+        kube.create(k.ingress("bad", "shop", "bad_host.example.com"))  # a HostRejected Event
+        await unit.controls.post("/_mock/faults", json={"rules": unit.faults})
         fast = {"debounce_seconds": 0.05, "resync_seconds": 0.2, "max_backoff_seconds": 0.2}
         settings = live_settings(
             tmp_path,
-            adc={"url": adc.url, "username": USERNAME, "password": PASSWORD},
+            adc=unit.adc,
             leader={"enabled": False},
             reconcile=fast,
             server={"listen": "127.0.0.1:0"},
-            dns={"verify": False},
+            dns=unit.dns,
         )
         async with await KubeApi.connect(settings.kube) as api, ClusterSource(api, settings) as source:
             service = Service(settings, source, Cluster(api, source))
@@ -167,8 +231,12 @@ async def test_the_password_never_shows_anywhere(
             serving = asyncio.create_task(service.serve_until(stop))
             try:
                 await until(lambda: _ready(service), what="a converged cycle")
-                await controls.post("/_mock/sessions/expire")  # a new login with the password
-                await controls.post("/_mock/password", json={"password": "rotated-by-the-admin"})
+                if dialect == "bigip":  # a drained node: PATCHes, the first of which is reset after it applied
+                    kube.patch("v1", "Node", "node-b", {"spec": {"unschedulable": True}})
+                    await until(lambda: _faults_fired(unit), what="every fault")
+                    await until(lambda: _ready(service), what="a converged cycle after the drain")
+                await unit.controls.post(unit.expire)  # a new login with the password
+                await unit.controls.post("/_mock/password", json={"password": "rotated-by-the-admin"})
                 await until(lambda: _logged(caplog, "login refused"), what="a cycle failing on the refused password")
                 seen += [service.readiness()[1], service.metrics.exposition().decode()]
             finally:
@@ -177,14 +245,14 @@ async def test_the_password_never_shows_anywhere(
             events = kube.list_objects("v1", "Event", namespace="shop")
             assert any(event["reason"] == "HostRejected" for event in events)
             seen += [json.dumps(event) for event in kube.list_objects("v1", "Event")]
-        rules = (await controls.get("/_mock/faults")).json()["data"]["rules"]
-        assert [rule["fired"] for rule in rules] == [fault["count"] for fault in faults]  # every fault happened
-        seen += [json.dumps((await controls.get(f"/_mock/{path}")).json()) for path in ("changes", "state", "stats")]
-        await controls.aclose()
+        rules = await unit.rules()
+        assert [rule["fired"] for rule in rules] == [fault["count"] for fault in unit.faults]  # every fault happened
+        paths = ("changes", "state", "stats", "tokens") if dialect == "bigip" else ("changes", "state", "stats")
+        seen += [json.dumps((await unit.controls.get(f"/_mock/{path}")).json()) for path in paths]
 
     # an unreachable ADC, with the password ready to be sent
     wrong = AdcSettings(url="https://127.0.0.1:9", operation_deadline=0.2, ca_file=tmp_path / "ca.crt")
-    async with AdcClient(wrong, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE) as client:
+    async with AdcClient(wrong, lambda: Credentials(USERNAME, PASSWORD), wire=unit.wire) as client:
         with pytest.raises(AdcUnavailable) as caught:
             await client.login()
     seen.append(str(caught.value))
@@ -196,6 +264,10 @@ async def test_the_password_never_shows_anywhere(
     assert "retrying after transient ADC error" in caplog.text
     leaks = [text[max(0, text.find(PASSWORD) - 80) : text.find(PASSWORD) + 30] for text in seen if PASSWORD in text]
     assert leaks == []
+
+
+async def _faults_fired(unit: CanaryUnit) -> bool:
+    return all(rule["fired"] == rule["count"] for rule in await unit.rules())
 
 
 async def _ready(service: Service) -> bool:

@@ -149,8 +149,13 @@ class BigipDriver:
         return await self._list(path, query)
 
     async def _list(self, path: str, query: dict[str, str]) -> list[Any]:
-        """Every item, a page of ``page_size`` at a time until a page comes back short."""
+        """Every item, a page of ``page_size`` at a time until a page comes back short.
+
+        A page longer than asked is the rest of the collection (a unit that ignores ``$top``); the
+        same full page twice is a unit that ignores ``$skip``, which would never end: an error.
+        """
         items: list[Any] = []
+        previous: list[Any] | None = None
         while True:
             params = {**query, "$top": str(self._page_size), "$skip": str(len(items))}
             answer = await self._units.get(path, **params)
@@ -159,9 +164,12 @@ class BigipDriver:
             page = answer.get("items", [])  # a unit leaves ``items`` out of an empty collection
             if not isinstance(page, list):
                 raise AdcProtocolError(f"GET {path}: items is not a list")
+            if page and page == previous:
+                raise AdcProtocolError(f"GET {path}: the same page for $skip={len(items)}; the unit ignores $skip")
             items += page
-            if len(page) < self._page_size:
+            if len(page) != self._page_size:
                 return items
+            previous = page
 
     def _keep(self, state: AdcState, parse: Callable[[Any], AdcObject], item: Any) -> None:
         obj = self._read(parse, item)

@@ -33,6 +33,7 @@ from typing import Any
 from adcbridge.model import AdcMember, AdcNode, AdcPool, AdcVserver, join_host_port
 
 COMMON = "Common"
+MAX_PORT = 65535  # 0 is a unit's "any port"
 MODES = {"rr": "round-robin", "wrr": "ratio-member", "lc": "least-connections-member"}
 METHODS = {mode: method for method, mode in MODES.items()}
 
@@ -128,8 +129,10 @@ class Place:
             _monitors(_text(item, "monitor", "")),
             _text(item, "description", ""),
         )
-        reference = item.get("membersReference") or {}
-        members = reference.get("items", []) if isinstance(reference, Mapping) else None
+        reference = item.get("membersReference", {})
+        if not isinstance(reference, Mapping):
+            raise ValueError("membersReference is not an object")
+        members = reference.get("items", [])  # a unit leaves ``items`` out of an empty collection
         if not isinstance(members, list):
             raise ValueError("membersReference.items is not a list")
         return pool, [self.member(pool.name, member) for member in members]
@@ -213,13 +216,18 @@ def _split_member(name: str) -> tuple[str, int]:
     head, _, bare = name.rpartition("/")
     prefix = f"{head}/" if head else ""
     node, separator, port = bare.rpartition(".") if bare.count(":") > 1 else bare.rpartition(":")
-    if not separator or not (port.isascii() and port.isdigit()):
+    if not separator or not (port.isascii() and port.isdigit() and int(port) <= MAX_PORT):
         raise ValueError(f"member or destination {name[:80]!r} is not <node>:<port>")
     return prefix + node.removesuffix("%0"), int(port)
 
 
 def _address(text: str) -> str:
-    return str(ipaddress.ip_address(text.removesuffix("%0")))
+    """An address of route domain 0 (``%0`` or none); any other route domain, or an IPv6 scope,
+    is another address space than the one the bridge manages: unreadable, as it is for IPv4."""
+    address = ipaddress.ip_address(text.removesuffix("%0"))
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise ValueError(f"address {text[:60]!r} is not in route domain 0")
+    return str(address)
 
 
 def _is_ipv6(text: str) -> bool:
