@@ -23,6 +23,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from adcbridge.adc.bigip import BIGIP_WIRE, BigipDriver
+from adcbridge.adc.bigip.units import Units
 from adcbridge.errors import AdcBridgeError, AdcProtocolError
 from adcbridge.metrics import Metrics
 from adcbridge.model import AdcState
@@ -75,6 +76,8 @@ def unit_lists(lists: dict[str, list[Any]], fault: tuple[str, dict[str, Any]] | 
     def answer(request: httpx.Request) -> httpx.Response:
         if BIGIP.session_call(request):
             return httpx.Response(200, json=BIGIP.ok_login)
+        if (status := active(request)) is not None:
+            return status
         if request.url.path == f"/mgmt/tm/auth/partition/{PARTITION}":
             return httpx.Response(200, json={"kind": "tm:auth:partition:partitionstate", "name": PARTITION})
         return collection(request)
@@ -82,8 +85,25 @@ def unit_lists(lists: dict[str, list[Any]], fault: tuple[str, dict[str, Any]] | 
     return httpx.MockTransport(answer)
 
 
+ACTIVE = {
+    "entries": {
+        "https://localhost/mgmt/tm/cm/failover-status/0": {
+            "nestedStats": {"entries": {"status": {"description": "ACTIVE"}}}
+        }
+    }
+}
+
+
+def active(request: httpx.Request) -> httpx.Response | None:
+    """The failover status the dialect reads before its calls: this unit is the active one."""
+    return httpx.Response(200, json=ACTIVE) if request.url.path == "/mgmt/tm/cm/failover-status" else None
+
+
 def driver_for(client: Any) -> BigipDriver:
-    return BigipDriver(client, OWNER, partition=PARTITION, page_size=PAGE, concurrency=2, save_config=False)
+    units = Units({URL: client}, timeout=1.0)
+    return BigipDriver(
+        units, OWNER, partition=PARTITION, page_size=PAGE, concurrency=2, save_config=False, batch_size=100
+    )
 
 
 def lists_of(node: Any = None, pool: Any = None, virtual: Any = None) -> dict[str, list[Item]]:
@@ -136,6 +156,8 @@ async def test_a_unit_that_ignores_top_still_gives_every_item_once() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if BIGIP.session_call(request):
             return httpx.Response(200, json=BIGIP.ok_login)
+        if (status := active(request)) is not None:
+            return status
         name = request.url.path.rsplit("/", 1)[-1]
         return httpx.Response(200, json={"items": nodes} if name == "node" else {"name": PARTITION})
 
@@ -219,7 +241,7 @@ async def test_the_loop_keeps_running_while_the_unit_answers_garbage() -> None:
     )
 
     def answer(request: httpx.Request) -> httpx.Response:
-        return answers[current[0]](request)
+        return active(request) or answers[current[0]](request)
 
     async with client_for(BIGIP.answering(answer), wire=BIGIP_WIRE) as client:
         metrics = Metrics()
