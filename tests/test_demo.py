@@ -7,6 +7,7 @@ made first over the REST API, the bridge verifying the emulator's certificate.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,10 @@ def _make_demo(*variables: str) -> str:
     make = shutil.which("make")
     assert make, "make is needed"
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([make, "-n", "demo", *variables], cwd=root, capture_output=True, text=True, check=True)
+    # Under `make test` the parent make's MAKELEVEL/MAKEFLAGS would make this one print its directory.
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    command = [make, "--no-print-directory", "-n", "demo", *variables]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True, env=env)
     return done.stdout.strip().splitlines()[-1]
 
 
