@@ -36,6 +36,7 @@ from adcbridge.adc.bigip.gtm import GtmPublisher
 from adcbridge.adc.bigip.objects import Place
 from adcbridge.adc.bigip.units import Units, stats_status
 from adcbridge.adc.contract import AdcInfo
+from adcbridge.adc.reading import keep, read_item
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
 from adcbridge.metrics import Metrics
 from adcbridge.model import (
@@ -118,15 +119,15 @@ class BigipDriver:
         )
         state = AdcState(domains=cast(dict[str, AdcDomain], domains))
         for item in nodes:
-            self._keep(state, self._place.node, item)
+            keep(state, self._place.node, item, named_by="fullPath")
         for item in pools:
-            parsed = self._read(self._place.pool, item)
+            parsed = read_item(self._place.pool, item, named_by="fullPath")
             if parsed is not None:
                 pool, members = parsed
                 state.pools[pool.key] = pool
                 state.members.update({member.key: member for member in members})
         for item in virtuals:
-            self._keep(state, self._place.virtual, item)
+            keep(state, self._place.virtual, item, named_by="fullPath")
         return state
 
     async def _domains(self) -> dict[str, AdcDomain]:
@@ -170,21 +171,6 @@ class BigipDriver:
             if len(page) != self._page_size:
                 return items
             previous = page
-
-    def _keep(self, state: AdcState, parse: Callable[[Any], AdcObject], item: Any) -> None:
-        obj = self._read(parse, item)
-        if obj is not None:
-            state.of_kind(obj.kind)[obj.key] = obj
-
-    def _read(self, parse: Callable[[Any], Any], item: Any) -> Any:
-        try:
-            if not isinstance(item, Mapping):
-                raise ValueError("not an object")
-            return parse(item)
-        except ValueError as exc:
-            name = item.get("fullPath") if isinstance(item, Mapping) else None
-            log.warning("ignoring a BIG-IP object that cannot be read (%s): %s", str(name)[:80], exc)
-            return None
 
     # ------------------------------------------------------------------ apply
 

@@ -21,6 +21,7 @@ from typing import Any
 from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
 from adcbridge.adc.client import AdcClient, item_path
 from adcbridge.adc.contract import AdcInfo
+from adcbridge.adc.reading import keep, read_item
 from adcbridge.adc.reference import parsing
 from adcbridge.adc.reference.bodies import body
 from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
@@ -74,33 +75,18 @@ class ReferenceDriver:
         )
         state = AdcState()
         for item in nodes:
-            self._keep(state, parsing.parse_node, item)
+            keep(state, parsing.parse_node, item, named_by="name")
         for item in pools:
-            parsed = self._read(parsing.parse_pool, item)
+            parsed = read_item(parsing.parse_pool, item, named_by="name")
             if parsed is not None:
                 pool, members = parsed
                 state.pools[pool.key] = pool
                 state.members.update({member.key: member for member in members})
         for item in vservers:
-            self._keep(state, parsing.parse_vserver, item)
+            keep(state, parsing.parse_vserver, item, named_by="name")
         for item in domains:
-            self._keep(state, parsing.parse_domain, item)
+            keep(state, parsing.parse_domain, item, named_by="name")
         return state
-
-    def _keep(self, state: AdcState, parse: Callable[[Any], AdcObject], item: Any) -> None:
-        obj = self._read(parse, item)
-        if obj is not None:
-            state.of_kind(obj.kind)[obj.key] = obj
-
-    def _read(self, parse: Callable[[Any], Any], item: Any) -> Any:
-        try:
-            if not isinstance(item, Mapping):
-                raise ValueError("not an object")
-            return parse(item)
-        except ValueError as exc:
-            name = item.get("name") if isinstance(item, Mapping) else None
-            log.warning("ignoring an ADC object that cannot be read (%s): %s", str(name)[:80], exc)
-            return None
 
     async def _list(self, path: str) -> list[Any]:
         """Every item of a collection: the first page tells the total, the rest come concurrently."""
