@@ -328,32 +328,62 @@ async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, diale
 # ---------------------------------------------------------------------------- 5. standby and failover
 
 
-async def test_a_standby_unit_pauses_writes_and_failover_resumes_them(tmp_path: Path) -> None:
+# What a write does to a standby unit, so what the bridge must do there. The reference unit refuses
+# every write itself (3001, transient): the bridge's writes reach it, are refused and retried, none
+# is applied. A BIG-IP standby ACCEPTS writes (they would break the pair's config sync), so the bridge
+# reads the failover status and sends none: its cycles fail while no unit is active, and the unit's
+# own change log stays empty. By dialect, the (code, method) of the writes in the standby's log:
+STANDBY_LOG: dict[str, set[tuple[int | None, str]]] = {"reference": {(3001, "POST")}, "bigip": set()}
+NO_ACTIVE_UNIT = "no active BIG-IP unit to write to"
+# The failover: the other unit becomes active, and it knows none of the bridge's tokens.
+FAILOVER: dict[str, list[tuple[str, Any]]] = {
+    "reference": [("role", {"role": "active", "drop_sessions": True})],
+    "bigip": [("tokens/expire", None), ("role", {"role": "active"})],
+}
+# While standby the cluster gains a host and a node: something to write on either appliance (a
+# BIG-IP here publishes no names, so only the node and its members are written to it).
+NODE_D = ("node-d", "10.0.0.14")
+
+
+@DIALECTS
+async def test_a_standby_unit_pauses_writes_and_failover_resumes_them(tmp_path: Path, dialect: str) -> None:
     async with (
-        matrix(tmp_path) as (cluster, foreign),
-        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV) as bridge,
+        matrix(tmp_path, dialect=dialect) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env) as bridge,
     ):
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
         mark = await cluster.last_change()
         await cluster.mock("POST", "role", {"role": "standby"})
+        failed = await failed_cycles(cluster, bridge)
         await cluster.create_ingress("late", "shop", "late.example.com")
+        await cluster.kube_call("POST", "/api/v1/nodes", manifests.node(*NODE_D))
 
-        async def refused_twice() -> bool:
+        async def paused_and_retried() -> bool:
+            if dialect == "bigip":  # each cycle fails before writing; the reconciler retries it
+                return await failed_cycles(cluster, bridge) >= failed + 2
             refusals = [change for change in await cluster.adc_changes(mark) if change["code"] == 3001]
-            return len(refusals) >= 2
+            return len(refusals) >= 2  # the client retries the refused write within its deadline
 
-        await until(refused_twice, seconds=10, what="the bridge's write refused by the standby, and retried")
-        refused = await cluster.adc_changes(mark)
-        assert {change["code"] for change in refused} == {3001}, "a write reached the standby unit"
-        assert {change["method"] for change in refused} == {"POST"}
+        await until(paused_and_retried, seconds=4 * RESYNC + 5, what="the bridge paused on the standby, retrying")
+        standby_log = await cluster.adc_changes(mark)
+        written = {(change.get("code"), change["method"]) for change in standby_log}
+        assert written == STANDBY_LOG[dialect], f"writes on the standby unit: {standby_log}"
+        if dialect == "bigip":  # not one write reached it, though the cluster changed
+            assert NO_ACTIVE_UNIT in bridge.output(), "the failed cycles do not say why"
+        else:  # each write reached it and was refused, then retried
+            assert len(standby_log) >= 2
 
-        # Failover: the other unit (which knows none of the tokens) becomes active.
-        await cluster.mock("POST", "role", {"role": "active", "drop_sessions": True})
-        expected = Expected(hosts=PUBLISHED | {"late.example.com"})
+        for control, body in FAILOVER[dialect]:
+            await cluster.mock("POST", control, body)
+        expected = Expected(hosts=PUBLISHED | {"late.example.com"}, nodes=(*NODE_IPS.items(), NODE_D))
         await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark)
         assert await deletes(cluster, mark) == set()
-        failed = await cluster.metric_sum(bridge, "adcbridge_operations_total", result="failed")
-        assert failed == 0, "a standby's refusal was counted as a failed operation"
+        failed_operations = await cluster.metric_sum(bridge, "adcbridge_operations_total", result="failed")
+        assert failed_operations == 0, "a standby's refusal was counted as a failed operation"
+
+
+async def failed_cycles(cluster: Cluster, bridge: Bridge) -> float:
+    return await cluster.metric_sum(bridge, "adcbridge_reconcile_duration_seconds_count", result="failed")
 
 
 # ---------------------------------------------------------------------------- 6. sessions and passwords
