@@ -2,18 +2,23 @@
 
 The same cluster as ``engine_sync.py`` — 10,000 hosts, 500 Ready nodes and a KIC Service with 2 TCP
 nodePorts — through the ``bigip`` dialect, opened as the app opens it (``open_adc``: token session,
-the emulator's certificate verified) with ``dns.targets: []``: the dialect does not publish names to
-BIG-IP DNS yet, so the hosts make no object on the unit and the LTM side is 1,504 objects (500 nodes,
-2 pools with 1,000 members, 2 virtual servers) in partition ``bench``, which the benchmark makes
-first as an operator would (``/_mock/seed``: outside the counters). The emulator (``python -m
-mocks.bigip``) runs as its own process pinned to one CPU, with a fault rule of kind ``latency``
-adding 5 ms to every ``/mgmt`` request; the bridge runs in this process on the other CPU.
-Scenarios, in order, on one fresh unit per round:
+the emulator's certificate verified), publishing the names on BIG-IP DNS (``dns.targets: [adc]``,
+``adc.gtm_server``). In partition ``bench``: the LTM side, 1,504 objects (500 nodes, 2 pools with
+1,000 members, 2 virtual servers), and the names, 10,003 GTM objects (a wide IP per host, one GTM
+pool of the VIP with its one member, and one virtual-server entry of the operator's GTM server).
+The benchmark first makes what an operator makes (``/_mock/seed``: outside the counters): the
+partition, and in ``Common`` the GTM datacenter and the GTM server that stands for the unit. The
+emulator (``python -m mocks.bigip --no-dns``) runs as its own process pinned to one CPU, with a
+fault rule of kind ``latency`` adding 5 ms to every ``/mgmt`` request; the bridge runs in this
+process on the other CPU, with its DNS check off (``dns.verify: false``: the emulator's DNS
+listener is not started). Scenarios, in order, on one fresh unit per round:
 
-1. cold sync: the empty partition is filled (one command per object, in transactions of
-   ``adc.batch_size``, then ``sys config save``);
-2. no-op resync: nothing changed: only GETs (the partition, then each list page by page);
-3. one host added: no write at all on the BIG-IP (no BIG-IP DNS yet; see ``added_host_budget``);
+1. cold sync: the empty partition is filled (LTM: one command per object, in transactions of
+   ``adc.batch_size``; GTM: one request per object), then ``sys config save``;
+2. no-op resync: nothing changed: only GETs (the failover status, the partition, then each list
+   page by page);
+3. one host added: its wide IP alone (the GTM pool exists), within ``added_host_budget`` requests
+   that write (the save included);
 4. one node added: exactly ports + 1 object writes (the node and one member per pool), then a save.
 
 Targets, *checked* here (the script exits 1 when one is missed, as when a count is wrong): cold sync
@@ -75,6 +80,26 @@ from adcbridge.reconciler import Reconciler
 PARTITION = "bench"
 PAGE_SIZE = 500  # the bridge's page size ($top)
 LTM_KINDS = frozenset({"ltm/node", "ltm/pool", "ltm/pool/members", "ltm/virtual"})  # the change log's tables
+GTM_KINDS = frozenset(
+    {"gtm/server/virtual-servers", *(f"gtm/{kind}/{rtype}" for kind in ("pool", "wideip") for rtype in ("a", "aaaa"))}
+    | {f"gtm/pool/{rtype}/members" for rtype in ("a", "aaaa")}
+)
+OBJECT_KINDS = LTM_KINDS | GTM_KINDS
+DATACENTER, GTM_SERVER = "dc1", "bigip1"
+OPERATOR_SEED = [  # what an operator makes before installing the bridge (tests/test_bigip_dns.py sends the same)
+    {"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}},
+    {"method": "POST", "path": "/mgmt/tm/gtm/datacenter", "body": {"name": DATACENTER, "partition": "Common"}},
+    {
+        "method": "POST",
+        "path": "/mgmt/tm/gtm/server",
+        "body": {
+            "name": GTM_SERVER,
+            "partition": "Common",
+            "datacenter": f"/Common/{DATACENTER}",
+            "addresses": ["10.1.0.1"],
+        },
+    },
+]
 LOGIN = "POST /mgmt/shared/authn/login"
 SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added")
 TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time, checked
@@ -85,7 +110,8 @@ GTM_HOST_BUDGET = 3  # requests that write, for one added host, once the dialect
 
 
 def bench_settings(url: str, ca_file: Path, concurrency: int) -> Settings:
-    """Owner ``bench`` in partition ``bench``, one VIP, names published nowhere; no environment."""
+    """Owner ``bench`` in partition ``bench``, one VIP, names published on BIG-IP DNS without the DNS
+    check (the emulator runs without its DNS listener); no environment."""
     return settings_from_values(
         owner_id=OWNER_ID,
         adc={
@@ -97,18 +123,21 @@ def bench_settings(url: str, ca_file: Path, concurrency: int) -> Settings:
             "ca_file": str(ca_file),
             "concurrency": concurrency,
             "page_size": PAGE_SIZE,
+            "gtm_server": f"/Common/{GTM_SERVER}",
             "timeout": 30.0,
             "operation_deadline": 120.0,
         },
         vip={"addresses": [VIP]},
-        dns={"targets": [], "verify": False},
+        dns={"targets": ["adc"], "verify": False},
         limits={"max_deletes": 1_000_000, "max_delete_percent": 100.0},
     )
 
 
-def object_count(nodes: int) -> int:
-    """LTM objects the bridge wants: nodes, a pool and a virtual server per port, a member per node and port."""
-    return nodes + len(PORTS) * (2 + nodes)
+def object_count(nodes: int, hosts: int = 0) -> int:
+    """Objects the bridge wants: LTM, nodes, a pool and a virtual server per port, a member per node and
+    port; with ``hosts`` published on BIG-IP DNS, a wide IP per host and, for the one IPv4 VIP, a GTM
+    pool, its member and the server's virtual-server entry."""
+    return nodes + len(PORTS) * (2 + nodes) + (hosts + 3 if hosts else 0)
 
 
 def pages(count: int) -> int:
@@ -116,17 +145,27 @@ def pages(count: int) -> int:
     return count // PAGE_SIZE + 1
 
 
-def observe_gets(nodes: int, pools: int, virtuals: int) -> int:
-    """One observation: the partition, then nodes, pools (members inline) and virtual servers."""
-    return 1 + pages(nodes) + pages(pools) + pages(virtuals)
+def observe_gets(nodes: int, pools: int, virtuals: int, gtm: tuple[int, int, int] | None = None) -> int:
+    """One observation: the unit's failover status (which unit is active is read again each cycle),
+    the partition, then nodes, pools (members inline) and virtual servers; with BIG-IP DNS, ``gtm`` =
+    (entries, A pools, A wide IPs): the GTM server's entries, then per record type our GTM pools
+    (members inline) and every wide IP (no AAAA here: the VIP is IPv4)."""
+    ltm = 2 + pages(nodes) + pages(pools) + pages(virtuals)
+    if gtm is None:
+        return ltm
+    entries, a_pools, a_wideips = gtm
+    return ltm + pages(entries) + pages(a_pools) + pages(a_wideips) + pages(0) + pages(0)
 
 
 def added_host_budget(config: Settings) -> int:
     """Requests that may write for one added host: none while names are published elsewhere (or
-    nowhere); the wide IP's budget when the dialect publishes to BIG-IP DNS (``adc`` in the targets).
-    The hook for BIG-IP DNS: that dialect also adds its GTM reads to ``observe_gets`` and the wide
-    IPs to ``object_count``."""
+    nowhere); the wide IP's budget when the dialect publishes to BIG-IP DNS (``adc`` in the targets):
+    here its wide IP and the save."""
     return GTM_HOST_BUDGET if "adc" in config.dns.targets else 0
+
+
+def publishes(config: Settings) -> bool:
+    return "adc" in config.dns.targets
 
 
 @dataclass(frozen=True)
@@ -141,13 +180,21 @@ class Step:
 
 
 def steps(hosts: int, nodes: int, config: Settings) -> list[Step]:
-    ports = len(PORTS)
-    converged = observe_gets(nodes, ports, ports)
+    ports, dns = len(PORTS), publishes(config)
+    empty, before, after = ((0, 0, 0), (1, 1, hosts), (1, 1, hosts + 1)) if dns else (None, None, None)
+    converged = observe_gets(nodes, ports, ports, before)
+    added = observe_gets(nodes, ports, ports, after)
     return [
-        Step("cold sync", None, object_count(nodes), observe_gets(0, 0, 0)),
+        Step("cold sync", None, object_count(nodes, hosts if dns else 0), observe_gets(0, 0, 0, empty)),
         Step("no-op resync", None, 0, converged, write_budget=0),
-        Step("one host added", cluster(hosts + 1, nodes), 0, converged, write_budget=added_host_budget(config)),
-        Step("one node added", cluster(hosts + 1, nodes + 1), ports + 1, converged),
+        Step(
+            "one host added",
+            cluster(hosts + 1, nodes),
+            1 if dns else 0,
+            converged,
+            write_budget=added_host_budget(config),
+        ),
+        Step("one node added", cluster(hosts + 1, nodes + 1), ports + 1, added),
     ]
 
 
@@ -171,7 +218,7 @@ async def run_step(step: Step, unit: MockBigip, reconciler: Reconciler, driver: 
     requests.subtract(before)
     logins = (await paths(unit))[LOGIN] - paths_before[LOGIN]
     changes = await unit.new_changes()
-    writes = [change for change in changes if change["kind"] in LTM_KINDS]
+    writes = [change for change in changes if change["kind"] in OBJECT_KINDS]
     sample = BigipSample(
         wall=wall,
         requests=+requests,
@@ -217,7 +264,7 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
     """The four scenarios in order, on a fresh emulator with the added latency."""
     result = Round()
     async with mock_bigip(args.latency_ms, cpus[0]) as unit:
-        await unit.seed([{"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}}])
+        await unit.seed(OPERATOR_SEED)
         config = bench_settings(unit.url, unit.ca_file, args.concurrency)
         check_settings(config)
         source = StaticSource(cluster(args.hosts, args.nodes))
@@ -280,10 +327,11 @@ def table(rounds: list[Round]) -> list[str]:
 async def measure(args: argparse.Namespace) -> int:
     cpus = pin_cpus(own=1)  # (emulator CPU, bridge CPU): the bridge runs in this process
     start_rss, load_before = status_kib("self", "VmRSS"), os.getloadavg()[0]
-    objects = object_count(args.nodes)
+    objects = object_count(args.nodes, args.hosts)
     print(
-        f"bigip sync: {args.hosts:,} hosts, {args.nodes:,} nodes, {len(PORTS)} ports ({objects:,} LTM objects; "
-        f"names published nowhere), {args.latency_ms} ms added latency, concurrency {args.concurrency}, "
+        f"bigip sync: {args.hosts:,} hosts, {args.nodes:,} nodes, {len(PORTS)} ports ({objects:,} objects: "
+        f"{object_count(args.nodes):,} LTM, {objects - object_count(args.nodes):,} BIG-IP DNS), "
+        f"{args.latency_ms} ms added latency, concurrency {args.concurrency}, "
         f"{args.rounds} round(s); emulator on CPU {cpus[0]}, bridge on CPU {cpus[1]}; Python {sys.version.split()[0]}",
         flush=True,
     )

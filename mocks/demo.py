@@ -10,11 +10,12 @@ everything (SIGTERM, then SIGKILL after 10 s).
 
 ``--adc bigip`` (``make demo ADC=bigip``) runs the BIG-IP emulator instead of the mock ADC:
 the demo first makes over its REST API what an operator makes before installing the bridge
-(the bridge's partition), trusts the emulator's certificate (made here, as an operator installs
-one), runs the bridge with the ``bigip`` dialect and prints the unit's nodes, pools, members and
-virtual servers (``mocks/bigip/show.py``). Names are not published in that mode
-(``dns.targets: []``): the bigip dialect does not drive BIG-IP DNS yet. Each appliance is a
-class below (``APPLIANCES``): what to start, what an operator prepares, the bridge's settings
+(the bridge's partition; the BIG-IP DNS datacenter and the GTM server that stands for the unit),
+trusts the emulator's certificate (made here, as an operator installs one), runs the bridge with
+the ``bigip`` dialect publishing names on BIG-IP DNS (``dns.targets: [adc]``, ``adc.gtm_server``,
+the bridge's DNS check asking the emulator's DNS listener) and prints the unit's nodes, pools,
+members, virtual servers and wide IPs with what its DNS listener answers (``mocks/bigip/show.py``).
+Each appliance is a class below (``APPLIANCES``): what to start, what an operator prepares, the bridge's settings
 and how to print the appliance.
 
 Fixed ports by default (ADC 8443, DNS 8053, API server 6443, bridge 9102) so the printed
@@ -53,6 +54,8 @@ SEED = ROOT / "config" / "demo"
 USERNAME, PASSWORD = "admin", "demo-password"
 VIP = "192.0.2.10"
 PARTITION = "k8s"  # the bridge's partition on the BIG-IP, made by the operator
+DATACENTER, GTM_SERVER = "dc1", "bigip1"  # BIG-IP DNS: made by the operator in /Common
+UNIT_ADDRESS = "10.1.0.1"  # the unit's self IP, as the operator gives it to its GTM server
 READY_SECONDS = 60.0
 
 
@@ -157,6 +160,22 @@ class Demo:
                 raise DemoError(f"{started.name} exited ({started.process.returncode}); its log:\n{tail(started.log)}")
 
     # ------------------------------------------------------------------ what the user sees
+
+    def dns_server(self) -> tuple[str, int]:
+        """The appliance's DNS listener, as dnspython takes it."""
+        dns_host, _, dns_port = self.dns.rpartition(":")
+        return dns_host.strip("[]"), int(dns_port)
+
+    def left_out(self) -> str:
+        """What the appliance's DNS answers for the names the bridge must not publish."""
+        lines = ["== Names the bridge left out (another class; an invalid host) =="]
+        for name in ("intranet.example.com", "old_site.example.com"):
+            lines.append(f"{name}  {show.resolve(name, 'A', self.dns_server())}")
+        return "\n".join(lines)
+
+    def dig_line(self) -> str:
+        dns_host, dns_port = self.dns_server()
+        return f"dig @{dns_host} -p {dns_port} blog.example.com A +short    # dig: Debian's bind9-dnsutils"
 
     def events(self) -> str:
         with urllib.request.urlopen(f"{self.kube_url}/api/v1/events", timeout=5) as response:
@@ -311,32 +330,24 @@ class ReferenceAdc(Appliance):
     def bridge_env(self) -> dict[str, str]:
         return {"ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([self.demo.dns])}  # check what the mock's DNS answers
 
-    def dns_server(self) -> tuple[str, int]:
-        dns_host, _, dns_port = self.demo.dns.rpartition(":")
-        return dns_host.strip("[]"), int(dns_port)
-
     def report(self) -> str:
-        return show.report(self.demo.adc_url, self.dns_server())
+        return show.report(self.demo.adc_url, self.demo.dns_server())
 
     def names(self) -> str:
-        lines = ["== Names the bridge left out (another class; an invalid host) =="]
-        for name in ("intranet.example.com", "old_site.example.com"):
-            lines.append(f"{name}  {show.resolve(name, 'A', self.dns_server())}")
-        return "\n".join(lines)
+        return self.demo.left_out()
 
     def guide_lines(self) -> list[str]:
-        dns_host, dns_port = self.dns_server()
-        return [f"dig @{dns_host} -p {dns_port} blog.example.com A +short    # dig: Debian's bind9-dnsutils"]
+        return [self.demo.dig_line()]
 
     def follow(self) -> None:
-        show.follow(self.demo.adc_url, self.dns_server(), 1.0)
+        show.follow(self.demo.adc_url, self.demo.dns_server(), 1.0)
 
 
 class BigipUnit(Appliance):
-    """The BIG-IP emulator, with a certificate made here that the bridge verifies, and the bridge's
-    partition made over the REST API as an operator makes it. Names are not published
-    (``dns.targets: []``): add BIG-IP DNS here (the GTM datacenter and server in ``OPERATOR_SETUP``,
-    ``adc`` in the targets, a wide-IP section in ``mocks/bigip/show.py``) when the dialect drives it."""
+    """The BIG-IP emulator, with a certificate made here that the bridge verifies, and what an operator
+    makes over the REST API before installing the bridge: its partition, and in ``/Common`` the BIG-IP
+    DNS datacenter and the GTM server that stands for the unit (``adc.gtm_server``). The bridge
+    publishes names as wide IPs and checks them against the emulator's DNS listener."""
 
     name, label, title = "mock-bigip", "BIG-IP emulator", "BIG-IP"
     OPERATOR_SETUP: ClassVar[tuple[tuple[str, str, dict[str, Any]], ...]] = (
@@ -344,6 +355,17 @@ class BigipUnit(Appliance):
             "POST",
             "/mgmt/tm/auth/partition",
             {"name": PARTITION, "description": "adcbridge: the bridge's own partition"},
+        ),
+        ("POST", "/mgmt/tm/gtm/datacenter", {"name": DATACENTER, "partition": "Common"}),
+        (
+            "POST",
+            "/mgmt/tm/gtm/server",
+            {
+                "name": GTM_SERVER,
+                "partition": "Common",
+                "datacenter": f"/Common/{DATACENTER}",
+                "addresses": [UNIT_ADDRESS],
+            },
         ),
     )
 
@@ -399,31 +421,31 @@ class BigipUnit(Appliance):
             "ADCBRIDGE_ADC__DIALECT": "bigip",
             "ADCBRIDGE_ADC__PARTITION": PARTITION,
             "ADCBRIDGE_ADC__CA_FILE": str(self.certificate),
-            "ADCBRIDGE_DNS__TARGETS": "[]",
+            "ADCBRIDGE_ADC__GTM_SERVER": f"/Common/{GTM_SERVER}",
+            "ADCBRIDGE_DNS__TARGETS": json.dumps(["adc"]),
+            "ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([self.demo.dns]),  # ask the emulator's DNS listener
         }
 
     def heading(self) -> str:
         return f"The BIG-IP ({self.demo.adc_url}; the bridge writes in partition /{PARTITION})"
 
     def report(self) -> str:
-        return bigip_show.report(self.demo.adc_url, self.context())
+        return bigip_show.report(self.demo.adc_url, self.context(), self.demo.dns_server())
 
     def names(self) -> str:
-        return (
-            "== Names: not published (dns.targets: []; the bigip dialect does not drive BIG-IP DNS yet, "
-            "RFC 2136 can publish them) =="
-        )
+        return self.demo.left_out()
 
     def guide_lines(self) -> list[str]:
         where = f"--url {self.demo.adc_url} --ca-file {self.certificate}"
         return [
-            f"python -m mocks.bigip.show {where}   # the unit's objects",
+            f"python -m mocks.bigip.show {where} --dns {self.demo.dns}   # the unit's objects",
+            self.demo.dig_line(),
             f"curl -s --cacert {self.certificate} -u {USERNAME} {self.demo.adc_url}/mgmt/tm/ltm/virtual"
             "   # asks for the password",
         ]
 
     def follow(self) -> None:
-        bigip_show.follow(self.demo.adc_url, self.context(), 1.0)
+        bigip_show.follow(self.demo.adc_url, self.context(), 1.0, self.demo.dns_server())
 
 
 APPLIANCES: dict[str, type[Appliance]] = {"reference": ReferenceAdc, "bigip": BigipUnit}

@@ -1,7 +1,8 @@
 """``make demo`` as a user runs it (with free ports and ``--once``): three processes, one table.
 
-``make demo ADC=bigip`` too: the BIG-IP emulator instead of the mock ADC, the bridge's partition
-made first over the REST API, the bridge verifying the emulator's certificate.
+``make demo ADC=bigip`` too: the BIG-IP emulator instead of the mock ADC, the bridge's partition and
+the BIG-IP DNS datacenter and GTM server made first over the REST API, the bridge verifying the
+emulator's certificate and publishing the names as wide IPs that the emulator's DNS listener answers.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ async def test_the_demo_publishes_the_demo_cluster_and_stops_cleanly() -> None:
     assert PASSWORD not in out + err
 
 
-async def test_the_bigip_demo_sets_up_the_partition_and_fills_it_over_verified_tls() -> None:
+async def test_the_bigip_demo_sets_up_the_partition_and_gtm_server_and_fills_them_over_verified_tls() -> None:
     out, err = await demo("--adc", "bigip")
     prepared = 'POST /mgmt/tm/auth/partition {"name": "k8s", "description": "adcbridge: the bridge\'s own partition"}'
     assert prepared in out
+    assert 'POST /mgmt/tm/gtm/datacenter {"name": "dc1", "partition": "Common"}' in out
+    server = '{"name": "bigip1", "partition": "Common", "datacenter": "/Common/dc1", "addresses": ["10.1.0.1"]}'
+    assert f"POST /mgmt/tm/gtm/server {server}" in out
     for letter, address in (("a", "10.0.0.11"), ("b", "10.0.0.12"), ("c", "10.0.0.13")):
         assert _row(out, f"/k8s/k8s-demo.njet-node-{letter}") == [
             f"/k8s/k8s-demo.njet-node-{letter}",
@@ -76,7 +80,15 @@ async def test_the_bigip_demo_sets_up_the_partition_and_fills_it_over_verified_t
             "automap",
             "yes",
         ]
-    assert "Names: not published (dns.targets: [];" in out
+    for host in ("api", "legacy", "pay", "secure", "shop", "static", "vs"):  # wide IPs the DNS listener answers
+        assert _row(out, f"{host}.example.com") == [
+            f"{host}.example.com",
+            "A",
+            "/k8s/k8s-demo.njet-gtm-a-192.0.2.10",
+            "192.0.2.10",
+        ]
+    assert _row(out, "intranet.example.com") == ["intranet.example.com", "NXDOMAIN"]
+    assert _row(out, "old_site.example.com") == ["old_site.example.com", "NXDOMAIN"]
     assert "Ingress web/legacy  HostRejected  host 'old_site.example.com' not published" in out
     assert DEMO_PASSWORD not in out + err
 

@@ -3,8 +3,9 @@
 ``python -m mocks.bigip.show --url https://127.0.0.1:8443 --ca-file bigip.pem`` reads
 ``/_mock/state`` (loopback only, no login) over the unit's HTTPS, verifying its certificate
 against ``--ca-file``, and prints the LTM objects of every partition by full path: nodes, pools
-with their members, virtual servers. ``--follow`` prints again whenever the change log moves,
-until interrupted. A demo that publishes names to BIG-IP DNS adds its section to ``SECTIONS``.
+with their members, virtual servers; then the BIG-IP DNS wide IPs (name, record type, pools)
+with what the unit's DNS listener answers for each (``--dns host:port``; without it, no answer
+column is asked for). ``--follow`` prints again whenever the change log moves, until interrupted.
 
 Part of the emulator's tools, not of the bridge: it reads the unit's native objects only.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mocks.adc.show import table
+from mocks.adc.show import resolve, table
 
 Obj = dict[str, Any]
 
@@ -88,39 +89,65 @@ def marked(item: Obj) -> str:
     return "yes" if str(item.get("description", "")).startswith("managed-by=adcbridge") else "-"
 
 
+def wide_ips(state: Obj, dns_server: tuple[str, int] | None) -> str:
+    """The wide IPs of both record types, with the DNS listener's answer for each (``-`` unasked)."""
+    rows = [("WIDE IP", "TYPE", "POOLS", "DNS ANSWER")]
+    for record_type in ("A", "AAAA"):
+        for wide_ip in objects(state, f"gtm/wideip/{record_type.lower()}"):
+            name = str(wide_ip["name"])
+            answer = resolve(name, record_type, dns_server) if dns_server else "-"
+            rows.append((name, record_type, " ".join(pool_path(pool) for pool in wide_ip.get("pools", [])), answer))
+    return table(rows)
+
+
+def pool_path(pool: Obj) -> str:
+    """A wide IP's pool entry as a full path (an entry names it by ``name`` and ``partition``, or in full)."""
+    name = str(pool["name"])
+    return name if name.startswith("/") else f"/{pool.get('partition', 'Common')}/{name}"
+
+
 SECTIONS: list[Callable[[Obj], str]] = [nodes, pools, virtuals]
 
 
-def report(url: str, context: ssl.SSLContext) -> str:
+def report(url: str, context: ssl.SSLContext, dns_server: tuple[str, int] | None = None) -> str:
     state = fetch(url, "state", context)
-    return "\n\n".join(section(state) for section in SECTIONS)
+    return "\n\n".join([*(section(state) for section in SECTIONS), wide_ips(state, dns_server)])
 
 
-def follow(url: str, context: ssl.SSLContext, interval: float) -> None:
+def follow(url: str, context: ssl.SSLContext, interval: float, dns_server: tuple[str, int] | None = None) -> None:
     seen = -1
     while True:
         changes = fetch(url, "changes?since=0", context)["changes"]
         latest = int(changes[-1]["seq"]) if changes else 0
         if latest != seen:
             seen = latest
-            print(f"\n== the BIG-IP at {time.strftime('%H:%M:%S')} (change #{latest}) ==\n{report(url, context)}")
+            shown = report(url, context, dns_server)
+            print(f"\n== the BIG-IP at {time.strftime('%H:%M:%S')} (change #{latest}) ==\n{shown}")
             sys.stdout.flush()
         time.sleep(interval)
+
+
+def server(address: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``) as dnspython takes it."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mocks.bigip.show", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="https://127.0.0.1:8443", help="the emulator's base URL")
     parser.add_argument("--ca-file", type=Path, help="PEM certificate to verify the emulator with")
+    parser.add_argument("--dns", default="", help="the unit's DNS listener (host:port) to ask for each wide IP")
     parser.add_argument("--follow", action="store_true", help="print again after every change")
     parser.add_argument("--interval", type=float, default=1.0, help="how often --follow looks")
     args = parser.parse_args(argv)
     try:
         context = trusting(args.ca_file)
+        dns_server = server(args.dns) if args.dns else None
         if args.follow:
-            follow(args.url, context, args.interval)
+            follow(args.url, context, args.interval, dns_server)
         else:
-            print(report(args.url, context))
+            print(report(args.url, context, dns_server))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
