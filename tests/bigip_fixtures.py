@@ -7,6 +7,7 @@ Everything goes over real sockets.
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -77,3 +78,19 @@ async def bigip(mock_bigip: MockBigIP) -> AsyncIterator[Unit]:
     auth = httpx.BasicAuth(BIGIP_USER, BIGIP_PASSWORD)
     async with httpx.AsyncClient(base_url=mock_bigip.url, verify=trust(mock_bigip), auth=auth, timeout=10) as http:
         yield Unit(http)
+
+
+def bridge_env(mock: MockBigIP, **settings: str) -> dict[str, str]:
+    """The environment of ``adcbridge`` run as an operator runs it against this unit: nothing of the
+    caller's ``ADCBRIDGE_*`` variables, the bigip dialect in partition ``PARTITION``, then ``settings``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
+    return env | {
+        "ADCBRIDGE_OWNER_ID": "demo.njet",
+        "ADCBRIDGE_ADC__DIALECT": "bigip",
+        "ADCBRIDGE_ADC__URL": mock.url,
+        "ADCBRIDGE_ADC__USERNAME": BIGIP_USER,
+        "ADCBRIDGE_ADC__PASSWORD": BIGIP_PASSWORD,
+        "ADCBRIDGE_ADC__PARTITION": PARTITION,
+        "ADCBRIDGE_ADC__VERIFY_TLS": "false",
+        **settings,
+    }

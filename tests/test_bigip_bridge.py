@@ -12,7 +12,6 @@ repeated every cycle), and settings a BIG-IP cannot honour stop the bridge at st
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from adcbridge.metrics import Metrics
 from adcbridge.model import Kind
 from adcbridge.reconciler import CycleReport, Reconciler
 from mocks.bigip import MockBigIP
-from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, certificate_file
+from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, bridge_env, certificate_file
 from tests.builders import VIP4, node, settings
 from tests.test_bridge_against_mock import StaticSource, cluster
 from tests.test_config_fuzz import run_cli
@@ -309,18 +308,7 @@ async def test_run_once_converges_on_the_unit_and_leaves_no_token(
     mock_bigip: MockBigIP, unit: Unit, tmp_path: Path
 ) -> None:
     demo = Path(__file__).parent.parent / "config" / "demo"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
-    env |= {
-        "ADCBRIDGE_OWNER_ID": "demo.njet",
-        "ADCBRIDGE_ADC__DIALECT": "bigip",
-        "ADCBRIDGE_ADC__URL": mock_bigip.url,
-        "ADCBRIDGE_ADC__USERNAME": BIGIP_USER,
-        "ADCBRIDGE_ADC__PASSWORD": BIGIP_PASSWORD,
-        "ADCBRIDGE_ADC__PARTITION": PARTITION,
-        "ADCBRIDGE_ADC__VERIFY_TLS": "false",
-        "ADCBRIDGE_DNS__TARGETS": "[]",
-        "ADCBRIDGE_VIP__ADDRESSES": '["192.0.2.10"]',
-    }
+    env = bridge_env(mock_bigip, ADCBRIDGE_DNS__TARGETS="[]", ADCBRIDGE_VIP__ADDRESSES='["192.0.2.10"]')
     command = [sys.executable, "-m", "adcbridge", "run", "--once", "--snapshot", str(demo)]
     for run in range(2):
         process = await asyncio.create_subprocess_exec(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from adcbridge.app import check_names
 from adcbridge.config import Settings
 from adcbridge.model import Kind, Owner
 from mocks.bigip import MockBigIP
-from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, certificate_file
+from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, bridge_env, certificate_file
 from tests.builders import VIP4, VIP6, node, settings
 from tests.test_bigip_bridge import REQUIRED, last_seq, running
 from tests.test_bridge_against_mock import cluster
@@ -344,19 +343,12 @@ async def test_run_once_publishes_the_demo_and_its_dns_check_finds_every_name(
     assert mock_bigip.dns_address is not None
     host, port = mock_bigip.dns_address
     demo = Path(__file__).parent.parent / "config" / "demo"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
-    env |= {
-        "ADCBRIDGE_OWNER_ID": "demo.njet",
-        "ADCBRIDGE_ADC__DIALECT": "bigip",
-        "ADCBRIDGE_ADC__URL": mock_bigip.url,
-        "ADCBRIDGE_ADC__USERNAME": BIGIP_USER,
-        "ADCBRIDGE_ADC__PASSWORD": BIGIP_PASSWORD,
-        "ADCBRIDGE_ADC__PARTITION": PARTITION,
-        "ADCBRIDGE_ADC__VERIFY_TLS": "false",
-        "ADCBRIDGE_ADC__GTM_SERVER": SERVER,
-        "ADCBRIDGE_DNS__VERIFY_SERVERS": f'["{host}:{port}"]',
-        "ADCBRIDGE_VIP__ADDRESSES": f'["{VIP4}"]',
-    }
+    env = bridge_env(
+        mock_bigip,
+        ADCBRIDGE_ADC__GTM_SERVER=SERVER,
+        ADCBRIDGE_DNS__VERIFY_SERVERS=f'["{host}:{port}"]',
+        ADCBRIDGE_VIP__ADDRESSES=f'["{VIP4}"]',
+    )
     command = [sys.executable, "-m", "adcbridge", "run", "--once", "--snapshot", str(demo)]
     outputs = []
     for run in range(2):
