@@ -72,6 +72,13 @@ class Metrics:
             ["url"],
             registry=r,
         )
+        self.adc_credentials_refused = Gauge(
+            "adcbridge_adc_credentials_refused",
+            "1 while the ADC unit refuses the bridge's credentials (it is not asked again until they change),"
+            " 0 after a successful login",
+            ["url"],
+            registry=r,
+        )
         self.adc_sync_pending = Gauge(
             "adcbridge_adc_sync_pending",
             "1 while the ADC's device group reported changes not synced (Changes Pending) after our last sync",

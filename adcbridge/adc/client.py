@@ -10,7 +10,8 @@ imports tenacity. What it guarantees:
   see the expiry opens one new session, not one each (appliances cap sessions).
 - **The account is never locked by us.** A login refused for bad credentials is remembered
   by a fingerprint of the credentials and never tried again until they change (a rotated
-  Secret): a loop cannot burn through the appliance's lockout threshold.
+  Secret): a loop cannot burn through the appliance's lockout threshold. Since the refusal is
+  then not seen again, a gauge holds it: 1 from the refusal to the next successful login.
 - **Errors are ours.** Transport failures and HTTP 408/429/5xx become ``AdcUnavailable`` here;
   the wire turns every other answer into data or into the tree in ``adcbridge.errors``; messages
   quote bodies truncated and never carry the password or the token.
@@ -147,8 +148,9 @@ class AdcClient:
         self._write_gate = write_gate  # False while this replica is not the leader
         self._metrics = metrics
         self._tls = TlsFiles(settings)
+        self._url = url or settings.urls[0]
         self._http = httpx.AsyncClient(
-            base_url=(url or settings.urls[0]) + wire.base_path,
+            base_url=self._url + wire.base_path,
             timeout=settings.timeout,
             verify=self._tls.context,
             transport=transport,
@@ -292,6 +294,7 @@ class AdcClient:
                 if not isinstance(exc, AdcAuthError) or not self._wire.bad_credentials(exc):
                     raise
                 self._refused = credentials.fingerprint()
+                self._show_refused(True)
                 raise AdcAuthError(
                     f"login refused: wrong username or password for {credentials.username!r}; "
                     "not retried until the credentials change",
@@ -301,6 +304,7 @@ class AdcClient:
             if not token:
                 raise AdcProtocolError("login answer carries no token")
             self._refused = None
+            self._show_refused(False)
             self._token = token
             log.info("logged in to the ADC as %s", credentials.username)
 
@@ -339,6 +343,10 @@ class AdcClient:
             raise
         finally:
             self._count(method, outcome, time.perf_counter() - started)
+
+    def _show_refused(self, refused: bool) -> None:
+        if self._metrics is not None:
+            self._metrics.adc_credentials_refused.labels(self._url).set(1 if refused else 0)
 
     def _count(self, method: str, outcome: str, seconds: float) -> None:
         if self._metrics is not None:
