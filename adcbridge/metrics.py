@@ -84,6 +84,9 @@ class Metrics:
             "1 while the ADC's device group reported changes not synced (Changes Pending) after our last sync",
             registry=r,
         )
+        self.ready = Gauge(
+            "adcbridge_ready", "1 while /readyz answers 200 (evaluated at each scrape), 0 otherwise", registry=r
+        )
         self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
 
     def exposition(self) -> bytes:
