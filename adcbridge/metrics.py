@@ -74,9 +74,8 @@ class Metrics:
         )
         self.adc_credentials_refused = Gauge(
             "adcbridge_adc_credentials_refused",
-            "1 while the ADC unit refuses the bridge's credentials (it is not asked again until they change),"
-            " 0 after a successful login",
-            ["url"],
+            "ADC units whose last login refused the bridge's credentials (1 for a single unit), until a login"
+            " succeeds: a refused unit is not asked again until the credentials change",
             registry=r,
         )
         self.adc_sync_pending = Gauge(

@@ -96,8 +96,8 @@ async def test_connect_reports_a_permanent_error_at_once(mock_adc: MockADC) -> N
         assert time.monotonic() - started < 2.0
 
 
-def credentials_refused(metrics: Metrics, url: str) -> float | None:
-    return metrics.registry.get_sample_value("adcbridge_adc_credentials_refused", {"url": url})
+def credentials_refused(metrics: Metrics) -> float | None:
+    return metrics.registry.get_sample_value("adcbridge_adc_credentials_refused")
 
 
 async def test_the_refused_credentials_gauge_holds_until_a_login_succeeds(mock_adc: MockADC, adc: Appliance) -> None:
@@ -109,20 +109,35 @@ async def test_the_refused_credentials_gauge_holds_until_a_login_succeeds(mock_a
     source = lambda: Credentials(USERNAME, secret["password"])  # noqa: E731 - the Secret's file, read at each login
     async with AdcClient(settings, source, wire=REFERENCE_WIRE, metrics=metrics) as client:
         await client.get("system/info")
-        assert credentials_refused(metrics, mock_adc.url) == 0
+        assert credentials_refused(metrics) == 0
         await adc.control("POST", "password", {"password": rotated})  # rotated on the ADC, not yet in the Secret
         await adc.control("POST", "sessions/expire")
         with pytest.raises(AdcAuthError, match="login refused"):
             await client.get("system/info")
-        assert credentials_refused(metrics, mock_adc.url) == 1
+        assert credentials_refused(metrics) == 1
         asked = await logins(adc)
         with pytest.raises(AdcAuthError, match="refused these credentials before"):
             await client.get("system/info")
         assert await logins(adc) == asked  # not asked again: the gauge is all that still shows the refusal
-        assert credentials_refused(metrics, mock_adc.url) == 1
+        assert credentials_refused(metrics) == 1
+        # Another unit's client (an HA pair) logging in does not clear this one's refusal.
+        good = lambda: Credentials(USERNAME, rotated)  # noqa: E731
+        async with AdcClient(settings, good, wire=REFERENCE_WIRE, metrics=metrics) as other:
+            await other.get("system/info")
+            assert credentials_refused(metrics) == 1
         secret["password"] = rotated  # the Secret catches up
         assert (await client.get("system/info"))["ha_role"] == "active"
-        assert credentials_refused(metrics, mock_adc.url) == 0
+        assert credentials_refused(metrics) == 0
+
+
+async def test_a_client_closed_while_refused_leaves_the_gauge(mock_adc: MockADC) -> None:
+    metrics = Metrics()
+    settings = AdcSettings(url=mock_adc.url, operation_deadline=5.0, timeout=2.0)
+    async with AdcClient(settings, lambda: Credentials(USERNAME, "wrong"), wire=REFERENCE_WIRE, metrics=metrics) as c:
+        with pytest.raises(AdcAuthError, match="login refused"):
+            await c.get("system/info")
+        assert credentials_refused(metrics) == 1
+    assert credentials_refused(metrics) == 0
 
 
 async def test_already_exists_converges_and_not_found_on_delete_is_done(mock_adc: MockADC, adc: Appliance) -> None:

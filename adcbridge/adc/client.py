@@ -148,9 +148,8 @@ class AdcClient:
         self._write_gate = write_gate  # False while this replica is not the leader
         self._metrics = metrics
         self._tls = TlsFiles(settings)
-        self._url = url or settings.urls[0]
         self._http = httpx.AsyncClient(
-            base_url=self._url + wire.base_path,
+            base_url=(url or settings.urls[0]) + wire.base_path,
             timeout=settings.timeout,
             verify=self._tls.context,
             transport=transport,
@@ -159,6 +158,7 @@ class AdcClient:
         self._token = ""
         self._login_lock = asyncio.Lock()
         self._refused: str | None = None  # fingerprint of credentials the appliance refused
+        self._shown_refused = False  # counted in the adcbridge_adc_credentials_refused gauge
 
     async def __aenter__(self) -> AdcClient:
         return self
@@ -175,6 +175,7 @@ class AdcClient:
             except AdcError as exc:
                 log.debug("logout failed: %s", exc)
         self._token = ""
+        self._show_refused(False)  # a closed session refuses nothing
         await self._http.aclose()
 
     # ------------------------------------------------------------------ public calls
@@ -345,8 +346,11 @@ class AdcClient:
             self._count(method, outcome, time.perf_counter() - started)
 
     def _show_refused(self, refused: bool) -> None:
-        if self._metrics is not None:
-            self._metrics.adc_credentials_refused.labels(self._url).set(1 if refused else 0)
+        """This unit in or out of the gauge, which counts the units (clients) refusing now."""
+        if self._metrics is None or refused == self._shown_refused:
+            return
+        self._shown_refused = refused
+        self._metrics.adc_credentials_refused.inc(1 if refused else -1)
 
     def _count(self, method: str, outcome: str, seconds: float) -> None:
         if self._metrics is not None:
