@@ -72,10 +72,19 @@ class Metrics:
             ["url"],
             registry=r,
         )
+        self.adc_credentials_refused = Gauge(
+            "adcbridge_adc_credentials_refused",
+            "ADC units whose last login refused the bridge's credentials (1 for a single unit), until a login"
+            " succeeds: a refused unit is not asked again until the credentials change",
+            registry=r,
+        )
         self.adc_sync_pending = Gauge(
             "adcbridge_adc_sync_pending",
             "1 while the ADC's device group reported changes not synced (Changes Pending) after our last sync",
             registry=r,
+        )
+        self.ready = Gauge(
+            "adcbridge_ready", "1 while /readyz answers 200 (evaluated at each scrape), 0 otherwise", registry=r
         )
         self.degraded = Gauge("adcbridge_degraded", "1 while the cluster view is degraded or incomplete", registry=r)
 

@@ -4,7 +4,8 @@
 the cluster view is complete and a cycle succeeded recently (every operation it attempted
 went through; a standing conflict does not make the bridge unready), 503 with the reason
 otherwise, so a rollout waits for a bridge that actually works; ``/metrics`` is the
-Prometheus exposition of our own registry. Every other path is 404. The answers never
+Prometheus exposition of our own registry, with readiness as ``adcbridge_ready`` (a probe's
+answer is not kept anywhere a dashboard could read it). Every other path is 404. The answers never
 carry settings or secrets.
 """
 
@@ -30,6 +31,8 @@ def build_app(metrics: Metrics, readiness: Readiness) -> web.Application:
         return web.Response(text=f"{reason}\n", status=200 if ready else 503)
 
     async def metrics_page(_: web.Request) -> web.Response:
+        ready, _reason = readiness()  # a scrape sees what a probe would see now
+        metrics.ready.set(1 if ready else 0)
         body = metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

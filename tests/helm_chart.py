@@ -44,7 +44,8 @@ class Rendered:
 
     def settings_text(self) -> str:
         """The bridge's settings file, as the ConfigMap carries it."""
-        return str(self.one("ConfigMap")["data"][CONFIG_FILE])
+        (config_map,) = [obj for obj in self.of_kind("ConfigMap") if CONFIG_FILE in obj["data"]]
+        return str(config_map["data"][CONFIG_FILE])
 
     def settings(self) -> Obj:
         loaded: Obj = yaml.safe_load(self.settings_text())

@@ -15,6 +15,7 @@ from adcbridge.adc import AdcClient, Credentials
 from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
 from adcbridge.config import AdcSettings
 from adcbridge.errors import AdcAuthError, AdcProtocolError, AdcRejected, AdcUnavailable
+from adcbridge.metrics import Metrics
 from adcbridge.model import Owner
 from mocks.adc import MockADC
 from tests.conftest import PASSWORD, USERNAME, Appliance
@@ -93,6 +94,50 @@ async def test_connect_reports_a_permanent_error_at_once(mock_adc: MockADC) -> N
         with pytest.raises(AdcAuthError, match="wrong username or password"):
             await client.connect("slb/node", within=10.0)
         assert time.monotonic() - started < 2.0
+
+
+def credentials_refused(metrics: Metrics) -> float | None:
+    return metrics.registry.get_sample_value("adcbridge_adc_credentials_refused")
+
+
+async def test_the_refused_credentials_gauge_holds_until_a_login_succeeds(mock_adc: MockADC, adc: Appliance) -> None:
+    """The refusal is seen once (the client never sends those credentials again), so the gauge keeps it."""
+    rotated = "rotated-by-the-admin-7"
+    secret = {"password": PASSWORD}
+    metrics = Metrics()
+    settings = AdcSettings(url=mock_adc.url, operation_deadline=5.0, timeout=2.0)
+    source = lambda: Credentials(USERNAME, secret["password"])  # noqa: E731 - the Secret's file, read at each login
+    async with AdcClient(settings, source, wire=REFERENCE_WIRE, metrics=metrics) as client:
+        await client.get("system/info")
+        assert credentials_refused(metrics) == 0
+        await adc.control("POST", "password", {"password": rotated})  # rotated on the ADC, not yet in the Secret
+        await adc.control("POST", "sessions/expire")
+        with pytest.raises(AdcAuthError, match="login refused"):
+            await client.get("system/info")
+        assert credentials_refused(metrics) == 1
+        asked = await logins(adc)
+        with pytest.raises(AdcAuthError, match="refused these credentials before"):
+            await client.get("system/info")
+        assert await logins(adc) == asked  # not asked again: the gauge is all that still shows the refusal
+        assert credentials_refused(metrics) == 1
+        # Another unit's client (an HA pair) logging in does not clear this one's refusal.
+        good = lambda: Credentials(USERNAME, rotated)  # noqa: E731
+        async with AdcClient(settings, good, wire=REFERENCE_WIRE, metrics=metrics) as other:
+            await other.get("system/info")
+            assert credentials_refused(metrics) == 1
+        secret["password"] = rotated  # the Secret catches up
+        assert (await client.get("system/info"))["ha_role"] == "active"
+        assert credentials_refused(metrics) == 0
+
+
+async def test_a_client_closed_while_refused_leaves_the_gauge(mock_adc: MockADC) -> None:
+    metrics = Metrics()
+    settings = AdcSettings(url=mock_adc.url, operation_deadline=5.0, timeout=2.0)
+    async with AdcClient(settings, lambda: Credentials(USERNAME, "wrong"), wire=REFERENCE_WIRE, metrics=metrics) as c:
+        with pytest.raises(AdcAuthError, match="login refused"):
+            await c.get("system/info")
+        assert credentials_refused(metrics) == 1
+    assert credentials_refused(metrics) == 0
 
 
 async def test_already_exists_converges_and_not_found_on_delete_is_done(mock_adc: MockADC, adc: Appliance) -> None:

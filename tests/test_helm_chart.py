@@ -36,7 +36,7 @@ CREDENTIALS = {"adc-password": CANARY_PASSWORD, "rfc2136-tsig-secret": TSIG_CANA
 
 COMBINATIONS: dict[str, Obj] = {
     "defaults": {},
-    "existing secrets, CA from a Secret, mutual TLS, two namespaces, status, ServiceMonitor": {
+    "existing secrets, CA from a Secret, mutual TLS, two namespaces, status, monitoring": {
         "adc": {
             "credentials": {"existingSecret": "adc-login", "username": "", "password": ""},
             "caBundle": {"secretName": "adc-ca"},
@@ -46,6 +46,8 @@ COMBINATIONS: dict[str, Obj] = {
         "writeStatus": True,
         "replicas": 3,
         "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+        "prometheusRule": {"enabled": True, "labels": {"release": "prom"}},
+        "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "Ingress"}},
         "image": {"digest": "sha256:" + "ab" * 32},
         "imagePullSecrets": [{"name": "registry"}],
         "extraEnv": [{"name": "TZ", "value": "UTC"}],
@@ -113,6 +115,8 @@ COMBINATIONS: dict[str, Obj] = {
         "mode": "sidecar",
         "kic": {"serviceAccountName": "njet-ingress", "podLabels": {"app": "njet-ingress"}},
         "metrics": {"podMonitor": {"enabled": True}},
+        "prometheusRule": {"enabled": True, "alerts": {"AdcbridgeNoSuccessfulCycle": {"threshold": 1800}}},
+        "grafanaDashboard": {"enabled": True, "namespace": "monitoring"},
     },
     "sidecar, namespaced, status, client certificate": {
         "mode": "sidecar",
@@ -424,6 +428,9 @@ REFUSED = [
     ({"adc": {"dialect": "bigip", "partition": "k8s", "url": []}}, "/adc/url"),
     ({"adc": {"dialect": "bigip", "partition": "k8s", "url": ["https://a/path"]}}, "/adc/url"),
     ({"adc": {"configSyncGroup": "g"}}, "/adc/configSyncGroup"),
+    ({"prometheusRule": {"alerts": {"AdcbridgeNoLeader": {"for": "five minutes"}}}}, "/prometheusRule/alerts"),
+    ({"prometheusRule": {"alerts": {"AdcbridgeNoLeadr": {"for": "5m"}}}}, "/prometheusRule/alerts"),
+    ({"grafanaDashboard": {"labels": {"grafana_dashboard": 1}}}, "/grafanaDashboard/labels"),
 ]
 
 
@@ -437,6 +444,10 @@ def test_bad_values_are_refused_naming_the_field(values: Obj, named: str) -> Non
 TEMPLATE_REFUSED = [
     ({"mode": "sidecar", "kic": {"serviceAccountName": "kic", "namespace": "elsewhere"}}, "kic.namespace"),
     ({"leaderElection": {"renewDeadlineSeconds": 20}}, "leaderElection"),
+    (
+        {"prometheusRule": {"enabled": True, "alerts": {"AdcbridgeNoLeader": {"threshold": 2}}}},
+        "prometheusRule.alerts.AdcbridgeNoLeader.threshold",
+    ),
 ]
 
 
@@ -495,6 +506,12 @@ _ENDPOINT = {
     },
 }
 _LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+_METADATA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "namespace"],
+    "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}, "labels": _LABELS},
+}
 
 
 def _monitor_schema(kind: str, endpoints: str) -> dict[str, Any]:
@@ -506,12 +523,7 @@ def _monitor_schema(kind: str, endpoints: str) -> dict[str, Any]:
         "properties": {
             "apiVersion": {"const": "monitoring.coreos.com/v1"},
             "kind": {"const": kind},
-            "metadata": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name", "namespace"],
-                "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}, "labels": _LABELS},
-            },
+            "metadata": _METADATA,
             "spec": {
                 "type": "object",
                 "additionalProperties": False,
@@ -535,9 +547,53 @@ def _monitor_schema(kind: str, endpoints: str) -> dict[str, Any]:
     }
 
 
+_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["alert", "expr"],
+    "properties": {
+        "alert": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"},
+        "expr": {"type": "string", "minLength": 1},
+        "for": _DURATION,
+        "labels": _LABELS,
+        "annotations": _LABELS,
+    },
+}
+_PROMETHEUS_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": _METADATA,
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["groups"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "rules"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": _DURATION,
+                            "rules": {"type": "array", "minItems": 1, "items": _RULE},
+                        },
+                    },
+                }
+            },
+        },
+    },
+}
 MONITOR_SCHEMAS = {
     "ServiceMonitor": _monitor_schema("ServiceMonitor", "endpoints"),
     "PodMonitor": _monitor_schema("PodMonitor", "podMetricsEndpoints"),
+    "PrometheusRule": _PROMETHEUS_RULE,
 }
 
 
@@ -546,7 +602,7 @@ def validate_monitor(obj: Obj) -> None:
 
 
 def test_monitors_point_at_the_named_port() -> None:
-    service = combination("existing secrets, CA from a Secret, mutual TLS, two namespaces, status, ServiceMonitor")
+    service = combination("existing secrets, CA from a Secret, mutual TLS, two namespaces, status, monitoring")
     (port,) = service.one("Service")["spec"]["ports"]
     assert port["targetPort"] == PORT_NAME
     assert service.one("ServiceMonitor")["spec"]["endpoints"][0]["port"] == port["name"]

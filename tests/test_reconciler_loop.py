@@ -103,8 +103,10 @@ async def test_readiness_follows_the_cycles(mock_adc: MockADC, adc: Appliance) -
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
                 assert (await http.get("/readyz")).status_code == 503
+                assert "\nadcbridge_ready 0.0\n" in (await http.get("/metrics")).text
                 await bridge.cycle()
                 assert (await http.get("/readyz")).text == "ready\n"
+                assert "\nadcbridge_ready 1.0\n" in (await http.get("/metrics")).text
                 await adc.ok(
                     "POST", "dns/domain", {"name": "taken.example.com", "type": "A", "addresses": ["203.0.113.9"]}
                 )
@@ -116,7 +118,7 @@ async def test_readiness_follows_the_cycles(mock_adc: MockADC, adc: Appliance) -
                 await bridge.cycle(cluster(complete=False))
                 answer = await http.get("/readyz")
                 assert (answer.status_code, answer.text) == (503, "cluster view incomplete\n")
-                assert (await http.get("/metrics")).status_code == 200
+                assert "\nadcbridge_ready 0.0\n" in (await http.get("/metrics")).text
                 assert (await http.get("/")).status_code == 404
         finally:
             await server.stop()

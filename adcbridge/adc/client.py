@@ -10,7 +10,8 @@ imports tenacity. What it guarantees:
   see the expiry opens one new session, not one each (appliances cap sessions).
 - **The account is never locked by us.** A login refused for bad credentials is remembered
   by a fingerprint of the credentials and never tried again until they change (a rotated
-  Secret): a loop cannot burn through the appliance's lockout threshold.
+  Secret): a loop cannot burn through the appliance's lockout threshold. Since the refusal is
+  then not seen again, a gauge holds it: 1 from the refusal to the next successful login.
 - **Errors are ours.** Transport failures and HTTP 408/429/5xx become ``AdcUnavailable`` here;
   the wire turns every other answer into data or into the tree in ``adcbridge.errors``; messages
   quote bodies truncated and never carry the password or the token.
@@ -157,6 +158,7 @@ class AdcClient:
         self._token = ""
         self._login_lock = asyncio.Lock()
         self._refused: str | None = None  # fingerprint of credentials the appliance refused
+        self._shown_refused = False  # counted in the adcbridge_adc_credentials_refused gauge
 
     async def __aenter__(self) -> AdcClient:
         return self
@@ -173,6 +175,7 @@ class AdcClient:
             except AdcError as exc:
                 log.debug("logout failed: %s", exc)
         self._token = ""
+        self._show_refused(False)  # a closed session refuses nothing
         await self._http.aclose()
 
     # ------------------------------------------------------------------ public calls
@@ -292,6 +295,7 @@ class AdcClient:
                 if not isinstance(exc, AdcAuthError) or not self._wire.bad_credentials(exc):
                     raise
                 self._refused = credentials.fingerprint()
+                self._show_refused(True)
                 raise AdcAuthError(
                     f"login refused: wrong username or password for {credentials.username!r}; "
                     "not retried until the credentials change",
@@ -301,6 +305,7 @@ class AdcClient:
             if not token:
                 raise AdcProtocolError("login answer carries no token")
             self._refused = None
+            self._show_refused(False)
             self._token = token
             log.info("logged in to the ADC as %s", credentials.username)
 
@@ -339,6 +344,13 @@ class AdcClient:
             raise
         finally:
             self._count(method, outcome, time.perf_counter() - started)
+
+    def _show_refused(self, refused: bool) -> None:
+        """This unit in or out of the gauge, which counts the units (clients) refusing now."""
+        if self._metrics is None or refused == self._shown_refused:
+            return
+        self._shown_refused = refused
+        self._metrics.adc_credentials_refused.inc(1 if refused else -1)
 
     def _count(self, method: str, outcome: str, seconds: float) -> None:
         if self._metrics is not None:

@@ -287,3 +287,37 @@ volumeMounts:
 {{- fail "leaderElection: needs retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds" }}
 {{- end }}
 {{- end }}
+
+{{/*
+The groups of alerts/adcbridge.rules.yaml with prometheusRule.alerts applied, by alert name:
+enabled: false drops the alert; for and severity replace the file's; threshold replaces N in an
+expression that ends in "> N" (and fails for any other).
+*/}}
+{{- define "adcbridge.ruleGroups" -}}
+{{- $tuning := .Values.prometheusRule.alerts }}
+{{- $groups := list }}
+{{- range $group := (.Files.Get "alerts/adcbridge.rules.yaml" | fromYaml).groups }}
+{{- $rules := list }}
+{{- range $file := $group.rules }}
+{{- $rule := deepCopy $file }}
+{{- $tune := get $tuning $rule.alert | default dict }}
+{{- if hasKey $tune "for" }}
+{{- $_ := set $rule "for" $tune.for }}
+{{- end }}
+{{- if hasKey $tune "severity" }}
+{{- $_ := set $rule.labels "severity" $tune.severity }}
+{{- end }}
+{{- if hasKey $tune "threshold" }}
+{{- if not (regexMatch "> [0-9.]+$" $rule.expr) }}
+{{- fail (printf "prometheusRule.alerts.%s.threshold: this alert's expression does not end in a threshold (%s)" $rule.alert $rule.expr) }}
+{{- end }}
+{{- $_ := set $rule "expr" (regexReplaceAll "> [0-9.]+$" $rule.expr (printf "> %v" $tune.threshold)) }}
+{{- end }}
+{{- if not (eq (toString (get $tune "enabled")) "false") }}
+{{- $rules = append $rules $rule }}
+{{- end }}
+{{- end }}
+{{- $groups = append $groups (merge (dict "rules" $rules) (omit $group "rules")) }}
+{{- end }}
+{{- toYaml $groups }}
+{{- end }}
