@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
