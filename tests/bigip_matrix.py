@@ -94,7 +94,8 @@ FOREIGN: dict[str, frozenset[str]] = {
     "ltm/virtual": frozenset({"/Common/legacy-vs", "/other/other-vs"}),
 }
 # What a unit holds by itself: its partition Common, and a virtual address for every virtual
-# server's address (the foreign ones' and our VIP's). Its monitors and profiles are not in the state.
+# server's address (the foreign ones' and our VIP's; another owner's VIPs are added from what it
+# asks for, ``expected_names``). Its monitors and profiles are not in the state.
 BUILT_IN: dict[str, frozenset[str]] = {
     "auth/partition": frozenset({"Common"}),
     "ltm/virtual-address": frozenset({"/Common/192.0.2.98", "/other/192.0.2.99", f"/{PARTITION}/192.0.2.10"}),
@@ -176,6 +177,9 @@ def expected_names(wanted: list[dict[str, dict[Any, Any]]]) -> dict[str, set[str
     for objects in wanted:
         for kind in LTM:
             names.setdefault(kind, set()).update(f"/{PARTITION}/{name}" for name in objects[kind])
+        # The unit's virtual address for each of our virtual servers' addresses (``/P/<vip>:<port>``).
+        addresses = {destination.rpartition(":")[0] for destination, *_ in objects["ltm/virtual"].values()}
+        names["ltm/virtual-address"].update(addresses)
         names.setdefault(MEMBERS, set()).update(f"/{PARTITION}/{pool}/{member}" for pool, member in objects["members"])
     return names
 

@@ -678,6 +678,13 @@ async def assert_settled(
     assert reader.strays(state) == {}
 
 
+async def holds(cluster: Cluster, expected: Expected) -> bool:
+    """Whether the appliance holds what ``expected``'s owner asks for (its objects only: a check to
+    poll, not the verdict)."""
+    reader = Reader(cluster.dialect, [expected], BUILT_IN)
+    return reader.owned(await cluster.adc_state(), expected) == reader.wanted(expected)
+
+
 @dataclass(frozen=True)
 class Reader:
     """The verdict's view of one dialect's appliance: the reference's readers above, or a BIG-IP's
