@@ -694,15 +694,11 @@ async def test_sigkill_in_the_middle_of_a_large_apply(tmp_path: Path, dialect: s
             await assert_settled(
                 cluster, expected=[expected], foreign=foreign, bridges=[second], since=seeded, seconds=40
             )
-            changes = [change for change in await cluster.adc_changes(seeded) if succeeded(cluster, change)]
+            changes = [change for change in await cluster.adc_changes(seeded) if cluster.succeeded(change)]
             assert [change for change in changes if change["method"] == "DELETE"] == []
             posts = [change for change in changes if change["method"] == "POST"]
             created = [(change["kind"], change.get("path"), change["name"]) for change in posts]
             assert len(created) == len(set(created)), "an object was created twice"
-
-
-def succeeded(cluster: Cluster, change: dict[str, Any]) -> bool:
-    return bigip_matrix.succeeded(change) if cluster.dialect == "bigip" else change["code"] == 0
 
 
 # ---------------------------------------------------------------------------- 9. leader killed
