@@ -2,7 +2,8 @@
 
 The harness (processes, clients, helpers) lives in ``tests/matrix.py``, shared with the fault
 matrix. The fake Kubernetes API server (``python -m mocks.kube``, seeded with ``config/demo``), the
-mock ADC (``python -m mocks.adc``, with its DNS responder) and the bridge (``python -m
+mock ADC (``python -m mocks.adc``, with its DNS responder; for the tests run per dialect, also the
+BIG-IP emulator ``python -m mocks.bigip`` with its DNS listener) and the bridge (``python -m
 adcbridge run``, configured by environment variables, leader election on). The cluster is
 changed the way kubectl changes it — plain HTTP to the API server (and kubectl itself when
 it is installed) — and the assertions are on what the ADC holds (``/_mock/state``,
