@@ -94,7 +94,8 @@ FOREIGN: dict[str, frozenset[str]] = {
     "ltm/virtual": frozenset({"/Common/legacy-vs", "/other/other-vs"}),
 }
 # What a unit holds by itself: its partition Common, and a virtual address for every virtual
-# server's address (the foreign ones' and our VIP's). Its monitors and profiles are not in the state.
+# server's address (the foreign ones' and our VIP's; another owner's VIPs are added from what it
+# asks for, ``expected_names``). Its monitors and profiles are not in the state.
 BUILT_IN: dict[str, frozenset[str]] = {
     "auth/partition": frozenset({"Common"}),
     "ltm/virtual-address": frozenset({"/Common/192.0.2.98", "/other/192.0.2.99", f"/{PARTITION}/192.0.2.10"}),
@@ -176,6 +177,9 @@ def expected_names(wanted: list[dict[str, dict[Any, Any]]]) -> dict[str, set[str
     for objects in wanted:
         for kind in LTM:
             names.setdefault(kind, set()).update(f"/{PARTITION}/{name}" for name in objects[kind])
+        # The unit's virtual address for each of our virtual servers' addresses (``/P/<vip>:<port>``).
+        addresses = {destination.rpartition(":")[0] for destination, *_ in objects["ltm/virtual"].values()}
+        names["ltm/virtual-address"].update(addresses)
         names.setdefault(MEMBERS, set()).update(f"/{PARTITION}/{pool}/{member}" for pool, member in objects["members"])
     return names
 
@@ -188,6 +192,41 @@ def pick_foreign(state: dict[str, Any]) -> str:
         for kind in LTM
     }
     return json.dumps(picked, sort_keys=True)
+
+
+def member_port(member: dict[str, Any]) -> int:
+    """A member's port, from its name ``<node>:<port>`` (``.`` before the port of an IPv6 node)."""
+    name = str(member["name"])
+    return int(name.rpartition("." if name.count(":") > 1 else ":")[2])
+
+
+def members(state: dict[str, Any]) -> dict[tuple[str, int], bool]:
+    """The members of our partition's pools as (node address, port) -> enabled (not user-disabled)."""
+    pools = [pool for pool in state["objects"]["ltm/pool"] if pool["partition"] == PARTITION]
+    return {(m["address"], member_port(m)): m["session"] != "user-disabled" for pool in pools for m in members_of(pool)}
+
+
+def wideips(state: dict[str, Any]) -> set[str]:
+    """The names of our partition's A wide IPs (a published host is one)."""
+    return {item["name"] for item in state["objects"]["gtm/wideip/a"] if item["partition"] == PARTITION}
+
+
+def ltm(state: dict[str, Any]) -> tuple[set[str], dict[tuple[str, str], str], dict[str, set[int]]]:
+    """Our partition's node addresses; virtual servers as (``<vip>:<port>``, protocol) -> pool name;
+    each pool's member ports."""
+    objects = state["objects"]
+
+    def ours(kind: str) -> list[dict[str, Any]]:
+        return [item for item in objects[kind] if item["partition"] == PARTITION]
+
+    return (
+        {node["address"] for node in ours("ltm/node")},
+        {
+            (v["destination"].removeprefix(f"/{PARTITION}/"), v["ipProtocol"]): v["pool"].rpartition("/")[2]
+            for v in ours("ltm/virtual")
+        },
+        {pool["name"]: {member_port(m) for m in members_of(pool)} for pool in ours("ltm/pool")},
+    )
 
 
 def succeeded(change: dict[str, Any]) -> bool:

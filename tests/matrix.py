@@ -322,15 +322,37 @@ class Cluster:
         changes: list[dict[str, Any]] = (await self.mock("GET", "changes", since=since))["changes"]
         return changes
 
+    async def ltm(self) -> tuple[set[str], dict[tuple[str, str], str], dict[str, set[int]]]:
+        """The node addresses; virtual servers as (``<vip>:<port>``, protocol) -> pool; each pool's
+        member ports (on a BIG-IP, of our partition)."""
+        state = await self.adc_state()
+        if self.dialect == "bigip":
+            return bigip_matrix.ltm(state)
+        return (
+            {node["ip"] for node in state["objects"]["slb/node"]},
+            {(v["vip"], v["protocol"]): v["pool"] for v in state["objects"]["slb/vserver"]},
+            {pool: {m["port"] for m in members} for pool, members in state["rservers"].items()},
+        )
+
+    def succeeded(self, change: dict[str, Any]) -> bool:
+        """Whether a write of ``/_mock/changes`` went through."""
+        return bigip_matrix.succeeded(change) if self.dialect == "bigip" else change["code"] == 0
+
     async def last_change(self) -> int:
         return max((change["seq"] for change in await self.adc_changes()), default=0)
 
     async def domains(self) -> set[str]:
-        return {domain["name"] for domain in (await self.adc_state())["objects"]["dns/domain"]}
+        """The names the appliance publishes: its domains, or on a BIG-IP our partition's wide IPs."""
+        state = await self.adc_state()
+        if self.dialect == "bigip":
+            return bigip_matrix.wideips(state)
+        return {domain["name"] for domain in state["objects"]["dns/domain"]}
 
     async def members(self) -> dict[tuple[str, int], bool]:
         """Pool members as (node address, port) -> enabled."""
         state = await self.adc_state()
+        if self.dialect == "bigip":
+            return bigip_matrix.members(state)
         address = {node["name"]: node["ip"] for node in state["objects"]["slb/node"]}
         return {(address[m["node"]], m["port"]): m["enable"] for pool in state["rservers"].values() for m in pool}
 
@@ -676,6 +698,13 @@ async def assert_settled(
     state = await cluster.adc_state()
     assert reader.foreign(state) == foreign
     assert reader.strays(state) == {}
+
+
+async def holds(cluster: Cluster, expected: Expected) -> bool:
+    """Whether the appliance holds what ``expected``'s owner asks for (its objects only: a check to
+    poll, not the verdict)."""
+    reader = Reader(cluster.dialect, [expected], BUILT_IN)
+    return reader.owned(await cluster.adc_state(), expected) == reader.wanted(expected)
 
 
 @dataclass(frozen=True)
