@@ -39,30 +39,35 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 # Only what setuptools reads: pyproject.toml, the README it names as the long description, and the
 # packages it finds (adcbridge; mocks too, since pyproject declares their console scripts and a
-# wheel without them would install broken ones), and the script that takes mocks out again.
-# .dockerignore lets nothing else into the context.
+# wheel without them would install broken ones); then the locks and the script that takes mocks
+# out again. .dockerignore lets nothing else into the context.
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY adcbridge ./adcbridge
 COPY mocks ./mocks
-COPY image/prune_distribution.py ./image/
+COPY image/requirements.txt image/build-requirements.txt image/prune_distribution.py ./image/
 
 # pip runs from its own locked wheel (pip-*.whl/pip is a runnable path), never the base image's,
 # and installs into the service's environment from outside it (--python), so the environment
 # holds the service and its dependencies and nothing else: no pip, no setuptools.
-# --require-hashes: every dependency is the file the lock names, wheels only (--only-binary).
-# The project itself is built from /src in an isolated environment holding the wheelhouse's
-#   setuptools (--no-index: nothing else is reachable), and installed without dependencies.
+# --require-hashes: every file is the one its lock names. The build tools (pip, setuptools) are
+#   checked first and set apart; the dependencies are installed as wheels only (--only-binary).
+# The project itself is built from /src in an isolated environment that can only reach the
+#   checked setuptools (--no-index), and installed without dependencies.
 # --no-compile: the next step writes the byte code.
 # prune_distribution.py then removes the mocks package and its console scripts: they share the
 #   wheel with the service (one editable install for developers) but have no place in production.
+# The wheelhouse is a mount, not a COPY: the locks copied above are what the layer cache keys on.
 RUN --mount=type=bind,from=wheelhouse,target=/wheels \
     pip="$(find /wheels -name 'pip-*.whl')/pip" \
+    && python3 "$pip" download --quiet --no-index --find-links /wheels --require-hashes --no-deps \
+        --dest /tmp/build-tools -r /src/image/build-requirements.txt \
     && python3 -m venv --without-pip /opt/adcbridge \
     && python3 "$pip" --python /opt/adcbridge/bin/python install --quiet --no-cache-dir --no-compile \
-        --no-index --find-links /wheels --require-hashes --only-binary=:all: --no-deps -r /wheels/requirements.txt \
+        --no-index --find-links /wheels --require-hashes --only-binary=:all: --no-deps \
+        -r /src/image/requirements.txt \
     && python3 "$pip" --python /opt/adcbridge/bin/python install --quiet --no-cache-dir --no-compile \
-        --no-index --find-links /wheels --no-deps /src \
+        --no-index --find-links /tmp/build-tools --no-deps /src \
     && /opt/adcbridge/bin/python /src/image/prune_distribution.py adcbridge mocks
 
 # Byte code, compiled here because the root filesystem is read-only at run time: without it every

@@ -71,7 +71,7 @@ RUNTIME_BASE := localhost/adcbridge-base:runtime-$(DEBIAN_SUITE)
 IMAGE_WORK := build/image
 WHEELHOUSE := build/wheelhouse
 LOCKS := image/requirements.txt image/build-requirements.txt
-IMAGE_INPUTS := Dockerfile .dockerignore pyproject.toml README.md image/prune_distribution.py \
+IMAGE_INPUTS := Dockerfile .dockerignore pyproject.toml README.md image/prune_distribution.py $(LOCKS) \
 	$(shell find adcbridge mocks -type f -not -path '*/__pycache__/*' -not -name '*.py[co]' 2>/dev/null)
 PODMAN := env CONTAINERS_CONF=$(CURDIR)/image/containers.conf podman
 
@@ -103,7 +103,6 @@ $(WHEELHOUSE)/.stamp: $(LOCKS) | $(STAMP)
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check --require-hashes --no-deps \
 		--only-binary=:all: --dest $(WHEELHOUSE) $(addprefix -r ,$(LOCKS))
-	cp $(LOCKS) $(WHEELHOUSE)/
 	touch $@
 
 # One mmdebstrap run per base, both from the same mirror and suite, unpacked (extract: no
