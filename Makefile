@@ -68,6 +68,8 @@ DEBIAN_MIRROR ?= http://deb.debian.org/debian
 DEBIAN_SUITE ?= bookworm
 BUILD_BASE := localhost/adcbridge-base:build-$(DEBIAN_SUITE)
 RUNTIME_BASE := localhost/adcbridge-base:runtime-$(DEBIAN_SUITE)
+# The Dockerfile's default, named in full: podman resolves no short names without registries.conf.
+OFFICIAL_BASE := docker.io/library/$(shell sed -n 's/^ARG RUNTIME_IMAGE=//p' Dockerfile)
 IMAGE_WORK := build/image
 WHEELHOUSE := build/wheelhouse
 LOCKS := image/requirements.txt image/build-requirements.txt
@@ -135,7 +137,7 @@ $(IMAGE_WORK)/image.stamp: $(IMAGE_INPUTS) $(WHEELHOUSE)/.stamp $(IMAGE_WORK)/ba
 	@$(engine); set -e; rm -f $@; \
 	if [ "$(IMAGE_BASES)" = debian ]; then \
 		bases="--build-arg BUILD_IMAGE=$(BUILD_BASE) --build-arg RUNTIME_IMAGE=$(RUNTIME_BASE)"; \
-	else bases=; fi; \
+	else bases="--build-arg BUILD_IMAGE=$(OFFICIAL_BASE) --build-arg RUNTIME_IMAGE=$(OFFICIAL_BASE)"; fi; \
 	revision="$$(git rev-parse HEAD 2>/dev/null || true)"; \
 	echo "make: building $(IMAGE) with $${engine##* }"; \
 	$$engine build --network=none --build-context wheelhouse=$(CURDIR)/$(WHEELHOUSE) $$bases \
