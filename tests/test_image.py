@@ -107,6 +107,7 @@ print(json.dumps({
     "files": sorted(os.path.relpath(dist.locate_file(f), sys.prefix) for f in dist.files),
     "stdlib_byte_code_fits": checked,
     "uid": os.getuid(),
+    "writable": [path for path in (sys.prefix, "/opt/pycache", stdlib) if os.access(path, os.W_OK)],
 }))
 """
 NOT_IN_THE_IMAGE = ("pip", "setuptools", "wheel", "pytest", "hypothesis", "mypy", "ruff", "respx", "mocks")
@@ -118,7 +119,7 @@ async def test_the_image_holds_the_service_and_nothing_else() -> None:
     assert config["Config"]["User"] == "10001:10001", "the image must run as 10001:10001 without the chart's help"
     assert config["Config"]["Entrypoint"] == ["/opt/adcbridge/bin/adcbridge", "run"]
     code, out, err = await podman(
-        *("run", "--rm", "--pull=never", "--network=none", "--read-only", "--cap-drop=ALL"),
+        *("run", "--rm", "--pull=never", "--network=none", "--cap-drop=ALL"),  # writable: see "writable"
         *("--entrypoint", "/opt/adcbridge/bin/python", IMAGE, "-c", INSPECT, *NOT_IN_THE_IMAGE, "adcbridge"),
     )
     assert code == 0, out + err
@@ -132,6 +133,7 @@ async def test_the_image_holds_the_service_and_nothing_else() -> None:
     assert others == ["bin/adcbridge"], "the distribution installs the service's package and command only"
     assert found["stdlib_byte_code_fits"] == [True, True, True], "the build stage compiled another standard library"
     assert found["uid"] == 10001
+    assert found["writable"] == [], "the service's user can change its own code, even on a writable root"
 
 
 # ------------------------------------------------------------------ the pod, as the chart describes it
