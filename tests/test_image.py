@@ -33,6 +33,9 @@ from typing import Any
 import httpx
 import pytest
 import trustme
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.conftest import PASSWORD, USERNAME
 from tests.helm_chart import Obj, Rendered, render
@@ -43,7 +46,8 @@ from tests.secret_volumes import publish
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+VERSION = PYPROJECT["project"]["version"]
 IMAGE = os.environ.get("ADCBRIDGE_TEST_IMAGE", f"localhost/adcbridge:{VERSION}")
 PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "image" / "containers.conf")}
 BUDGET_BYTES = 250 * 2**20
@@ -85,6 +89,40 @@ async def image_config() -> Obj:
     (inspected,) = json.loads(out)
     result: Obj = inspected
     return result
+
+
+# ------------------------------------------------------------------ the locks
+
+
+def pinned(lock: Path) -> dict[str, Version]:
+    """A pip-compile lock's pins by canonical name; each must carry at least one sha256."""
+    pins: dict[str, Version] = {}
+    text = re.sub(r"(?m)^\s*#.*\n", "", lock.read_text())  # comments: the header, "# via ..."
+    for entry in re.split(r"\n(?=\S)", text.strip()):
+        requirement, *hashes = entry.replace("\\\n", " ").split()
+        name, _, version = requirement.partition("==")
+        assert version, f"{lock.name}: {requirement} is not pinned"
+        assert hashes, f"{lock.name}: {requirement} has no hash"
+        assert all(re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", word) for word in hashes), entry
+        pins[canonicalize_name(name)] = Version(version)
+    return pins
+
+
+@pytest.mark.parametrize(
+    ("lock", "requirements"),
+    [
+        ("requirements.txt", PYPROJECT["project"]["dependencies"]),
+        ("build-requirements.txt", ["pip", *PYPROJECT["build-system"]["requires"]]),
+    ],
+)
+def test_the_locks_pin_with_hashes_what_pyproject_asks(lock: str, requirements: list[str]) -> None:
+    """A dependency added to pyproject.toml without make lock would be missing from the image."""
+    pins = pinned(ROOT / "image" / lock)
+    for text in requirements:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in image/{lock}: run make lock"
+        assert requirement.specifier.contains(pins[name]), f"image/{lock} pins {name} {pins[name]}: run make lock"
 
 
 # ------------------------------------------------------------------ what the image holds
