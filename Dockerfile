@@ -1,6 +1,9 @@
 # adcbridge: the production image.
 #
-#   docker build --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" -t adcbridge:0.1.0 .
+#   make image        (podman, else docker: fills the wheelhouse, builds the bases, then this file)
+#
+#   docker buildx build --build-context wheelhouse=build/wheelhouse \
+#       --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" -t adcbridge:0.1.0 .
 #   docker run --read-only --tmpfs /tmp --cap-drop ALL -p 9102:9102 \
 #       -v "$PWD/config.yaml:/etc/adcbridge/config.yaml:ro" adcbridge:0.1.0 --config /etc/adcbridge/config.yaml
 #
@@ -9,15 +12,25 @@
 # image that runs. It is made for the Helm chart's pod: readOnlyRootFilesystem, runAsNonRoot, every
 # capability dropped, an emptyDir at /tmp. tests/test_dockerfile.py checks this file without a
 # Docker engine (hadolint, the rules of the security review, and that the files the build stage
-# copies, after .dockerignore, are enough to build the wheel).
+# copies, after .dockerignore, are enough to build the wheel); tests/test_image.py runs the image
+# that make image builds, as the chart runs it.
+#
+# The build needs no network (make image builds with --network=none): every Python package comes
+# from the wheelhouse, a second build context that make fills on the host with
+# pip download --require-hashes from the locks in image/ (pip and setuptools, the only build tools,
+# are locked there too). It is mounted in the build stage only, so no wheel reaches the image.
 
-# One base for both stages: the byte code compiled in "build" is valid only for this interpreter
-# and this standard library. A patch release, not 3.11-slim, so that a rebuild never changes Python
+# The bases, one for each stage. The byte code compiled in "build" is valid only for one
+# interpreter and one standard library, so both must carry the same Python: by default the same
+# official image, a patch release rather than 3.11-slim so that a rebuild never changes Python
 # unseen. Where the registry's digests can be reviewed (Renovate, say), pin the digest as well:
-# python:3.11.16-slim-bookworm@sha256:...
-ARG PYTHON_IMAGE=python:3.11.16-slim-bookworm
+# python:3.11.16-slim-bookworm@sha256:... make image builds its own pair from Debian's packages
+# instead (image/README.md): the build base with python3 and python3-venv, the runtime base with
+# python3-minimal and the standard library only, both from one Debian mirror in one run.
+ARG BUILD_IMAGE=python:3.11.16-slim-bookworm
+ARG RUNTIME_IMAGE=python:3.11.16-slim-bookworm
 
-FROM ${PYTHON_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 
 # No byte code from the import system in this stage: compileall below writes all of it, in one
 # mode (a stray timestamp-based .pyc would count as up to date and be kept as it is).
@@ -26,23 +39,36 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 # Only what setuptools reads: pyproject.toml, the README it names as the long description, and the
 # packages it finds (adcbridge; mocks too, since pyproject declares their console scripts and a
-# wheel without them would install broken ones). .dockerignore lets nothing else into the context.
+# wheel without them would install broken ones); then the locks and the script that takes mocks
+# out again. .dockerignore lets nothing else into the context.
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY adcbridge ./adcbridge
 COPY mocks ./mocks
+COPY image/requirements.txt image/build-requirements.txt image/prune_distribution.py ./image/
 
-# --without-pip: the environment holds the service and its dependencies, nothing else; the base
-#   image's own pip installs into it (--python). Python 3.11's ensurepip would add setuptools 65,
-#   which nothing here needs at run time and image scanners rightly flag.
-# --only-binary=:all: every dependency comes as a wheel (all of them ship manylinux wheels, the
-#   compiled ones included: aiohttp, yarl, multidict, frozenlist, propcache, pydantic-core, PyYAML).
-#   The slim image has no compiler, so nothing needs apt-get, and no sdist's setup.py runs here.
-#   pip still builds the project itself from /src.
+# pip runs from its own locked wheel (pip-*.whl/pip is a runnable path), never the base image's,
+# and installs into the service's environment from outside it (--python), so the environment
+# holds the service and its dependencies and nothing else: no pip, no setuptools.
+# --require-hashes: every file is the one its lock names. The build tools (pip, setuptools) are
+#   checked first and set apart; the dependencies are installed as wheels only (--only-binary).
+# The project itself is built from /src in an isolated environment that can only reach the
+#   checked setuptools (--no-index), and installed without dependencies.
 # --no-compile: the next step writes the byte code.
-RUN python -m venv --without-pip /opt/adcbridge \
-    && python -m pip --python /opt/adcbridge/bin/python install \
-        --no-cache-dir --no-compile --only-binary=:all: /src
+# prune_distribution.py then removes the mocks package and its console scripts: they share the
+#   wheel with the service (one editable install for developers) but have no place in production.
+# The wheelhouse is a mount, not a COPY: the locks copied above are what the layer cache keys on.
+RUN --mount=type=bind,from=wheelhouse,target=/wheels \
+    pip="$(find /wheels -name 'pip-*.whl')/pip" \
+    && python3 "$pip" download --quiet --no-index --find-links /wheels --require-hashes --no-deps \
+        --dest /tmp/build-tools -r /src/image/build-requirements.txt \
+    && python3 -m venv --without-pip /opt/adcbridge \
+    && python3 "$pip" --python /opt/adcbridge/bin/python install --quiet --no-cache-dir --no-compile \
+        --no-index --find-links /wheels --require-hashes --only-binary=:all: --no-deps \
+        -r /src/image/requirements.txt \
+    && python3 "$pip" --python /opt/adcbridge/bin/python install --quiet --no-cache-dir --no-compile \
+        --no-index --find-links /tmp/build-tools --no-deps /src \
+    && /opt/adcbridge/bin/python /src/image/prune_distribution.py adcbridge mocks
 
 # Byte code, compiled here because the root filesystem is read-only at run time: without it every
 # start compiles everything in memory again (measured: importing the service takes 2.7 s of CPU
@@ -53,13 +79,13 @@ RUN python -m venv --without-pip /opt/adcbridge \
 # checked-hash: a .pyc is valid by the hash of its source, not its mtime, so byte code survives
 # builders that rewrite timestamps (SOURCE_DATE_EPOCH) and is never used for a changed source.
 # -x: the base image's own site-packages (pip, setuptools) are not on the service's path.
-RUN PYTHONPYCACHEPREFIX=/opt/pycache python -m compileall -q -f -j 0 --invalidation-mode checked-hash \
-        -x '/site-packages/' "$(python -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" \
-    && PYTHONPYCACHEPREFIX=/opt/pycache python -m compileall -q -f -j 0 --invalidation-mode checked-hash \
+RUN PYTHONPYCACHEPREFIX=/opt/pycache python3 -m compileall -q -f -j 0 --invalidation-mode checked-hash \
+        -x '/site-packages/' "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')" \
+    && PYTHONPYCACHEPREFIX=/opt/pycache python3 -m compileall -q -f -j 0 --invalidation-mode checked-hash \
         /opt/adcbridge/lib
 
 
-FROM ${PYTHON_IMAGE}
+FROM ${RUNTIME_IMAGE}
 
 # The release, from the build (CI passes the tag and commit); the default follows pyproject.toml.
 ARG VERSION=0.1.0

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test lint typecheck imports pytest bind9 kubectl promtool demo bench clean
+.PHONY: test lint typecheck imports pytest bind9 kubectl promtool podman image lock demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: bind9 kubectl promtool lint typecheck imports pytest
+test: bind9 kubectl promtool podman image lint typecheck imports pytest
 
 # Tools the tests run, installed when missing from Debian's packages (apt-get update only if the
 # first try fails), as root or through sudo: $(call apt_install,PACKAGE,TOOL,THE TESTS THAT NEED IT).
@@ -64,8 +64,111 @@ imports: $(STAMP)
 # Two workers (pytest-xdist): most of the suite's time is spent waiting on real processes, timers
 # and sockets, so a second worker on the same two cores shortens it; PYTEST_WORKERS=0 runs it in one.
 PYTEST_WORKERS ?= 2
-pytest: $(STAMP) bind9 kubectl promtool
+pytest: $(STAMP) bind9 kubectl promtool podman image
 	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
+
+# ---- the container image (Dockerfile; tests/test_image.py runs it as the chart does) ---------------
+#
+# make image: the wheelhouse, then the two bases, then the image, each behind a stamp in build/image
+# (a second run with nothing changed starts no build). Podman when it is installed, else docker
+# when `docker info` reaches an engine, else Debian's podman and runc are installed. Podman is
+# configured by image/containers.conf alone (CONTAINERS_CONF), never by files in /etc.
+# IMAGE_BASES=debian (the default here): bases built from Debian's packages with mmdebstrap, as
+# no registry of base images is reachable; IMAGE_BASES=official: the Dockerfile's own defaults,
+# the pinned official python images (never built on the machines this project is tested on).
+# make lock: regenerate the hash locks in image/ (pip-tools, in a venv of its own under build/).
+IMAGE_VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+IMAGE ?= localhost/adcbridge:$(IMAGE_VERSION)
+IMAGE_BASES ?= debian
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+DEBIAN_SUITE ?= bookworm
+BUILD_BASE := localhost/adcbridge-base:build-$(DEBIAN_SUITE)
+RUNTIME_BASE := localhost/adcbridge-base:runtime-$(DEBIAN_SUITE)
+# The Dockerfile's default, named in full: podman resolves no short names without registries.conf.
+OFFICIAL_BASE := docker.io/library/$(shell sed -n 's/^ARG RUNTIME_IMAGE=//p' Dockerfile)
+IMAGE_WORK := build/image
+WHEELHOUSE := build/wheelhouse
+LOCKS := image/requirements.txt image/build-requirements.txt
+IMAGE_INPUTS := Dockerfile .dockerignore pyproject.toml README.md image/prune_distribution.py $(LOCKS) \
+	$(shell find adcbridge mocks -type f -not -path '*/__pycache__/*' -not -name '*.py[co]' 2>/dev/null)
+PODMAN := env CONTAINERS_CONF=$(CURDIR)/image/containers.conf podman
+
+# The engine's command, decided in the shell of each recipe that needs it.
+define engine
+if command -v podman >/dev/null 2>&1; then engine="$(PODMAN)"; \
+elif docker info >/dev/null 2>&1; then engine=docker; \
+else $(call apt_install,podman runc,podman,the container image); engine="$(PODMAN)"; fi
+endef
+
+# The image's test runs podman, whatever built the image: make test installs it (with runc)
+# before it makes the image, which is then built by podman too.
+podman:
+	@if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then exit 0; fi; \
+	$(call apt_install,podman runc,podman (with runc),the container image and its test)
+
+# The stamps of the bases and of the image hold the image IDs: when the engine's storage lost an
+# image (podman system reset, say), its stamp no longer matches and the image is built again.
+image:
+	@$(engine); for stamp in $(IMAGE_WORK)/bases.stamp $(IMAGE_WORK)/image.stamp; do \
+		[ -f "$$stamp" ] || continue; \
+		while read -r name id; do \
+			[ "$$($$engine image inspect --format '{{.Id}}' "$$name" 2>/dev/null)" = "$$id" ] || rm -f "$$stamp"; \
+		done < "$$stamp"; \
+	done
+	@$(MAKE) --no-print-directory $(IMAGE_WORK)/image.stamp
+
+$(WHEELHOUSE)/.stamp: $(LOCKS) | $(STAMP)
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary=:all: --dest $(WHEELHOUSE) $(addprefix -r ,$(LOCKS))
+	touch $@
+
+# One mmdebstrap run per base, both from the same mirror and suite, unpacked (extract: no
+# maintainer scripts, nothing runs them in these images) and without documentation.
+MMDEBSTRAP = mmdebstrap --quiet --mode=root --variant=extract --format=tar \
+	--customize-hook='rm -rf "$$1"/usr/share/doc "$$1"/usr/share/man "$$1"/usr/share/info "$$1"/usr/share/locale'
+BASE_CHANGES := --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+$(IMAGE_WORK)/bases.stamp: Makefile
+	@mkdir -p $(IMAGE_WORK); rm -f $@
+	@if [ "$(IMAGE_BASES)" = debian ]; then \
+		command -v mmdebstrap >/dev/null 2>&1 || { $(call apt_install,mmdebstrap,mmdebstrap,the image's Debian bases); }; \
+	fi
+	@$(engine); set -e; if [ "$(IMAGE_BASES)" = debian ]; then \
+		echo "make: the bases from $(DEBIAN_MIRROR) $(DEBIAN_SUITE)"; \
+		$(MMDEBSTRAP) --include=python3,python3-venv,dash,coreutils,findutils \
+			$(DEBIAN_SUITE) $(IMAGE_WORK)/build-base.tar $(DEBIAN_MIRROR); \
+		$(MMDEBSTRAP) --include=python3-minimal,libpython3.11-stdlib \
+			$(DEBIAN_SUITE) $(IMAGE_WORK)/runtime-base.tar $(DEBIAN_MIRROR); \
+		$$engine import --quiet $(BASE_CHANGES) $(IMAGE_WORK)/build-base.tar $(BUILD_BASE) >/dev/null; \
+		$$engine import --quiet $(BASE_CHANGES) $(IMAGE_WORK)/runtime-base.tar $(RUNTIME_BASE) >/dev/null; \
+		rm -f $(IMAGE_WORK)/build-base.tar $(IMAGE_WORK)/runtime-base.tar; \
+		for name in $(BUILD_BASE) $(RUNTIME_BASE); do \
+			echo "$$name $$($$engine image inspect --format '{{.Id}}' $$name)" >> $@.tmp; \
+		done; \
+	else : > $@.tmp; fi; \
+	mv $@.tmp $@
+
+$(IMAGE_WORK)/image.stamp: $(IMAGE_INPUTS) $(WHEELHOUSE)/.stamp $(IMAGE_WORK)/bases.stamp
+	@$(engine); set -e; rm -f $@; \
+	if [ "$(IMAGE_BASES)" = debian ]; then \
+		bases="--build-arg BUILD_IMAGE=$(BUILD_BASE) --build-arg RUNTIME_IMAGE=$(RUNTIME_BASE)"; \
+	else bases="--build-arg BUILD_IMAGE=$(OFFICIAL_BASE) --build-arg RUNTIME_IMAGE=$(OFFICIAL_BASE)"; fi; \
+	revision="$$(git rev-parse HEAD 2>/dev/null || true)"; \
+	echo "make: building $(IMAGE) with $${engine##* }"; \
+	$$engine build --network=none --build-context wheelhouse=$(CURDIR)/$(WHEELHOUSE) $$bases \
+		--build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION="$$revision" --tag $(IMAGE) .; \
+	echo "$(IMAGE) $$($$engine image inspect --format '{{.Id}}' $(IMAGE))" > $@.tmp; \
+	mv $@.tmp $@; \
+	$$engine image inspect --format 'make: $(IMAGE) is {{.Size}} bytes' $(IMAGE)
+
+lock:
+	test -x build/lock/bin/pip-compile || { $(PYTHON) -m venv build/lock && build/lock/bin/pip install --quiet 'pip-tools==7.6.2'; }
+	CUSTOM_COMPILE_COMMAND="make lock" build/lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file image/requirements.txt pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" build/lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file image/build-requirements.txt \
+		image/build-requirements.in
 
 # make demo ADC=bigip: the BIG-IP emulator instead of the mock ADC (mocks/demo.py).
 demo: $(STAMP)

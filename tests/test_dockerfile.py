@@ -8,7 +8,8 @@ files: a COPY that misses a file the build needs, or a .dockerignore line that h
 here rather than in a release build.
 
 Not covered, because only an engine can show it: that the base image tag exists, that pip finds
-wheels for it, and that the image starts on a read-only root filesystem.
+wheels for it, and that the image starts on a read-only root filesystem. tests/test_image.py runs
+the image make image builds (on bases made from Debian's packages) for the last two.
 """
 
 from __future__ import annotations
