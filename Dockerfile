@@ -17,7 +17,7 @@
 #
 # The build needs no network (make image builds with --network=none): every Python package comes
 # from the wheelhouse, a second build context that make fills on the host with
-# pip download --require-hashes from the locks in image/ (pip and setuptools, the only build tools,
+# pip download --require-hashes from the locks in config/image/ (pip and setuptools, the only build tools,
 # are locked there too). It is mounted in the build stage only, so no wheel reaches the image.
 
 # The bases, one for each stage. The byte code compiled in "build" is valid only for one
@@ -25,7 +25,7 @@
 # official image, a patch release rather than 3.11-slim so that a rebuild never changes Python
 # unseen. Where the registry's digests can be reviewed (Renovate, say), pin the digest as well:
 # python:3.11.16-slim-bookworm@sha256:... make image builds its own pair from Debian's packages
-# instead (image/README.md): the build base with python3 and python3-venv, the runtime base with
+# instead (config/image/README.md): the build base with python3 and python3-venv, the runtime base with
 # python3-minimal and the standard library only, both from one Debian mirror in one run.
 ARG BUILD_IMAGE=python:3.11.16-slim-bookworm
 ARG RUNTIME_IMAGE=python:3.11.16-slim-bookworm
@@ -45,7 +45,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY adcbridge ./adcbridge
 COPY mocks ./mocks
-COPY image/requirements.txt image/build-requirements.txt image/prune_distribution.py ./image/
+COPY config/image/requirements.txt config/image/build-requirements.txt config/image/prune_distribution.py ./image/
 
 # pip runs from its own locked wheel (pip-*.whl/pip is a runnable path), never the base image's,
 # and installs into the service's environment from outside it (--python), so the environment

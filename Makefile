@@ -72,11 +72,11 @@ pytest: $(STAMP) bind9 kubectl promtool podman image
 # make image: the wheelhouse, then the two bases, then the image, each behind a stamp in build/image
 # (a second run with nothing changed starts no build). Podman when it is installed, else docker
 # when `docker info` reaches an engine, else Debian's podman and runc are installed. Podman is
-# configured by image/containers.conf alone (CONTAINERS_CONF), never by files in /etc.
+# configured by config/image/containers.conf alone (CONTAINERS_CONF), never by files in /etc.
 # IMAGE_BASES=debian (the default here): bases built from Debian's packages with mmdebstrap, as
 # no registry of base images is reachable; IMAGE_BASES=official: the Dockerfile's own defaults,
 # the pinned official python images (never built on the machines this project is tested on).
-# make lock: regenerate the hash locks in image/ (pip-tools, in a venv of its own under build/).
+# make lock: regenerate the hash locks in config/image/ (pip-tools, in a venv of its own under build/).
 IMAGE_VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 IMAGE ?= localhost/adcbridge:$(IMAGE_VERSION)
 IMAGE_BASES ?= debian
@@ -88,10 +88,10 @@ RUNTIME_BASE := localhost/adcbridge-base:runtime-$(DEBIAN_SUITE)
 OFFICIAL_BASE := docker.io/library/$(shell sed -n 's/^ARG RUNTIME_IMAGE=//p' Dockerfile)
 IMAGE_WORK := build/image
 WHEELHOUSE := build/wheelhouse
-LOCKS := image/requirements.txt image/build-requirements.txt
-IMAGE_INPUTS := Dockerfile .dockerignore pyproject.toml README.md image/prune_distribution.py $(LOCKS) \
+LOCKS := config/image/requirements.txt config/image/build-requirements.txt
+IMAGE_INPUTS := Dockerfile .dockerignore pyproject.toml README.md config/image/prune_distribution.py $(LOCKS) \
 	$(shell find adcbridge mocks -type f -not -path '*/__pycache__/*' -not -name '*.py[co]' 2>/dev/null)
-PODMAN := env CONTAINERS_CONF=$(CURDIR)/image/containers.conf podman
+PODMAN := env CONTAINERS_CONF=$(CURDIR)/config/image/containers.conf podman
 
 # The engine's command, decided in the shell of each recipe that needs it.
 define engine
@@ -165,10 +165,10 @@ $(IMAGE_WORK)/image.stamp: $(IMAGE_INPUTS) $(WHEELHOUSE)/.stamp $(IMAGE_WORK)/ba
 lock:
 	test -x build/lock/bin/pip-compile || { $(PYTHON) -m venv build/lock && build/lock/bin/pip install --quiet 'pip-tools==7.6.2'; }
 	CUSTOM_COMPILE_COMMAND="make lock" build/lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
-		--strip-extras --no-emit-index-url --no-emit-find-links --output-file image/requirements.txt pyproject.toml
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file config/image/requirements.txt pyproject.toml
 	CUSTOM_COMPILE_COMMAND="make lock" build/lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
-		--strip-extras --no-emit-index-url --no-emit-find-links --output-file image/build-requirements.txt \
-		image/build-requirements.in
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file config/image/build-requirements.txt \
+		config/image/build-requirements.in
 
 # make demo ADC=bigip: the BIG-IP emulator instead of the mock ADC (mocks/demo.py).
 demo: $(STAMP)

@@ -4,7 +4,7 @@ tests/test_dockerfile.py reads the Dockerfile; only a container engine can show 
 makes starts on a read-only root filesystem as uid 10001 with every capability dropped, reads the
 settings and the Secret's files where the chart mounts them, serves its probes, converges a
 cluster onto an ADC and stops cleanly on SIGTERM within Kubernetes' default grace period. Here
-podman (configured by image/containers.conf alone) runs it. The flags come from the chart as
+podman (configured by config/image/containers.conf alone) runs it. The flags come from the chart as
 rendered: its container's securityContext, args, env, volumeMounts and volumes; the pod's files
 (the ConfigMap, the projected Secret, the service account) are laid out kubelet-style and
 bind-mounted read-only; the emptyDir at /tmp is a 16 MiB tmpfs, the only writable place. Host
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
 IMAGE = os.environ.get("ADCBRIDGE_TEST_IMAGE", f"localhost/adcbridge:{VERSION}")
-PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "image" / "containers.conf")}
+PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": str(ROOT / "config" / "image" / "containers.conf")}
 BUDGET_BYTES = 250 * 2**20
 GRACE_SECONDS = 30.0  # the chart's terminationGracePeriodSeconds, Kubernetes' default
 POD_NAME = "adcbridge-6d8f7b-q7x2m"
@@ -117,12 +117,14 @@ def pinned(lock: Path) -> dict[str, Version]:
 )
 def test_the_locks_pin_with_hashes_what_pyproject_asks(lock: str, requirements: list[str]) -> None:
     """A dependency added to pyproject.toml without make lock would be missing from the image."""
-    pins = pinned(ROOT / "image" / lock)
+    pins = pinned(ROOT / "config" / "image" / lock)
     for text in requirements:
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
-        assert name in pins, f"{name} is not in image/{lock}: run make lock"
-        assert requirement.specifier.contains(pins[name]), f"image/{lock} pins {name} {pins[name]}: run make lock"
+        assert name in pins, f"{name} is not in config/image/{lock}: run make lock"
+        assert requirement.specifier.contains(pins[name]), (
+            f"config/image/{lock} pins {name} {pins[name]}: run make lock"
+        )
 
 
 # ------------------------------------------------------------------ what the image holds
