@@ -28,9 +28,10 @@ from adcbridge.app import check_names
 from adcbridge.config import Settings
 from adcbridge.model import Kind, Owner
 from mocks.bigip import MockBigIP
+from tests.bigip_bridge import last_seq, running
 from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, bridge_env, certificate_file
 from tests.builders import VIP4, VIP6, node, settings
-from tests.test_bigip_bridge import REQUIRED, last_seq, running
+from tests.test_bigip_specifics import REQUIRED
 from tests.test_bridge_against_mock import cluster
 from tests.test_config_fuzz import run_cli
 
