@@ -141,6 +141,14 @@ class Emulated:
     async def disable_node(self, node: str) -> None:
         raise NotImplementedError
 
+    async def least_connections(self, pool: str) -> None:
+        """``pool`` balances by least connections."""
+        raise NotImplementedError
+
+    async def unsaved(self) -> bool:
+        """Whether the running configuration has changes not saved."""
+        return bool((await self.control("GET", "state"))["unsaved_changes"])
+
     async def repoint_vserver(self, vserver: str, pool: str) -> None:
         raise NotImplementedError
 
@@ -280,6 +288,9 @@ class ReferenceAppliance(Emulated):
 
     async def disable_node(self, node: str) -> None:
         await self.adc.ok("PUT", f"slb/node/{node}", {"enable": False})
+
+    async def least_connections(self, pool: str) -> None:
+        await self.adc.ok("PUT", f"slb/pool/{pool}", {"method": "lc"})
 
     async def repoint_vserver(self, vserver: str, pool: str) -> None:
         await self.adc.ok("PUT", f"slb/vserver/{vserver}", {"pool": pool})
@@ -474,6 +485,9 @@ class BigipAppliance(Emulated):
 
     async def disable_node(self, node: str) -> None:
         await self.unit.ok("PATCH", f"/mgmt/tm/ltm/node/~{PARTITION}~{node}", {"session": "user-disabled"})
+
+    async def least_connections(self, pool: str) -> None:
+        await self.unit.ok("PATCH", self._pool(pool), {"loadBalancingMode": "least-connections-member"})
 
     async def repoint_vserver(self, vserver: str, pool: str) -> None:
         uri = f"/mgmt/tm/ltm/virtual/~{PARTITION}~{vserver}"

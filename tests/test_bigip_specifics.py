@@ -73,6 +73,27 @@ async def test_a_common_node_is_used_and_an_address_held_in_another_partition_is
     assert await native(unit, "Common") == common_before
 
 
+@pytest.mark.parametrize("snat", ["automap", "none"])
+async def test_virtual_servers_translate_as_adc_snat_says_and_a_change_by_hand_is_put_back(
+    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path, snat: str
+) -> None:
+    """``adc.snat`` has no counterpart on the reference appliance (it always translates)."""
+    other = {"automap": "none", "none": "automap"}[snat]
+    async with running(bigip_settings(mock_bigip, tmp_path, adc={"snat": snat})) as bridge:
+        assert (await bridge.cycle()).converged
+        virtuals = (await native(unit, PARTITION))["ltm/virtual"]
+        assert [item["sourceAddressTranslation"] for item in virtuals.values()] == [{"type": snat}] * 2
+        name = sorted(virtuals)[0]
+        uri = f"/mgmt/tm/ltm/virtual/~{PARTITION}~{name}"
+        await unit.ok("PATCH", uri, {"sourceAddressTranslation": {"type": other}})
+        repaired = await bridge.cycle()
+        assert repaired.converged
+        assert repaired.plan is not None
+        assert [(op.action.value, op.obj.key) for op in repaired.plan.operations] == [("update", name)]
+    virtuals = (await native(unit, PARTITION))["ltm/virtual"]
+    assert [item["sourceAddressTranslation"] for item in virtuals.values()] == [{"type": snat}] * 2
+
+
 async def test_a_missing_partition_fails_the_cycle_and_names_it(
     mock_bigip: MockBigIP, bigip: Unit, tmp_path: Path
 ) -> None:

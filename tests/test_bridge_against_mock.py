@@ -182,6 +182,7 @@ async def test_cold_sync_creates_everything_in_order_then_nothing(appliance: Emu
         changes = await appliance.changes_since(0)
         assert appliance.is_save(changes[-1])  # saved once, last
         assert await appliance.saves_since(0) == 1
+        assert not await appliance.unsaved()
         writes = await appliance.writes_since(0)
         assert kinds_in_order(writes) == COLD_ORDER[appliance.dialect]
         assert all(write.ok for write in writes)
@@ -223,17 +224,20 @@ async def test_drift_is_repaired_on_the_next_resync(appliance: Emulated) -> None
         await appliance.repoint_vserver(f"k8s-c1-{VIP4}-80-tcp", "k8s-c1-443-tcp")
         await appliance.spoil_name("shop.example.com")
         await appliance.disable_node("k8s-c1-node-3")
+        await appliance.least_connections("k8s-c1-443-tcp")
         drifted = await appliance.summary()
         assert "k8s-c1-node-2:30080" not in drifted.members["k8s-c1-80-tcp"]  # the reader sees the drift
         assert drifted.members["k8s-c1-443-tcp"]["k8s-c1-node-1:30443"] is False
         assert drifted.nodes["k8s-c1-node-3"] == ("10.0.0.3", False)
         assert drifted.vservers[f"k8s-c1-{VIP4}-80-tcp"] == (f"{VIP4}:80", "k8s-c1-443-tcp")
+        assert drifted.pools["k8s-c1-443-tcp"] == "lc"
         assert drifted.names["shop.example.com"] != (VIP4,)
         report = await bridge.cycle()
         assert report.converged
         assert await appliance.summary() == before
         assert bridge.sample("adcbridge_drift_repairs_total", kind="member") == 2
         assert bridge.sample("adcbridge_drift_repairs_total", kind="node") == 1
+        assert bridge.sample("adcbridge_drift_repairs_total", kind="pool") == 1
         assert bridge.sample("adcbridge_drift_repairs_total", kind="vserver") == 1
         assert bridge.sample("adcbridge_drift_repairs_total", kind="domain") == 1
         seq = await appliance.last_seq()
@@ -526,7 +530,13 @@ async def test_draining_node_is_disabled_then_removed(appliance: Emulated) -> No
         draining = await appliance.summary()
         for pool, port in PORTS.items():
             assert draining.members[pool] == members(range(1, 4), pool) | {f"k8s-c1-node-2:{port}": False}
+        seq = await appliance.last_seq()
         await bridge.cycle(view(False, 1041.0))
+    assert [(w.action, w.kind) for w in await appliance.writes_since(seq)] == [
+        ("delete", "member"),
+        ("delete", "member"),
+        ("delete", "node"),
+    ]
     held = await appliance.summary()
     assert held.members == {pool: members(range(1, 4, 2), pool) for pool in PORTS}
     assert set(held.nodes) == {"k8s-c1-node-1", "k8s-c1-node-3"}
