@@ -123,9 +123,10 @@ class Emulated:
     async def login_attempts(self) -> int:
         raise NotImplementedError
 
-    async def requests(self) -> int:
-        """Every API request the appliance received (faulted ones included)."""
-        return int((await self.control("GET", "stats"))["total"])
+    async def write_requests(self) -> int:
+        """Requests the appliance received that may change its configuration, faulted ones included
+        (a BIG-IP's token logins and logouts aside)."""
+        raise NotImplementedError
 
     async def can_log_in(self) -> bool:
         raise NotImplementedError
@@ -276,6 +277,11 @@ class ReferenceAppliance(Emulated):
 
     async def login_attempts(self) -> int:
         return int((await self.control("GET", "stats"))["requests"].get("POST", 0))  # only logins POST here
+
+    async def write_requests(self) -> int:
+        """Logins included: the appliance counts requests by method only."""
+        requests = (await self.control("GET", "stats"))["requests"]
+        return sum(int(count) for method, count in requests.items() if method != "GET")
 
     async def can_log_in(self) -> bool:
         return (await self.adc.login()).status_code == 200 and bool(self.adc.token)
@@ -465,6 +471,10 @@ class BigipAppliance(Emulated):
 
     async def login_attempts(self) -> int:
         return int((await self.control("GET", "stats"))["paths"].get("POST /mgmt/shared/authn/login", 0))
+
+    async def write_requests(self) -> int:
+        paths = (await self.control("GET", "stats"))["paths"]
+        return sum(int(count) for path, count in paths.items() if path.split(" ")[0] != "GET" and " /mgmt/tm/" in path)
 
     async def can_log_in(self) -> bool:
         body = {"username": BIGIP_USER, "password": BIGIP_PASSWORD, "loginProviderName": "tmos"}

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from adcbridge.adc import AdcClient, ReadOnlyViolation, open_adc
+from adcbridge.adc import open_adc
 from adcbridge.config import Settings
 from adcbridge.errors import KubeUnavailable
 from adcbridge.metrics import Metrics
@@ -511,12 +511,20 @@ async def test_dry_run_writes_nothing(appliance: Emulated) -> None:
 
 
 async def test_dry_run_client_refuses_writes_before_the_network(appliance: Emulated) -> None:
+    """The dialect's session opened for a dry run refuses every write itself, should a plan reach it."""
     config = appliance.settings(dry_run=True)
-    requests = await appliance.requests()
-    async with AdcClient(config.adc, appliance.credentials, wire=appliance.wire, read_only=True) as client:
-        with pytest.raises(ReadOnlyViolation, match="dry run"):
-            await client.request("POST", appliance.write_path(), {"name": "x", "address": "10.1.1.1"})
-    assert await appliance.requests() == requests  # nothing reached it, not even a login
+    async with running_with(config, cluster()) as bridge:
+        plan = (await bridge.cycle()).plan
+    assert plan is not None
+    assert len(plan.operations) > 10
+    writes = await appliance.write_requests()
+    async with open_adc(config, Metrics()) as adc:
+        applied = await adc.apply(plan)
+    assert applied.writes == 0
+    assert not applied.saved
+    assert {result.outcome for result in applied.results} == {"failed", "skipped"}
+    assert all(r.error.startswith("dry run: refused") for r in applied.results if r.outcome == "failed")
+    assert await appliance.write_requests() == writes  # refused before the network
     assert await appliance.changes_since(0) == []
 
 
