@@ -37,7 +37,15 @@ from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.config import Settings
 from mocks.adc import MockADC
 from mocks.bigip import MockBigIP
-from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, certificate_file
+from tests.bigip_fixtures import (
+    BIGIP_PASSWORD,
+    BIGIP_USER,
+    GTM_SERVER,
+    OPERATOR_SEED,
+    PARTITION,
+    Unit,
+    certificate_file,
+)
 from tests.builders import MARK, settings
 from tests.conftest import PASSWORD, USERNAME, Appliance
 
@@ -333,15 +341,9 @@ class ReferenceAppliance(Emulated):
 
 
 GTM = "/mgmt/tm/gtm"
-GTM_SERVER = "/Common/bigip1"
-OPERATOR_SEED = [  # what the operator makes before the bridge runs: the partition, a datacenter, the GTM server
+PREPARED = [  # what the operator makes before the bridge runs: the partition, and for BIG-IP DNS
     {"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}},
-    {"method": "POST", "path": f"{GTM}/datacenter", "body": {"name": "dc1", "partition": "Common"}},
-    {
-        "method": "POST",
-        "path": f"{GTM}/server",
-        "body": {"name": "bigip1", "partition": "Common", "datacenter": "/Common/dc1", "addresses": ["10.1.0.1"]},
-    },
+    *OPERATOR_SEED,
 ]
 METHODS = {"round-robin": "rr", "ratio-member": "wrr", "least-connections-member": "lc"}  # the documented modes
 OTHER_MARKER = "managed-by=adcbridge;owner=other-cluster"
@@ -401,7 +403,7 @@ class BigipAppliance(Emulated):
 
     async def prepare(self) -> None:
         """The partition, datacenter and GTM server, made outside the change log."""
-        await self.control("POST", "seed", {"requests": OPERATOR_SEED})
+        await self.control("POST", "seed", {"requests": PREPARED})
 
     def settings(self, **overrides: Any) -> Settings:
         assert self.mock.dns_address is not None

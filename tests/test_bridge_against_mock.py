@@ -24,7 +24,7 @@ from adcbridge.adc import open_adc
 from adcbridge.config import Settings
 from adcbridge.errors import KubeUnavailable
 from adcbridge.metrics import Metrics
-from adcbridge.model import ClusterSnapshot, ObjectRef, Rejection, RejectionCause
+from adcbridge.model import ClusterSnapshot, HostClaim, ObjectRef, Rejection, RejectionCause
 from adcbridge.reconciler import CycleReport, Reconciler
 from mocks.adc import MockADC
 from tests.appliances import DIALECTS, Emulated, emulated, reference_settings
@@ -126,7 +126,8 @@ async def domains(adc: Appliance) -> set[str]:
 
 
 def cluster(hosts: list[str] | None = None, nodes: list[Any] | None = None, **kwargs: Any) -> ClusterSnapshot:
-    return snapshot(nodes=NODES if nodes is None else nodes, hosts=HOSTS if hosts is None else hosts, **kwargs)
+    claims: list[str | HostClaim] = [*(HOSTS if hosts is None else hosts)]
+    return snapshot(nodes=NODES if nodes is None else nodes, hosts=claims, **kwargs)
 
 
 # ---------------------------------------------------------------------------- the appliance, per dialect
