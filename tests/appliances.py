@@ -37,6 +37,7 @@ from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.config import Settings
 from mocks.adc import MockADC
 from mocks.bigip import MockBigIP
+from tests import bigip_matrix
 from tests.bigip_fixtures import (
     BIGIP_PASSWORD,
     BIGIP_USER,
@@ -46,7 +47,7 @@ from tests.bigip_fixtures import (
     Unit,
     certificate_file,
 )
-from tests.builders import MARK, settings
+from tests.builders import MARK, OWNER_ID, settings
 from tests.conftest import PASSWORD, USERNAME, Appliance
 
 DIALECTS = ("reference", "bigip")
@@ -345,6 +346,7 @@ PREPARED = [  # what the operator makes before the bridge runs: the partition, a
     {"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}},
     *OPERATOR_SEED,
 ]
+ENABLED = "user-enabled"
 METHODS = {"round-robin": "rr", "ratio-member": "wrr", "least-connections-member": "lc"}  # the documented modes
 OTHER_MARKER = "managed-by=adcbridge;owner=other-cluster"
 
@@ -428,29 +430,22 @@ class BigipAppliance(Emulated):
         return await self.unit.control(method, path, body)
 
     async def summary(self) -> Summary:
-        objects = (await self.control("GET", "state"))["objects"]
-
-        def ours(kind: str) -> list[dict[str, Any]]:
-            return [
-                item for item in objects[kind] if item["partition"] == PARTITION and item.get("description") == MARK
-            ]
-
-        pools = ours("ltm/pool")
+        """Our LTM objects as the fault matrix's reader sees them (``bigip_matrix.owned_objects``),
+        and our wide IPs with the addresses BIG-IP DNS answers for them."""
+        state = await self.control("GET", "state")
+        owned = bigip_matrix.owned_objects(state, OWNER_ID)
+        members: dict[str, dict[str, bool]] = {pool: {} for pool in owned["ltm/pool"]}
+        for (pool, path), (_, session) in owned["members"].items():
+            members[pool][_in_ours(path)] = session == ENABLED
         return Summary(
-            nodes={n["name"]: (n["address"], n["session"] == "user-enabled") for n in ours("ltm/node")},
-            pools={p["name"]: METHODS[p["loadBalancingMode"]] for p in pools},
-            members={
-                p["name"]: {
-                    _in_ours(m["fullPath"]): m["session"] == "user-enabled"
-                    for m in p.get("membersReference", {}).get("items", [])
-                }
-                for p in pools
-            },
+            nodes={name: (address, session == ENABLED) for name, (address, session) in owned["ltm/node"].items()},
+            pools={name: METHODS[mode] for name, (mode, _) in owned["ltm/pool"].items()},
+            members=members,
             vservers={
-                v["name"]: (_in_ours(v["destination"]).lstrip("/"), _in_ours(v.get("pool", "")))
-                for v in ours("ltm/virtual")
+                name: (_in_ours(destination).lstrip("/"), _in_ours(pool))
+                for name, (destination, _, pool, _, _) in owned["ltm/virtual"].items()
             },
-            names=_published(objects),
+            names=_published(state["objects"]),
         )
 
     def is_save(self, change: dict[str, Any]) -> bool:
