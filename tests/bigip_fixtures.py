@@ -21,6 +21,15 @@ from mocks.bigip import BigIPConfig, MockBigIP
 BIGIP_USER = "admin"
 BIGIP_PASSWORD = "s3cret-canary-bigip"
 PARTITION = "k8s"
+GTM_SERVER = "/Common/bigip1"
+OPERATOR_SEED = [  # for BIG-IP DNS, what the operator makes before the bridge runs (``/_mock/seed``)
+    {"method": "POST", "path": "/mgmt/tm/gtm/datacenter", "body": {"name": "dc1", "partition": "Common"}},
+    {
+        "method": "POST",
+        "path": "/mgmt/tm/gtm/server",
+        "body": {"name": "bigip1", "partition": "Common", "datacenter": "/Common/dc1", "addresses": ["10.1.0.1"]},
+    },
+]
 
 
 def trust(mock: MockBigIP) -> ssl.SSLContext:

@@ -34,9 +34,9 @@ from adcbridge.metrics import Metrics
 from adcbridge.model import Action, AdcState, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
 from mocks.bigip import MockBigIP
+from tests.bigip_bridge import ADMIN_SEED, Bridge, bigip_settings, members, native, running
 from tests.bigip_fixtures import PARTITION, Unit
 from tests.builders import adc_node, node, settings
-from tests.test_bigip_bridge import ADMIN_SEED, Bridge, bigip_settings, members, native, running
 from tests.test_bridge_against_mock import StaticSource, cluster
 
 TEN_NODES = [node(f"node-{index}", f"10.0.0.{index}") for index in range(1, 11)]

@@ -28,24 +28,26 @@ from adcbridge.app import check_names
 from adcbridge.config import Settings
 from adcbridge.model import Kind, Owner
 from mocks.bigip import MockBigIP
-from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, bridge_env, certificate_file
+from tests.bigip_bridge import last_seq, running
+from tests.bigip_fixtures import (
+    BIGIP_PASSWORD,
+    BIGIP_USER,
+    GTM_SERVER,
+    OPERATOR_SEED,
+    PARTITION,
+    Unit,
+    bridge_env,
+    certificate_file,
+)
 from tests.builders import VIP4, VIP6, node, settings
-from tests.test_bigip_bridge import REQUIRED, last_seq, running
+from tests.test_bigip_specifics import REQUIRED
 from tests.test_bridge_against_mock import cluster
 from tests.test_config_fuzz import run_cli
 
 MARKER = "managed-by=adcbridge;owner=c1"
 HOSTS = ["shop.example.com", "api.example.com"]
-SERVER = "/Common/bigip1"
+SERVER = GTM_SERVER
 GTM = "/mgmt/tm/gtm"
-OPERATOR_SEED = [  # what the operator makes before the bridge runs
-    {"method": "POST", "path": f"{GTM}/datacenter", "body": {"name": "dc1", "partition": "Common"}},
-    {
-        "method": "POST",
-        "path": f"{GTM}/server",
-        "body": {"name": "bigip1", "partition": "Common", "datacenter": "/Common/dc1", "addresses": ["10.1.0.1"]},
-    },
-]
 GTM_KINDS = ("gtm/pool/a", "gtm/pool/aaaa", "gtm/wideip/a", "gtm/wideip/aaaa")
 NODES = [node(f"node-{index}", f"10.0.0.{index}", ipv6=f"fd00::{index}") for index in (1, 2)]
 

@@ -32,10 +32,10 @@ from adcbridge.reconciler import Reconciler
 from adcbridge.verifying import verify_servers
 from mocks.bigip import BigIPConfig, MockBigIP
 from mocks.bigip.certificates import self_signed
+from tests.bigip_bridge import native
 from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, trust
 from tests.builders import node, settings
 from tests.live import until
-from tests.test_bigip_bridge import native
 from tests.test_bridge_against_mock import StaticSource, cluster
 from tests.test_config_fuzz import run_cli
 

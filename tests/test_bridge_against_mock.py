@@ -1,7 +1,11 @@
-"""The engine end to end through the real driver over HTTP, against the mock ADC.
+"""The engine end to end through the real driver over HTTP, on each ADC dialect's emulated appliance.
 
-Each test asserts on what the appliance ends up holding (``/_mock/state``) and on what
-reached it (``/_mock/changes``), not on what the bridge says it did.
+Every test runs once per dialect (``reference``: the mock ADC; ``bigip``: the emulated BIG-IP with
+BIG-IP DNS on), through ``adcbridge.adc.open_adc`` as production opens the appliance. Each asserts
+on what the appliance ends up holding and on what reached it, read from its own ``/_mock/state``
+and ``/_mock/changes`` by ``tests/appliances.py`` (never on what the bridge says it did). Where
+the vendors differ (a standby unit, the order of a cold sync's writes, a node held in ``Common``),
+the test states each dialect's expectation.
 """
 
 from __future__ import annotations
@@ -11,26 +15,27 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adcbridge.adc import AdcClient, Credentials, ReadOnlyViolation
-from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
+from adcbridge.adc import open_adc
 from adcbridge.config import Settings
-from adcbridge.desired import owner_of
-from adcbridge.errors import AdcAuthError, KubeUnavailable
+from adcbridge.errors import KubeUnavailable
 from adcbridge.metrics import Metrics
-from adcbridge.model import ClusterSnapshot, ObjectRef, Rejection, RejectionCause
+from adcbridge.model import ClusterSnapshot, HostClaim, ObjectRef, Rejection, RejectionCause
 from adcbridge.reconciler import CycleReport, Reconciler
 from mocks.adc import MockADC
-from tests.builders import VIP4, node, settings, snapshot
-from tests.conftest import PASSWORD, USERNAME, Appliance
+from tests.appliances import DIALECTS, Emulated, emulated, reference_settings
+from tests.builders import VIP4, node, snapshot
+from tests.conftest import Appliance
+from tests.live import until
 
-OBJECT_KINDS = {"slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"}
 NODES = [node(f"node-{index}", f"10.0.0.{index}") for index in range(1, 4)]
 HOSTS = ["shop.example.com", "api.example.com", "*.apps.example.com"]
 REASONS = ("invalid_host", "invalid_mergeable", "orphan_minion", "conflict")
+PORTS = {"k8s-c1-80-tcp": 30080, "k8s-c1-443-tcp": 30443}
 
 
 class StaticSource:
@@ -67,44 +72,48 @@ class Bridge:
         return 0.0 if value is None else value
 
 
-def bridge_settings(mock: MockADC, **overrides: Any) -> Settings:
-    adc = {"url": mock.url, "username": USERNAME, "password": PASSWORD, "operation_deadline": 20.0}
-    return settings(adc={**adc, **overrides.pop("adc", {})}, **overrides)
-
-
 @asynccontextmanager
-async def running_bridge(
+async def running_with(
+    config: Settings,
+    view: ClusterSnapshot,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
+) -> AsyncIterator[Bridge]:
+    """A reconciler over the configured dialect's real driver (``open_adc``, as production opens it)."""
+    metrics = Metrics()
+    source = StaticSource(view)
+    async with open_adc(config, metrics) as adc:
+        reconciler = Reconciler(config, source, adc, metrics, clock=clock, sleep=sleep, after_cycle=after_cycle)
+        yield Bridge(reconciler, source, metrics)
+
+
+def running(appliance: Emulated, view: ClusterSnapshot, **overrides: Any) -> Any:
+    """A bridge to ``appliance``; ``overrides`` are settings groups."""
+    return running_with(appliance.settings(**overrides), view)
+
+
+# ---------------------------------------------------------------------------- for other modules: the mock ADC
+
+
+bridge_settings = reference_settings
+
+
+def running_bridge(
     mock: MockADC,
     view: ClusterSnapshot,
     *,
-    password: str = PASSWORD,
+    password: str | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     after_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
     **overrides: Any,
-) -> AsyncIterator[Bridge]:
-    """A reconciler over the real driver to ``mock``; ``overrides`` are settings groups."""
-    config = bridge_settings(mock, **overrides)
-    metrics = Metrics()
-    source = StaticSource(view)
-    client = AdcClient(
-        config.adc,
-        lambda: Credentials(USERNAME, password),
-        wire=REFERENCE_WIRE,
-        read_only=config.dry_run,
-        metrics=metrics,
-    )
-    async with client:
-        adc = config.adc
-        driver = ReferenceDriver(
-            client, owner_of(config), page_size=adc.page_size, concurrency=adc.concurrency, save_config=adc.save_config
-        )
-        reconciler = Reconciler(config, source, driver, metrics, clock=clock, sleep=sleep, after_cycle=after_cycle)
-        yield Bridge(reconciler, source, metrics)
-
-
-def cluster(hosts: list[str] | None = None, nodes: list[Any] | None = None, **kwargs: Any) -> ClusterSnapshot:
-    return snapshot(nodes=NODES if nodes is None else nodes, hosts=HOSTS if hosts is None else hosts, **kwargs)
+) -> Any:
+    """A bridge to the mock ADC; ``overrides`` are settings groups."""
+    if password is not None:
+        overrides["adc"] = {**overrides.get("adc", {}), "password": password}
+    return running_with(bridge_settings(mock, **overrides), view, clock=clock, sleep=sleep, after_cycle=after_cycle)
 
 
 async def changes_since(adc: Appliance, seq: int) -> list[dict[str, Any]]:
@@ -112,140 +121,191 @@ async def changes_since(adc: Appliance, seq: int) -> list[dict[str, Any]]:
     return changes
 
 
-async def writes_since(adc: Appliance, seq: int) -> list[dict[str, Any]]:
-    return [change for change in await changes_since(adc, seq) if change["kind"] in OBJECT_KINDS]
-
-
-async def last_seq(adc: Appliance) -> int:
-    changes = await changes_since(adc, 0)
-    return int(changes[-1]["seq"]) if changes else 0
-
-
 async def domains(adc: Appliance) -> set[str]:
-    return {domain["name"] for domain in (await objects(adc))["objects"].get("dns/domain", [])}
+    return {domain["name"] for domain in (await adc.control("GET", "state"))["objects"].get("dns/domain", [])}
 
 
-async def objects(adc: Appliance) -> dict[str, Any]:
-    """The appliance's objects without uuids (a re-created object gets a new one)."""
-    state = await adc.control("GET", "state")
-
-    def plain(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(({k: v for k, v in item.items() if k not in ("uuid", "rservers")} for item in items), key=str)
-
-    return {
-        "objects": {kind: plain(items) for kind, items in state["objects"].items()},
-        "rservers": {pool: plain(items) for pool, items in state["rservers"].items()},
-    }
+def cluster(hosts: list[str] | None = None, nodes: list[Any] | None = None, **kwargs: Any) -> ClusterSnapshot:
+    claims: list[str | HostClaim] = [*(HOSTS if hosts is None else hosts)]
+    return snapshot(nodes=NODES if nodes is None else nodes, hosts=claims, **kwargs)
 
 
-async def test_cold_sync_creates_everything_in_order_then_nothing(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
+# ---------------------------------------------------------------------------- the appliance, per dialect
+
+
+@pytest.fixture(params=DIALECTS)
+def emulator(request: pytest.FixtureRequest, tmp_path: Path) -> Emulated:
+    return emulated(request.param, request, tmp_path)
+
+
+@pytest.fixture
+async def appliance(emulator: Emulated) -> Emulated:
+    await emulator.prepare()
+    return emulator
+
+
+def members(nodes: range, pool: str = "k8s-c1-80-tcp") -> dict[str, bool]:
+    return {f"k8s-c1-node-{index}:{PORTS[pool]}": True for index in nodes}
+
+
+def kinds_in_order(writes: list[Any]) -> list[str]:
+    """The kinds of ``writes``, each run of one kind once."""
+    found: list[str] = []
+    for write in writes:
+        if not found or found[-1] != write.kind:
+            found.append(write.kind)
+    return found
+
+
+# The kinds of a cold sync's writes, in the order they reach the appliance. A BIG-IP publishes a
+# name as a wide IP after its GTM server entry, GTM pool and pool member.
+COLD_ORDER = {
+    "reference": ["node", "pool", "member", "vserver", "name"],
+    "bigip": ["node", "pool", "member", "vserver", "gtm-entry", "gtm-pool", "gtm-member", "name"],
+}
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+async def test_cold_sync_creates_everything_in_order_then_nothing(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
         report = await bridge.cycle()
         assert report.converged, report
-        state = await adc.control("GET", "state")
-        assert state["counts"]["slb/node"] == 3
-        assert state["counts"]["slb/pool"] == 2
-        assert state["counts"]["slb/vserver"] == 2
-        assert sorted(domain["name"] for domain in state["objects"]["dns/domain"]) == sorted(HOSTS)
-        assert {member["name"] for member in state["rservers"]["k8s-c1-80-tcp"]} == {
-            f"k8s-c1-node-{index}:30080" for index in range(1, 4)
+        held = await appliance.summary()
+        assert held.nodes == {f"k8s-c1-node-{index}": (f"10.0.0.{index}", True) for index in range(1, 4)}
+        assert held.pools == dict.fromkeys(PORTS, "rr")
+        assert held.members == {pool: members(range(1, 4), pool) for pool in PORTS}
+        assert held.vservers == {
+            f"k8s-c1-{VIP4}-{port}-tcp": (f"{VIP4}:{port}", f"k8s-c1-{port}-tcp") for port in (80, 443)
         }
-        vservers = {vs["name"]: vs for vs in state["objects"]["slb/vserver"]}
-        assert vservers["k8s-c1-192.0.2.10-443-tcp"]["vip"] == f"{VIP4}:443"
-        last = (await changes_since(adc, 0))[-1]
-        assert (last["method"], last["kind"], last["name"]) == ("POST", "system/config", "save")  # saved once, last
-        kinds = [change["kind"] for change in await writes_since(adc, 0)]
-        assert kinds == sorted(
-            kinds, key=["slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"].index
-        )
-        assert all(change["code"] == 0 for change in await writes_since(adc, 0))
-        seq = await last_seq(adc)
+        assert held.names == dict.fromkeys(HOSTS, (VIP4,))
+        changes = await appliance.changes_since(0)
+        assert appliance.is_save(changes[-1])  # saved once, last
+        assert await appliance.saves_since(0) == 1
+        assert not await appliance.unsaved()
+        writes = await appliance.writes_since(0)
+        assert kinds_in_order(writes) == COLD_ORDER[appliance.dialect]
+        assert all(write.ok for write in writes)
+        seq = await appliance.last_seq()
         again = await bridge.cycle()
         assert again.converged
         assert again.plan is not None
         assert again.plan.empty
-        assert await writes_since(adc, seq) == []
+        assert await appliance.changes_since(seq) == []
 
 
-async def test_incremental_changes_write_only_the_difference(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
+async def test_incremental_changes_write_only_the_difference(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
-        seq = await last_seq(adc)
-        await bridge.cycle(cluster(hosts=[*HOSTS, "new.example.com"]))
-        assert [(c["method"], c["kind"], c["name"]) for c in await writes_since(adc, seq)] == [
-            ("POST", "dns/domain", "new.example.com")
+        seq = await appliance.last_seq()
+        assert (await bridge.cycle(cluster(hosts=[*HOSTS, "new.example.com"]))).converged
+        assert [(w.action, w.kind, w.name) for w in await appliance.writes_since(seq)] == [
+            ("create", "name", "new.example.com")
         ]
-        seq = await last_seq(adc)
+        seq = await appliance.last_seq()
         report = await bridge.cycle(
             cluster(hosts=[*HOSTS, "new.example.com"], nodes=[*NODES, node("node-4", "10.0.0.4")])
         )
         assert report.converged
-        assert sorted((c["method"], c["kind"]) for c in await writes_since(adc, seq)) == [
-            ("POST", "slb/node"),
-            ("POST", "slb/pool/rserver"),
-            ("POST", "slb/pool/rserver"),
+        assert sorted((w.action, w.kind) for w in await appliance.writes_since(seq)) == [
+            ("create", "member"),
+            ("create", "member"),
+            ("create", "node"),
         ]
+    assert (await appliance.summary()).members["k8s-c1-443-tcp"] == members(range(1, 5), "k8s-c1-443-tcp")
 
 
-async def test_drift_is_repaired_on_the_next_resync(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
+async def test_drift_is_repaired_on_the_next_resync(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
-        before = await objects(adc)
-        await adc.ok("DELETE", "slb/pool/k8s-c1-80-tcp/rserver/k8s-c1-node-2:30080")
-        await adc.ok("PUT", "slb/vserver/k8s-c1-192.0.2.10-80-tcp", {"pool": "k8s-c1-443-tcp"})
-        await adc.ok("PUT", "dns/domain/shop.example.com", {"addresses": ["198.51.100.1"], "ttl": 60})
-        await adc.ok("PUT", "slb/node/k8s-c1-node-3", {"enable": False})
+        before = await appliance.summary()
+        await appliance.drop_member("k8s-c1-80-tcp", "k8s-c1-node-2:30080")
+        await appliance.disable_member("k8s-c1-443-tcp", "k8s-c1-node-1:30443")
+        await appliance.repoint_vserver(f"k8s-c1-{VIP4}-80-tcp", "k8s-c1-443-tcp")
+        await appliance.spoil_name("shop.example.com")
+        await appliance.disable_node("k8s-c1-node-3")
+        await appliance.least_connections("k8s-c1-443-tcp")
+        drifted = await appliance.summary()
+        assert "k8s-c1-node-2:30080" not in drifted.members["k8s-c1-80-tcp"]  # the reader sees the drift
+        assert drifted.members["k8s-c1-443-tcp"]["k8s-c1-node-1:30443"] is False
+        assert drifted.nodes["k8s-c1-node-3"] == ("10.0.0.3", False)
+        assert drifted.vservers[f"k8s-c1-{VIP4}-80-tcp"] == (f"{VIP4}:80", "k8s-c1-443-tcp")
+        assert drifted.pools["k8s-c1-443-tcp"] == "lc"
+        assert drifted.names["shop.example.com"] != (VIP4,)
         report = await bridge.cycle()
         assert report.converged
-        assert await objects(adc) == before
-        assert bridge.sample("adcbridge_drift_repairs_total", kind="member") == 1
+        assert await appliance.summary() == before
+        assert bridge.sample("adcbridge_drift_repairs_total", kind="member") == 2
+        assert bridge.sample("adcbridge_drift_repairs_total", kind="node") == 1
+        assert bridge.sample("adcbridge_drift_repairs_total", kind="pool") == 1
+        assert bridge.sample("adcbridge_drift_repairs_total", kind="vserver") == 1
         assert bridge.sample("adcbridge_drift_repairs_total", kind="domain") == 1
+        seq = await appliance.last_seq()
+        again = await bridge.cycle()
+        assert again.plan is not None
+        assert again.plan.empty
+    assert await appliance.changes_since(seq) == []
 
 
-async def test_restart_with_a_correct_adc_writes_nothing(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
-        await bridge.cycle()
-    seq = await last_seq(adc)
-    async with running_bridge(mock_adc, cluster()) as restarted:
+async def test_restart_with_a_correct_adc_writes_nothing(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
+        assert (await bridge.cycle()).converged
+    seq = await appliance.last_seq()
+    async with running(appliance, cluster()) as restarted:
         report = await restarted.cycle()
     assert report.converged
-    assert await writes_since(adc, seq) == []
-    assert await changes_since(adc, seq) == []  # not even a configuration save
+    assert await appliance.changes_since(seq) == []  # not even a configuration save
 
 
-async def test_expired_session_is_renewed_transparently(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
+async def test_expired_session_is_renewed_transparently(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
-        await adc.control("POST", "sessions/expire")
+        await appliance.expire_sessions()
         report = await bridge.cycle(cluster(hosts=[*HOSTS, "after-expiry.example.com"]))
         assert report.converged
-        await adc.control("POST", "clock", {"advance": 3600})
+        assert "after-expiry.example.com" in (await appliance.summary()).names
+        await appliance.advance_clock(3600)
         report = await bridge.cycle(cluster(hosts=[*HOSTS, "after-clock.example.com"]))
         assert report.converged
-        assert "after-clock.example.com" in {d["name"] for d in (await objects(adc))["objects"]["dns/domain"]}
+    assert set((await appliance.summary()).names) == {*HOSTS, "after-clock.example.com"}
 
 
-async def test_a_wrong_password_is_tried_once_and_never_locks_the_account(mock_adc: MockADC, adc: Appliance) -> None:
-    posts_before = (await adc.control("GET", "stats"))["requests"].get("POST", 0)
-    async with running_bridge(mock_adc, cluster(), password="wrong-password") as bridge:
+async def test_a_wrong_password_is_tried_once_and_never_locks_the_account(appliance: Emulated) -> None:
+    attempts = await appliance.login_attempts()
+    async with running(appliance, cluster(), adc={"password": "wrong-password"}) as bridge:
         for _ in range(8):
             report = await bridge.cycle()
             assert not report.ok
             assert "credentials" in report.error
-    stats = await adc.control("GET", "stats")
-    assert stats["requests"]["POST"] == posts_before + 1  # one login attempt, then never again with the same password
-    assert (await adc.login()).status_code == 200  # the account is not locked
+    assert await appliance.login_attempts() == attempts + 1  # one login attempt, then never again with it
+    assert await appliance.can_log_in()  # the account is not locked
+    assert await appliance.changes_since(0) == []
 
 
-async def test_a_rotated_password_is_used_at_the_next_login(mock_adc: MockADC) -> None:
-    current = {"password": "old-wrong-password"}
-    config = bridge_settings(mock_adc)
-    async with AdcClient(config.adc, lambda: Credentials(USERNAME, current["password"]), wire=REFERENCE_WIRE) as client:
-        with pytest.raises(AdcAuthError, match="wrong username or password"):
-            await client.login()
-        current["password"] = PASSWORD
-        await client.login()
-        assert (await client.get("system/info"))["ha_role"] == "active"
+async def test_a_rotated_password_is_used_at_the_next_login(appliance: Emulated, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "adc-password").write_text("old-wrong-password\n")
+    attempts = await appliance.login_attempts()
+    async with running(appliance, cluster(), secrets_dir=str(secrets)) as bridge:
+        assert "credentials" in (await bridge.cycle()).error
+        assert "credentials" in (await bridge.cycle()).error
+        assert await appliance.login_attempts() == attempts + 1  # not tried again with the same password
+        (secrets / "adc-password").write_text(appliance.credentials().password + "\n")  # the Secret rotated
+        assert (await bridge.cycle()).converged
+    assert set((await appliance.summary()).names) == set(HOSTS)
+
+
+# Cycles a burst of faults may take. The reference session retries every request within its
+# deadline: one cycle. A BIG-IP's failover status (and the login it may need) is read once per
+# cycle without retries, by design (a unit of a pair that is down must not hold up every cycle):
+# each fault on that read fails its cycle before anything is read or written, and the next cycle
+# reads it again; a fault on any other request is retried within the cycle.
+CYCLES = {"reference": 1, "bigip": 6}
+STATUS_READ = ("GET tm/cm/failover-status: ", "POST shared/authn/login: ")
+WRITES = "the dialect's write methods"  # POST and PUT on the reference appliance; POST and PATCH on a BIG-IP
+WRITE_METHODS = {"reference": ["POST", "PUT"], "bigip": ["POST", "PATCH"]}
 
 
 @pytest.mark.parametrize(
@@ -259,88 +319,89 @@ async def test_a_rotated_password_is_used_at_the_next_login(mock_adc: MockADC) -
         pytest.param([{"kind": "reset", "methods": ["POST"], "count": 3}], id="reset-before-apply"),
         pytest.param([{"kind": "reset", "methods": ["POST"], "after_apply": True, "count": 3}], id="reset-after-apply"),
         pytest.param([{"kind": "truncate", "methods": ["GET"], "count": 2}], id="truncated-list"),
-        pytest.param([{"kind": "busy", "methods": ["POST", "PUT"], "rate": 0.3}], id="config-locked"),
+        pytest.param([{"kind": "busy", "methods": WRITES, "rate": 0.3}], id="config-locked"),
         pytest.param([{"kind": "status", "status": 502, "rate": 0.2, "retry_after": None}], id="random-502"),
     ],
 )
-async def test_transient_failures_converge_in_one_cycle(
-    mock_adc: MockADC, adc: Appliance, rules: list[dict[str, Any]]
-) -> None:
-    await adc.control("POST", "faults", {"rules": rules, "seed": 7})
-    async with running_bridge(mock_adc, cluster()) as bridge:
-        report = await bridge.cycle()
-        assert report.converged, report.applied
-        fired = [rule["fired"] for rule in (await adc.control("GET", "faults"))["rules"]]
+async def test_transient_failures_converge_in_one_cycle(appliance: Emulated, rules: list[dict[str, Any]]) -> None:
+    methods = WRITE_METHODS[appliance.dialect]
+    await appliance.faults([rule | {"methods": methods} if rule.get("methods") == WRITES else rule for rule in rules])
+    async with running(appliance, cluster()) as bridge:
+        reports = [await bridge.cycle()]
+        while not reports[-1].converged and len(reports) < CYCLES[appliance.dialect]:
+            reports.append(await bridge.cycle())
+        assert reports[-1].converged, [(report.error, report.applied) for report in reports]
+        assert all(report.error.startswith(STATUS_READ) for report in reports[:-1]), reports
+        fired = await appliance.fired()
         assert all(count > 0 for count in fired), fired  # the faults did happen
-        await adc.control("DELETE", "faults")
-        seq = await last_seq(adc)
+        await appliance.clear_faults()
+        seq = await appliance.last_seq()
         again = await bridge.cycle()
     assert again.plan is not None
     assert again.plan.empty
-    assert await writes_since(adc, seq) == []
+    assert await appliance.changes_since(seq) == []
+    assert set((await appliance.summary()).names) == set(HOSTS)
 
 
-async def test_writes_wait_for_a_standby_unit_to_become_active(mock_adc: MockADC, adc: Appliance) -> None:
-    await adc.control("POST", "role", {"role": "standby"})
-    async with running_bridge(mock_adc, cluster()) as bridge:
-        cycle = asyncio.create_task(bridge.cycle())
-        await asyncio.sleep(1.0)
-        assert not cycle.done()
-        assert (await adc.control("GET", "state"))["counts"].get("slb/node", 0) == 0
-        await adc.control("POST", "role", {"role": "active"})
-        report = await cycle
+async def test_nothing_is_written_to_a_standby_unit_until_it_becomes_active(appliance: Emulated) -> None:
+    """The reference unit refuses writes while standby (3001): the bridge tries, is refused, and waits
+    within the cycle. A BIG-IP standby ACCEPTS writes (they would break config sync): the bridge
+    reads the failover status first, sends it no write at all, and fails the cycle until a unit is active."""
+    await appliance.role("standby")
+    async with running(appliance, cluster()) as bridge:
+        if appliance.dialect == "reference":
+            cycle = asyncio.create_task(bridge.cycle())
+
+            async def refused() -> bool:
+                return any(not write.ok for write in await appliance.writes_since(0))
+
+            await until(refused, what="a write refused by the standby")
+            assert not cycle.done()
+            assert (await appliance.summary()).nodes == {}
+            await appliance.role("active")
+            report = await cycle
+            assert {write.ok for write in await appliance.writes_since(0)} == {True, False}
+        else:
+            for _ in range(2):
+                waiting = await bridge.cycle()
+                assert not waiting.ok
+                assert "no active BIG-IP unit" in waiting.error
+            assert await appliance.changes_since(0) == []
+            await appliance.role("active")
+            report = await bridge.cycle()
+            assert all(write.ok for write in await appliance.writes_since(0))
     assert report.converged
-    refused = [c for c in await writes_since(adc, 0) if c["code"] == 3001]
-    assert refused  # it tried, was refused, waited and retried
+    assert set((await appliance.summary()).names) == set(HOSTS)
 
 
-async def test_foreign_objects_are_never_touched_and_name_clashes_are_conflicts(
-    mock_adc: MockADC, adc: Appliance
-) -> None:
-    await adc.ok("POST", "slb/node", {"name": "legacy-web", "ip": "10.9.9.9", "description": "hand-made"})
-    await adc.ok("POST", "slb/pool", {"name": "legacy-pool"})
-    await adc.ok("POST", "slb/pool/legacy-pool/rserver", {"node": "legacy-web", "port": 8080})
-    await adc.ok("POST", "dns/domain", {"name": "shop.example.com", "type": "A", "addresses": ["203.0.113.5"]})
-    other = "managed-by=adcbridge;owner=other-cluster"
-    await adc.ok(
-        "POST",
-        "dns/domain",
-        {"name": "other.example.com", "type": "A", "addresses": ["203.0.113.6"], "description": other},
-    )
-    before = await objects(adc)
-    async with running_bridge(mock_adc, cluster()) as bridge:
+async def test_foreign_objects_are_never_touched_and_name_clashes_are_conflicts(appliance: Emulated) -> None:
+    await appliance.seed_foreign()
+    before = await appliance.foreign()
+    async with running(appliance, cluster()) as bridge:
         report = await bridge.cycle()
+        assert report.plan is not None
+        assert [(c.kind.label, c.key) for c in report.plan.conflicts] == [("domain", "shop.example.com")]
+        assert not report.converged
+        assert set((await appliance.summary()).names) == {"api.example.com", "*.apps.example.com"}
         await bridge.cycle(cluster(hosts=[]))  # nothing of ours left to want: still nothing foreign deleted
-    after = await objects(adc)
-    assert report.plan is not None
-    assert [(c.kind.label, c.key) for c in report.plan.conflicts] == [("domain", "shop.example.com")]
-    assert not report.converged
-    for kind in ("slb/node", "slb/pool", "dns/domain"):
-        foreign_before = [obj for obj in before["objects"][kind] if not obj["name"].startswith("k8s-c1-")]
-        foreign_after = [obj for obj in after["objects"][kind] if not obj["name"].startswith("k8s-c1-")]
-        if kind == "dns/domain":
-            foreign_after = [
-                obj for obj in foreign_after if obj["description"] != owner_of(bridge_settings(mock_adc)).marker
-            ]
-        assert foreign_after == foreign_before
-    assert after["rservers"]["legacy-pool"] == before["rservers"]["legacy-pool"]
+    assert (await appliance.summary()).names == {}
+    assert await appliance.foreign() == before
 
 
 async def test_rejected_hosts_are_counted_by_reason_and_neither_degrade_nor_block_convergence(
-    mock_adc: MockADC, adc: Appliance
+    appliance: Emulated,
 ) -> None:
     minion = ObjectRef("Ingress", "checkout", "checkout")
     orphan = Rejection("pay.example.com", "minion without a master", minion, RejectionCause.ORPHAN_MINION)
     mistakes = cluster(hosts=[*HOSTS, "bad_host.example.com", "other.example.com"], rejections=(orphan,))
-    async with running_bridge(mock_adc, mistakes) as bridge:
+    async with running(appliance, mistakes) as bridge:
         report = await bridge.cycle()
         assert report.converged, report  # nothing degraded, nothing pending: `run --once` says 0
+        assert set((await appliance.summary()).names) == {*HOSTS, "other.example.com"}
         counts = {reason: bridge.sample("adcbridge_rejected_hosts", reason=reason) for reason in REASONS}
         assert counts == {"invalid_host": 1, "invalid_mergeable": 0, "orphan_minion": 1, "conflict": 0}
         assert bridge.sample("adcbridge_degraded") == 0
-        foreign = {"name": "other.example.com", "type": "A", "addresses": ["203.0.113.6"], "description": "by hand"}
-        await adc.ok("DELETE", "dns/domain/other.example.com")
-        await adc.ok("POST", "dns/domain", foreign)
+        await appliance.take_name("other.example.com")
         assert not (await bridge.cycle()).converged  # a name held by someone else is in the way
         assert bridge.sample("adcbridge_rejected_hosts", reason="conflict") == 1
         assert (await bridge.cycle(cluster())).converged
@@ -349,118 +410,142 @@ async def test_rejected_hosts_are_counted_by_reason_and_neither_degrade_nor_bloc
         } == dict.fromkeys(REASONS, 0)  # a reason that cleared reads 0, not its last count
 
 
-async def test_a_node_ip_held_by_a_foreign_node_is_reused_not_duplicated(mock_adc: MockADC, adc: Appliance) -> None:
-    await adc.ok("POST", "slb/node", {"name": "rack1-host1", "ip": "10.0.0.1", "description": "by hand"})
-    async with running_bridge(mock_adc, cluster()) as bridge:
+# A BIG-IP lets any partition use a node of Common: the member stands on it by its full path.
+REUSED = {"reference": "rack1-host1", "bigip": "/Common/rack1-host1"}
+
+
+async def test_a_node_ip_held_by_a_foreign_node_is_reused_not_duplicated(appliance: Emulated) -> None:
+    await appliance.add_foreign_node("rack1-host1", "10.0.0.1")
+    async with running(appliance, cluster()) as bridge:
         report = await bridge.cycle()
     assert report.converged
-    members = {m["name"] for m in (await objects(adc))["rservers"]["k8s-c1-80-tcp"]}
-    assert members == {"rack1-host1:30080", "k8s-c1-node-2:30080", "k8s-c1-node-3:30080"}
-    node_names = {n["name"] for n in (await objects(adc))["objects"]["slb/node"]}
-    assert "k8s-c1-node-1" not in node_names
+    held = await appliance.summary()
+    reused = REUSED[appliance.dialect]
+    for pool, port in PORTS.items():
+        assert held.members[pool] == {f"{reused}:{port}": True} | members(range(2, 4), pool)
+    assert set(held.nodes) == {"k8s-c1-node-2", "k8s-c1-node-3"}
 
 
-async def test_mass_deletion_is_held_back_and_reported(mock_adc: MockADC, adc: Appliance) -> None:
+async def test_mass_deletion_is_held_back_and_reported(appliance: Emulated) -> None:
     hosts = [f"h{index}.example.com" for index in range(30)]
-    async with running_bridge(mock_adc, cluster(hosts=hosts)) as bridge:
+    async with running(appliance, cluster(hosts=hosts)) as bridge:
         await bridge.cycle()
-        seq = await last_seq(adc)
+        seq = await appliance.last_seq()
         report = await bridge.cycle(cluster(hosts=[]))
         assert report.plan is not None
         assert len(report.plan.held_back) == 30
         assert "held back" in report.plan.hold_reason
         assert not report.converged
-        assert await writes_since(adc, seq) == []
+        assert await appliance.changes_since(seq) == []
         assert bridge.sample("adcbridge_held_back_deletions") == 30
         partial = await bridge.cycle(cluster(hosts=hosts[:25]))
         assert partial.converged  # a few deletions are not "mass"
-    assert len((await objects(adc))["objects"]["dns/domain"]) == 25
+    assert set((await appliance.summary()).names) == set(hosts[:25])
 
 
 async def test_limits_max_deletes_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
-    mock_adc: MockADC, adc: Appliance
+    appliance: Emulated,
 ) -> None:
     hosts = [f"h{index}.example.com" for index in range(10)]
-    async with running_bridge(mock_adc, cluster(hosts=hosts), limits={"max_deletes": 3}) as bridge:
+    async with running(appliance, cluster(hosts=hosts), limits={"max_deletes": 3}) as bridge:
         await bridge.cycle()
-        seq = await last_seq(adc)
+        seq = await appliance.last_seq()
         over = await bridge.cycle(cluster(hosts=hosts[4:]))  # 4 deletions: too few for the percentage to count
         assert over.plan is not None
         assert over.plan.hold_reason == "4 deletion(s) held back: more than the limit of 3 per cycle"
-        assert await writes_since(adc, seq) == []
+        assert await appliance.changes_since(seq) == []
         at = await bridge.cycle(cluster(hosts=hosts[3:]))
         assert at.converged
-    assert await domains(adc) == set(hosts[3:])
+    assert set((await appliance.summary()).names) == set(hosts[3:])
 
 
 async def test_limits_max_delete_percent_holds_back_a_cycle_over_it_and_lets_one_at_it_through(
-    mock_adc: MockADC, adc: Appliance
+    appliance: Emulated,
 ) -> None:
     hosts = [f"h{index}.example.com" for index in range(37)]  # with the 13 SLB objects: 50 of ours
-    async with running_bridge(mock_adc, cluster(hosts=hosts), limits={"max_delete_percent": 20}) as bridge:
+    async with running(appliance, cluster(hosts=hosts), limits={"max_delete_percent": 20}) as bridge:
         await bridge.cycle()
-        seq = await last_seq(adc)
+        seq = await appliance.last_seq()
         over = await bridge.cycle(cluster(hosts=hosts[11:]))
         assert over.plan is not None
         assert over.plan.hold_reason == "11 deletion(s) held back: 22% of our 50 objects, over the limit of 20%"
-        assert await writes_since(adc, seq) == []
+        assert await appliance.changes_since(seq) == []
         at = await bridge.cycle(cluster(hosts=hosts[10:]))  # 10 of 50: exactly 20%
         assert at.converged
-    assert await domains(adc) == set(hosts[10:])
+    assert set((await appliance.summary()).names) == set(hosts[10:])
 
 
-async def test_an_incomplete_view_never_deletes(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
+async def test_an_incomplete_view_never_deletes(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
-        seq = await last_seq(adc)
+        before = await appliance.summary()
+        seq = await appliance.last_seq()
         report = await bridge.cycle(cluster(hosts=["shop.example.com"], nodes=NODES[:1], complete=False))
     assert report.plan is not None
     assert report.plan.held_back
     assert "incomplete" in report.plan.hold_reason
-    assert await writes_since(adc, seq) == []
+    assert await appliance.changes_since(seq) == []
+    assert await appliance.summary() == before
 
 
-async def test_a_missing_kic_service_keeps_the_slb_objects(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster()) as bridge:
+async def test_a_missing_kic_service_keeps_the_slb_objects(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
-        before = await objects(adc)
+        before = await appliance.summary()
+        seq = await appliance.last_seq()
         report = await bridge.cycle(cluster(service_=None))
     assert report.desired is not None
     assert any("not found" in reason for reason in report.desired.degraded)
     assert not report.converged
-    assert await objects(adc) == before
+    assert await appliance.changes_since(seq) == []
+    assert await appliance.summary() == before
+    assert len(before.vservers) == 2
 
 
-async def test_dry_run_writes_nothing(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster(), dry_run=True) as bridge:
+async def test_dry_run_writes_nothing(appliance: Emulated) -> None:
+    async with running(appliance, cluster(), dry_run=True) as bridge:
         report = await bridge.cycle()
     assert report.plan is not None
     assert len(report.plan.operations) > 10
     assert report.applied is None
-    assert await changes_since(adc, 0) == []
+    assert await appliance.changes_since(0) == []
 
 
-async def test_dry_run_client_refuses_writes_before_the_network(mock_adc: MockADC, adc: Appliance) -> None:
-    config = bridge_settings(mock_adc, dry_run=True)
-    async with AdcClient(
-        config.adc, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, read_only=True
-    ) as client:
-        with pytest.raises(ReadOnlyViolation, match="dry run"):
-            await client.request("POST", "slb/node", {"name": "x", "ip": "10.1.1.1"})
-    assert await changes_since(adc, 0) == []
+async def test_dry_run_client_refuses_writes_before_the_network(appliance: Emulated) -> None:
+    """The dialect's session opened for a dry run refuses every write itself, should a plan reach it."""
+    config = appliance.settings(dry_run=True)
+    async with running_with(config, cluster()) as bridge:
+        plan = (await bridge.cycle()).plan
+    assert plan is not None
+    assert len(plan.operations) > 10
+    writes = await appliance.write_requests()
+    async with open_adc(config, Metrics()) as adc:
+        applied = await adc.apply(plan)
+    assert applied.writes == 0
+    assert not applied.saved
+    assert {result.outcome for result in applied.results} == {"failed", "skipped"}
+    assert all(r.error.startswith("dry run: refused") for r in applied.results if r.outcome == "failed")
+    assert await appliance.write_requests() == writes  # refused before the network
+    assert await appliance.changes_since(0) == []
 
 
-async def test_draining_node_is_disabled_then_removed(mock_adc: MockADC, adc: Appliance) -> None:
-    clock: list[float] = [1000.0]
-    views: Callable[[bool, float], ClusterSnapshot] = lambda ready, at: cluster(  # noqa: E731
-        nodes=[NODES[0], replace(NODES[1], ready=ready), NODES[2]], taken_at=at
-    )
-    async with running_bridge(mock_adc, views(True, clock[0]), nodes={"drain_grace_seconds": 30}) as bridge:
+async def test_draining_node_is_disabled_then_removed(appliance: Emulated) -> None:
+    def view(ready: bool, at: float) -> ClusterSnapshot:
+        return cluster(nodes=[NODES[0], replace(NODES[1], ready=ready), NODES[2]], taken_at=at)
+
+    async with running(appliance, view(True, 1000.0), nodes={"drain_grace_seconds": 30}) as bridge:
         await bridge.cycle()
-        await bridge.cycle(views(False, 1010.0))
-        member = await adc.ok("GET", "slb/pool/k8s-c1-80-tcp/rserver/k8s-c1-node-2:30080")
-        assert member["enable"] is False
-        await bridge.cycle(views(False, 1041.0))
-    names = {m["name"] for m in (await objects(adc))["rservers"]["k8s-c1-80-tcp"]}
-    assert names == {"k8s-c1-node-1:30080", "k8s-c1-node-3:30080"}
-    assert "k8s-c1-node-2" not in {n["name"] for n in (await objects(adc))["objects"]["slb/node"]}
+        await bridge.cycle(view(False, 1010.0))
+        draining = await appliance.summary()
+        for pool, port in PORTS.items():
+            assert draining.members[pool] == members(range(1, 4), pool) | {f"k8s-c1-node-2:{port}": False}
+        seq = await appliance.last_seq()
+        await bridge.cycle(view(False, 1041.0))
+    assert [(w.action, w.kind) for w in await appliance.writes_since(seq)] == [
+        ("delete", "member"),
+        ("delete", "member"),
+        ("delete", "node"),
+    ]
+    held = await appliance.summary()
+    assert held.members == {pool: members(range(1, 4, 2), pool) for pool in PORTS}
+    assert set(held.nodes) == {"k8s-c1-node-1", "k8s-c1-node-3"}

@@ -30,11 +30,11 @@ from adcbridge.model import AdcState
 from adcbridge.reconciler import Reconciler
 from mocks.bigip import MockBigIP
 from tests.adc_items import Item
+from tests.bigip_bridge import bigip_settings, native, running
 from tests.bigip_fixtures import PARTITION, Unit
 from tests.bigip_items import COLLECTIONS, UNIT_LISTS
 from tests.builders import OWNER, node
 from tests.builders import settings as make_settings
-from tests.test_bigip_bridge import bigip_settings, native, running
 from tests.test_bridge_against_mock import StaticSource, cluster
 from tests.test_hostile_adc import BIGIP, HYPOTHESIS, URL, assert_ours, client_for, no_backoff
 
