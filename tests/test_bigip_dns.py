@@ -12,9 +12,7 @@ settings without a GTM server or servers to ask stop the bridge at start.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,6 @@ from tests.bigip_fixtures import (
     OPERATOR_SEED,
     PARTITION,
     Unit,
-    bridge_env,
     certificate_file,
 )
 from tests.builders import VIP4, VIP6, node, settings
@@ -336,39 +333,6 @@ async def test_one_more_host_costs_at_most_three_requests(
         expected["POST /mgmt/tm/gtm/wideip/aaaa"] = 1
     assert spent == expected
     assert await answers(mock_bigip, "new.example.com", "A") == [VIP4]
-
-
-async def test_run_once_publishes_the_demo_and_its_dns_check_finds_every_name(
-    mock_bigip: MockBigIP, unit: Unit
-) -> None:
-    """The command line, as an operator runs it: environment only, names checked on the unit's listener."""
-    assert mock_bigip.dns_address is not None
-    host, port = mock_bigip.dns_address
-    demo = Path(__file__).parent.parent / "config" / "demo"
-    env = bridge_env(
-        mock_bigip,
-        ADCBRIDGE_ADC__GTM_SERVER=SERVER,
-        ADCBRIDGE_DNS__VERIFY_SERVERS=f'["{host}:{port}"]',
-        ADCBRIDGE_VIP__ADDRESSES=f'["{VIP4}"]',
-    )
-    command = [sys.executable, "-m", "adcbridge", "run", "--once", "--snapshot", str(demo)]
-    outputs = []
-    for run in range(2):
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-        assert process.returncode == 0, (out + err).decode()[-2000:]
-        outputs.append(out.decode())
-        if run == 0:
-            seq = await last_seq(unit)
-    assert await writes_since(unit, seq) == []
-    wideips = (await gtm(unit))["gtm/wideip/a"]
-    assert len(wideips) >= 5
-    for path in wideips:
-        assert await answers(mock_bigip, path.rsplit("/", 1)[-1], "A") == [VIP4]
-    checked = next(line for line in outputs[1].splitlines() if line.startswith("dns check"))
-    assert f"{len(wideips)} names on 1 server: {len(wideips)} ok" in checked, checked
 
 
 async def test_a_missing_gtm_server_fails_the_cycle_and_names_it(

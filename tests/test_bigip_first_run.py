@@ -147,11 +147,15 @@ async def test_run_once_converges_a_prepared_unit_then_writes_nothing_and_leaves
         ADCBRIDGE_VIP__ADDRESSES=f'["{VIP}"]',
     )
 
+    ending = "dns check (what resolves now): 7 names on 1 server: 7 ok\nconverged"
     first = await run_once(env)
+    assert "applied 20 of 20 operation(s)" in first, first[-2000:]
+    assert first.rstrip().endswith(ending), first[-2000:]
     seq = (await writes_since(bigip, 0))[-1]["seq"]
-    assert first.rstrip().endswith("dns check (what resolves now): 7 names on 1 server: 7 ok\nconverged"), first[-2000:]
     for _ in range(RUNS - 1):
-        await run_once(env)
+        again = await run_once(env)
+        assert "applied" not in again, again[-2000:]
+        assert again.rstrip().endswith(ending), again[-2000:]  # the check runs every time, on the unit's listener
     assert await writes_since(bigip, seq) == []  # not even a configuration save
 
     state = await bigip.control("GET", "state")

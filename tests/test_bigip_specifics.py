@@ -6,14 +6,12 @@ foreign objects untouched, the deletion guards, dry run, drain) are proven for e
 reference appliance: a node of ``Common`` is used by our pools while an address held by a node of
 another partition is a reported conflict (not a failure repeated every cycle); a partition that
 does not exist fails the cycle and names it; settings a BIG-IP cannot honour stop the bridge at
-start, and the reference dialect refuses the appliance settings; ``adcbridge run --once`` leaves
-no token on the unit. BIG-IP DNS: ``test_bigip_dns.py``.
+start, and the reference dialect refuses the appliance settings. BIG-IP DNS: ``test_bigip_dns.py``;
+``adcbridge run --once`` on a unit an administrator prepared: ``test_bigip_first_run.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ import pytest
 from adcbridge.model import Kind
 from mocks.bigip import MockBigIP
 from tests.bigip_bridge import ADMIN_SEED, bigip_settings, last_seq, members, native, running, writes_since
-from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, bridge_env
+from tests.bigip_fixtures import PARTITION, Unit
 from tests.test_config_fuzz import run_cli
 
 
@@ -155,24 +153,3 @@ def test_appliance_settings_the_reference_dialect_refuses(variables: dict[str, s
     assert code == 2
     assert named in err
     assert "(adc.dialect reference)" in err
-
-
-async def test_run_once_converges_on_the_unit_and_leaves_no_token(
-    mock_bigip: MockBigIP, unit: Unit, tmp_path: Path
-) -> None:
-    demo = Path(__file__).parent.parent / "config" / "demo"
-    env = bridge_env(mock_bigip, ADCBRIDGE_DNS__TARGETS="[]", ADCBRIDGE_VIP__ADDRESSES='["192.0.2.10"]')
-    command = [sys.executable, "-m", "adcbridge", "run", "--once", "--snapshot", str(demo)]
-    for run in range(2):
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-        assert process.returncode == 0, (out + err).decode()[-2000:]
-        assert BIGIP_PASSWORD not in (out + err).decode()
-        if run == 0:
-            seq = await last_seq(unit)
-    assert await writes_since(unit, seq) == []
-    tokens = await unit.control("GET", "tokens")
-    assert tokens["users"].get(BIGIP_USER, []) == []
-    assert len((await native(unit, PARTITION))["ltm/virtual"]) == 2

@@ -840,7 +840,7 @@ def other_cluster_seed(tmp_path: Path) -> Path:
 # prove less; a unit allows both). A unit holds a node address once per route domain across every
 # partition, so two clusters bring distinct node addresses, as here. (With the same addresses, the
 # second bridge's members would use the first one's nodes in a shared partition, or report them as
-# conflicts from a partition of its own: ``tests/test_bigip_bridge.py``.) Each cluster then shrinks:
+# conflicts from a partition of its own: ``tests/test_bigip_specifics.py``.) Each cluster then shrinks:
 # B loses a node; A loses a host where the appliance publishes names (the reference), a node on a
 # BIG-IP (its LTM holds no hosts).
 DELETED: dict[str, set[str]] = {

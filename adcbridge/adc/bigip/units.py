@@ -8,7 +8,10 @@ sends every call, reads included, to the unit last read as active.
 
 When the failover status is read: at start and at every full observe (the reconciler's resync:
 one GET per unit a cycle), and after any error (a failover often shows as one: a unit that stops
-answering, a refused write), never before each write. Exactly one unit must be active. None (each
+answering, a refused write), never before each write. Each unit is asked once; only when none of
+them answered active are the ones that failed transiently (a 503 burst, a reset) asked again, with
+the retries of any call, so a fault on that read does not cost a cycle while a unit of a pair that
+is down does not hold up the others. Exactly one unit must be active. None (each
 one standby, unreachable or unreadable) or more than one (a split pair) fails the call with
 ``AdcStandby``, which is transient: the reconciler fails the cycle with that message and retries
 it, and nothing is written meanwhile. One URL follows the same rule: a standby unit is never
@@ -24,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from adcbridge.adc.client import AdcClient
-from adcbridge.errors import AdcError, AdcStandby, AdcUnavailable, excerpt
+from adcbridge.errors import AdcError, AdcStandby, AdcUnavailable, TransientAdcError, excerpt
 from adcbridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -129,6 +132,10 @@ class Units:
     async def _refresh(self) -> None:
         urls = list(self._clients)
         answers = await asyncio.gather(*(self._status(self._clients[url]) for url in urls))
+        if not any(failover_role(answer) == ACTIVE for answer in answers if not isinstance(answer, AdcError)):
+            answers = await asyncio.gather(  # none active: read again, with retries, those that failed transiently
+                *(self._status_again(self._clients[url], answer) for url, answer in zip(urls, answers, strict=True))
+            )
         errors = [answer for answer in answers if isinstance(answer, AdcError)]
         if len(errors) == len(answers):
             self._settle("", dict.fromkeys(urls, "unreachable"))
@@ -141,12 +148,24 @@ class Units:
         self._settle(active[0] if len(active) == 1 else "", roles)
 
     async def _status(self, client: AdcClient) -> Any:
-        """One attempt, no retries: a unit of the pair that is down must not hold up every cycle."""
+        """One attempt, no retries: while the other unit of a pair answers active, one that is down
+        must not hold up every cycle."""
         try:
             async with asyncio.timeout(self._timeout):
                 return await client.request("GET", FAILOVER_STATUS, deadline=0)
         except TimeoutError:
             return AdcUnavailable(f"GET {FAILOVER_STATUS}: no answer within {self._timeout:g} s")
+        except AdcError as exc:
+            return exc
+
+    @staticmethod
+    async def _status_again(client: AdcClient, answer: Any) -> Any:
+        """A transient failure of the first read (a 503 burst, a reset) retried as any call is, within
+        the operation deadline: with no unit known to be active, there is nothing else to wait for."""
+        if not isinstance(answer, TransientAdcError):
+            return answer
+        try:
+            return await client.request("GET", FAILOVER_STATUS)
         except AdcError as exc:
             return exc
 
