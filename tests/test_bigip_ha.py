@@ -222,6 +222,30 @@ async def test_a_unit_of_the_pair_that_is_down_holds_nothing_up(tmp_path: Path) 
         assert len(await a.virtuals()) == 2
 
 
+async def test_a_unit_that_is_down_beside_a_standby_fails_the_cycle_within_one_timeout_of_retries(
+    tmp_path: Path,
+) -> None:
+    """No unit answers active, so the dead unit's status read is tried again, but only for the
+    status read's own timeout, never for the (much longer) operation deadline: the peer taking
+    over is seen at the next cycle, not a deadline later."""
+    async with units(1, tmp_path) as (a,):
+        await a.role("standby")
+        config = ha_settings(
+            [a], tmp_path, adc={"url": [a.url, "https://127.0.0.1:9"], "timeout": 2.0, "operation_deadline": 30.0}
+        )
+        async with open_adc(config, Metrics()) as adc:
+            reconciler = Reconciler(config, StaticSource(cluster()), adc, Metrics())
+            failed = await reconciler.run_once()
+            assert (
+                f"no active BIG-IP unit to write to ({a.url} standby, https://127.0.0.1:9 unreachable" in failed.error
+            )
+            assert failed.duration < 7.0  # the first try and then its retries within 2 s, not 30 s of them
+            await a.role("active")
+            again = await reconciler.run_once()
+        assert again.converged, again.error
+        assert len(await a.virtuals()) == 2
+
+
 async def test_one_url_naming_a_standby_fails_the_cycle_and_writes_nothing(tmp_path: Path) -> None:
     async with units(1, tmp_path) as (only,):
         await only.role("standby")

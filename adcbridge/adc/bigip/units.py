@@ -10,8 +10,8 @@ When the failover status is read: at start and at every full observe (the reconc
 one GET per unit a cycle), and after any error (a failover often shows as one: a unit that stops
 answering, a refused write), never before each write. Each unit is asked once; only when none of
 them answered active are the ones that failed transiently (a 503 burst, a reset) asked again, with
-the retries of any call, so a fault on that read does not cost a cycle while a unit of a pair that
-is down does not hold up the others. Exactly one unit must be active. None (each
+the retries of any call but only for the status read's timeout (``adc.timeout``): a fault on that
+read does not cost a cycle, and a unit of a pair that is down costs one at most two timeouts. Exactly one unit must be active. None (each
 one standby, unreachable or unreadable) or more than one (a split pair) fails the call with
 ``AdcStandby``, which is transient: the reconciler fails the cycle with that message and retries
 it, and nothing is written meanwhile. One URL follows the same rule: a standby unit is never
@@ -158,14 +158,17 @@ class Units:
         except AdcError as exc:
             return exc
 
-    @staticmethod
-    async def _status_again(client: AdcClient, answer: Any) -> Any:
-        """A transient failure of the first read (a 503 burst, a reset) retried as any call is, within
-        the operation deadline: with no unit known to be active, there is nothing else to wait for."""
+    async def _status_again(self, client: AdcClient, answer: Any) -> Any:
+        """A transient failure of the first read (a 503 burst, a reset) retried as any call is, but
+        within the status read's own timeout, not the operation deadline: a unit that is down costs
+        a cycle at most two timeouts, and a peer taking over is seen at the next one."""
         if not isinstance(answer, TransientAdcError):
             return answer
         try:
-            return await client.request("GET", FAILOVER_STATUS)
+            async with asyncio.timeout(self._timeout):
+                return await client.request("GET", FAILOVER_STATUS, deadline=self._timeout)
+        except TimeoutError:
+            return AdcUnavailable(f"GET {FAILOVER_STATUS}: no answer within {self._timeout:g} s")
         except AdcError as exc:
             return exc
 
