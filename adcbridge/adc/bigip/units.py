@@ -11,12 +11,12 @@ one GET per unit a cycle), and after any error (a failover often shows as one: a
 answering, a refused write), never before each write. Each unit is asked once; only when none of
 them answered active are the ones that failed transiently (a 503 burst, a reset) asked again, with
 the retries of any call but only for the status read's timeout (``adc.timeout``): a fault on that
-read does not cost a cycle, and a unit of a pair that is down costs one at most two timeouts. Exactly one unit must be active. None (each
-one standby, unreachable or unreadable) or more than one (a split pair) fails the call with
-``AdcStandby``, which is transient: the reconciler fails the cycle with that message and retries
-it, and nothing is written meanwhile. One URL follows the same rule: a standby unit is never
-written to. A failover is followed without a restart: the next read of the status finds the
-other unit active.
+read does not cost a cycle, and a unit of a pair that is down costs one at most two timeouts.
+Exactly one unit must be active. None (each one standby, unreachable or unreadable) or more than
+one (a split pair) fails the call with ``AdcStandby``, which is transient: the reconciler fails
+the cycle with that message and retries it, and nothing is written meanwhile. One URL follows the
+same rule: a standby unit is never written to. A failover is followed without a restart: the next
+read of the status finds the other unit active.
 """
 
 from __future__ import annotations
