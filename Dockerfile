@@ -26,7 +26,7 @@
 # unseen. Where the registry's digests can be reviewed (Renovate, say), pin the digest as well:
 # python:3.11.16-slim-bookworm@sha256:... make image builds its own pair from Debian's packages
 # instead (config/image/README.md): the build base with python3 and python3-venv, the runtime base with
-# python3-minimal and the standard library only, both from one Debian mirror in one run.
+# python3-minimal and the standard library only, both from one Debian mirror and suite.
 ARG BUILD_IMAGE=python:3.11.16-slim-bookworm
 ARG RUNTIME_IMAGE=python:3.11.16-slim-bookworm
 

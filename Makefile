@@ -1,4 +1,5 @@
-# Every target bootstraps .venv itself: a fresh machine needs only python3 and make.
+# Every target bootstraps .venv itself: a fresh machine needs only python3 and make. make test also
+# installs the Debian packages its tests run (below), so it needs apt-get as root or through sudo -n.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -65,7 +66,7 @@ imports: $(STAMP)
 # and sockets, so a second worker on the same two cores shortens it; PYTEST_WORKERS=0 runs it in one.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP) bind9 kubectl promtool podman image
-	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
+	ADCBRIDGE_TEST_IMAGE=$(IMAGE) $(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
 # ---- the container image (Dockerfile; tests/test_image.py runs it as the chart does) ---------------
 #
@@ -82,6 +83,9 @@ IMAGE ?= localhost/adcbridge:$(IMAGE_VERSION)
 IMAGE_BASES ?= debian
 DEBIAN_MIRROR ?= http://deb.debian.org/debian
 DEBIAN_SUITE ?= bookworm
+BUILD_PACKAGES := python3,python3-venv,dash,coreutils,findutils
+RUNTIME_PACKAGES := python3-minimal,libpython3.11-stdlib
+IMAGE_KEY := $(IMAGE_BASES) $(DEBIAN_SUITE) $(DEBIAN_MIRROR) $(BUILD_PACKAGES) $(RUNTIME_PACKAGES)
 BUILD_BASE := localhost/adcbridge-base:build-$(DEBIAN_SUITE)
 RUNTIME_BASE := localhost/adcbridge-base:runtime-$(DEBIAN_SUITE)
 # The Dockerfile's default, named in full: podman resolves no short names without registries.conf.
@@ -106,51 +110,62 @@ podman:
 	@if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then exit 0; fi; \
 	$(call apt_install,podman runc,podman (with runc),the container image and its test)
 
-# The stamps of the bases and of the image hold the image IDs: when the engine's storage lost an
-# image (podman system reset, say), its stamp no longer matches and the image is built again.
+# The stamps of the bases and of the image hold a key line (what the bases are made of: IMAGE_KEY)
+# and the image IDs: when the key changed (IMAGE_BASES=official, another suite, mirror or package
+# list) or the engine's storage lost an image (podman system reset, say), the stamp goes and the
+# image is built again.
 image:
-	@$(engine); for stamp in $(IMAGE_WORK)/bases.stamp $(IMAGE_WORK)/image.stamp; do \
-		[ -f "$$stamp" ] || continue; \
-		while read -r name id; do \
-			[ "$$($$engine image inspect --format '{{.Id}}' "$$name" 2>/dev/null)" = "$$id" ] || rm -f "$$stamp"; \
-		done < "$$stamp"; \
-	done
+	@$(engine); check() { \
+		[ -f "$$1" ] || return 0; \
+		[ "$$(head -n 1 "$$1")" = "key $$2" ] || { rm -f "$$1"; return 0; }; \
+		tail -n +2 "$$1" | while read -r name id; do \
+			[ "$$($$engine image inspect --format '{{.Id}}' "$$name" 2>/dev/null)" = "$$id" ] || rm -f "$$1"; \
+		done; \
+	}; \
+	check $(IMAGE_WORK)/bases.stamp "$(IMAGE_KEY)"; check $(IMAGE_WORK)/image.stamp "$(IMAGE_KEY) $(IMAGE)"
 	@$(MAKE) --no-print-directory $(IMAGE_WORK)/image.stamp
 
+# The wheels for the image's Python (Debian bookworm's CPython 3.11, glibc 2.36), whatever Python
+# runs pip here: pip takes the platforms it is given literally, so every manylinux tag glibc 2.36
+# runs is named (the legacy manylinux1/2010/2014 names included).
+ARCH := $(shell uname -m)
+WHEEL_TARGET := --implementation cp --python-version 3.11 --abi cp311 --abi abi3 --abi none \
+	$(foreach tag,manylinux1 manylinux2010 manylinux2014 $(foreach minor,$(shell seq 5 36),manylinux_2_$(minor)),--platform $(tag)_$(ARCH))
 $(WHEELHOUSE)/.stamp: $(LOCKS) | $(STAMP)
 	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check --require-hashes --no-deps \
-		--only-binary=:all: --dest $(WHEELHOUSE) $(addprefix -r ,$(LOCKS))
+		--only-binary=:all: $(WHEEL_TARGET) --dest $(WHEELHOUSE) $(addprefix -r ,$(LOCKS))
 	touch $@
 
-# One mmdebstrap run per base, both from the same mirror and suite, unpacked (extract: no
+# One mmdebstrap run per base, both from the same mirror and suite (not a snapshot: snapshot.debian.org
+# is not reachable here; tests/test_image.py checks both carry the same Python), unpacked (extract: no
 # maintainer scripts, nothing runs them in these images) and without documentation.
 MMDEBSTRAP = mmdebstrap --quiet --mode=root --variant=extract --format=tar \
 	--customize-hook='rm -rf "$$1"/usr/share/doc "$$1"/usr/share/man "$$1"/usr/share/info "$$1"/usr/share/locale'
 BASE_CHANGES := --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-$(IMAGE_WORK)/bases.stamp: Makefile
-	@mkdir -p $(IMAGE_WORK); rm -f $@
+$(IMAGE_WORK)/bases.stamp:
+	@mkdir -p $(IMAGE_WORK); rm -f $@ $@.tmp; echo "key $(IMAGE_KEY)" > $@.tmp
 	@if [ "$(IMAGE_BASES)" = debian ]; then \
 		command -v mmdebstrap >/dev/null 2>&1 || { $(call apt_install,mmdebstrap,mmdebstrap,the image's Debian bases); }; \
 	fi
 	@$(engine); set -e; if [ "$(IMAGE_BASES)" = debian ]; then \
 		echo "make: the bases from $(DEBIAN_MIRROR) $(DEBIAN_SUITE)"; \
-		$(MMDEBSTRAP) --include=python3,python3-venv,dash,coreutils,findutils \
+		$(MMDEBSTRAP) --include=$(BUILD_PACKAGES) \
 			$(DEBIAN_SUITE) $(IMAGE_WORK)/build-base.tar $(DEBIAN_MIRROR); \
-		$(MMDEBSTRAP) --include=python3-minimal,libpython3.11-stdlib \
+		$(MMDEBSTRAP) --include=$(RUNTIME_PACKAGES) \
 			$(DEBIAN_SUITE) $(IMAGE_WORK)/runtime-base.tar $(DEBIAN_MIRROR); \
-		$$engine import --quiet $(BASE_CHANGES) $(IMAGE_WORK)/build-base.tar $(BUILD_BASE) >/dev/null; \
-		$$engine import --quiet $(BASE_CHANGES) $(IMAGE_WORK)/runtime-base.tar $(RUNTIME_BASE) >/dev/null; \
+		$$engine import $(BASE_CHANGES) $(IMAGE_WORK)/build-base.tar $(BUILD_BASE) >/dev/null; \
+		$$engine import $(BASE_CHANGES) $(IMAGE_WORK)/runtime-base.tar $(RUNTIME_BASE) >/dev/null; \
 		rm -f $(IMAGE_WORK)/build-base.tar $(IMAGE_WORK)/runtime-base.tar; \
 		for name in $(BUILD_BASE) $(RUNTIME_BASE); do \
 			echo "$$name $$($$engine image inspect --format '{{.Id}}' $$name)" >> $@.tmp; \
 		done; \
-	else : > $@.tmp; fi; \
+	fi; \
 	mv $@.tmp $@
 
 $(IMAGE_WORK)/image.stamp: $(IMAGE_INPUTS) $(WHEELHOUSE)/.stamp $(IMAGE_WORK)/bases.stamp
-	@$(engine); set -e; rm -f $@; \
+	@$(engine); set -e; rm -f $@ $@.tmp; \
 	if [ "$(IMAGE_BASES)" = debian ]; then \
 		bases="--build-arg BUILD_IMAGE=$(BUILD_BASE) --build-arg RUNTIME_IMAGE=$(RUNTIME_BASE)"; \
 	else bases="--build-arg BUILD_IMAGE=$(OFFICIAL_BASE) --build-arg RUNTIME_IMAGE=$(OFFICIAL_BASE)"; fi; \
@@ -158,7 +173,8 @@ $(IMAGE_WORK)/image.stamp: $(IMAGE_INPUTS) $(WHEELHOUSE)/.stamp $(IMAGE_WORK)/ba
 	echo "make: building $(IMAGE) with $${engine##* }"; \
 	$$engine build --network=none --build-context wheelhouse=$(CURDIR)/$(WHEELHOUSE) $$bases \
 		--build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION="$$revision" --tag $(IMAGE) .; \
-	echo "$(IMAGE) $$($$engine image inspect --format '{{.Id}}' $(IMAGE))" > $@.tmp; \
+	echo "key $(IMAGE_KEY) $(IMAGE)" > $@.tmp; \
+	echo "$(IMAGE) $$($$engine image inspect --format '{{.Id}}' $(IMAGE))" >> $@.tmp; \
 	mv $@.tmp $@; \
 	$$engine image inspect --format 'make: $(IMAGE) is {{.Size}} bytes' $(IMAGE)
 

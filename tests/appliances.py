@@ -42,8 +42,8 @@ from tests.bigip_fixtures import (
     BIGIP_PASSWORD,
     BIGIP_USER,
     GTM_SERVER,
-    OPERATOR_SEED,
     PARTITION,
+    PREPARED,
     Unit,
     certificate_file,
 )
@@ -200,10 +200,6 @@ class Emulated:
     async def expire_sessions(self) -> None:
         raise NotImplementedError
 
-    def write_path(self) -> str:
-        """A collection a write may be sent to (the dry-run client must refuse it first)."""
-        raise NotImplementedError
-
     def credentials(self) -> Credentials:
         raise NotImplementedError
 
@@ -285,7 +281,9 @@ class ReferenceAppliance(Emulated):
         return json.dumps(picked, sort_keys=True)
 
     async def login_attempts(self) -> int:
-        return int((await self.control("GET", "stats"))["requests"].get("POST", 0))  # only logins POST here
+        # The mock counts requests by method: every POST, read by the tests while a refused login
+        # keeps the bridge from creating anything.
+        return int((await self.control("GET", "stats"))["requests"].get("POST", 0))
 
     async def write_requests(self) -> int:
         """Logins included: the appliance counts requests by method only."""
@@ -334,18 +332,11 @@ class ReferenceAppliance(Emulated):
     async def expire_sessions(self) -> None:
         await self.control("POST", "sessions/expire")
 
-    def write_path(self) -> str:
-        return "slb/node"
-
 
 # ---------------------------------------------------------------------------- a BIG-IP
 
 
 GTM = "/mgmt/tm/gtm"
-PREPARED = [  # what the operator makes before the bridge runs: the partition, and for BIG-IP DNS
-    {"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}},
-    *OPERATOR_SEED,
-]
 ENABLED = "user-enabled"
 METHODS = {"round-robin": "rr", "ratio-member": "wrr", "least-connections-member": "lc"}  # the documented modes
 OTHER_MARKER = "managed-by=adcbridge;owner=other-cluster"
@@ -516,9 +507,6 @@ class BigipAppliance(Emulated):
 
     async def expire_sessions(self) -> None:
         await self.control("POST", "tokens/expire")
-
-    def write_path(self) -> str:
-        return "tm/ltm/node"
 
 
 def _in_ours(path: str) -> str:

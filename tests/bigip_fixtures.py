@@ -30,6 +30,10 @@ OPERATOR_SEED = [  # for BIG-IP DNS, what the operator makes before the bridge r
         "body": {"name": "bigip1", "partition": "Common", "datacenter": "/Common/dc1", "addresses": ["10.1.0.1"]},
     },
 ]
+PREPARED = [  # what the operator makes before the bridge runs: the partition, and for BIG-IP DNS the above
+    {"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}},
+    *OPERATOR_SEED,
+]
 
 
 def trust(mock: MockBigIP) -> ssl.SSLContext:

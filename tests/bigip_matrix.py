@@ -178,7 +178,10 @@ def expected_names(wanted: list[dict[str, dict[Any, Any]]]) -> dict[str, set[str
         for kind in LTM:
             names.setdefault(kind, set()).update(f"/{PARTITION}/{name}" for name in objects[kind])
         # The unit's virtual address for each of our virtual servers' addresses (``/P/<vip>:<port>``).
-        addresses = {destination.rpartition(":")[0] for destination, *_ in objects["ltm/virtual"].values()}
+        addresses = {
+            destination.rpartition("." if destination.count(":") > 1 else ":")[0]  # ``.`` before an IPv6 port
+            for destination, *_ in objects["ltm/virtual"].values()
+        }
         names["ltm/virtual-address"].update(addresses)
         names.setdefault(MEMBERS, set()).update(f"/{PARTITION}/{pool}/{member}" for pool, member in objects["members"])
     return names

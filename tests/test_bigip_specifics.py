@@ -65,6 +65,7 @@ async def test_a_common_node_is_used_and_an_address_held_in_another_partition_is
     assert await writes_since(unit, seq) == []
     ours = await native(unit, PARTITION)
     assert [item["address"] for item in ours["ltm/node"].values()] == ["10.0.0.3"]
+    assert len(ours["ltm/pool"]) == 2
     for pool in ours["ltm/pool"].values():
         port = next(iter(members(pool))).rsplit(":", 1)[1]
         assert sorted(members(pool)) == [f"/Common/shared-1:{port}", f"/{PARTITION}/k8s-c1-node-3:{port}"]

@@ -186,6 +186,7 @@ async def test_cold_sync_creates_everything_in_order_then_nothing(appliance: Emu
         assert not await appliance.unsaved()
         writes = await appliance.writes_since(0)
         assert kinds_in_order(writes) == COLD_ORDER[appliance.dialect]
+        assert writes
         assert all(write.ok for write in writes)
         seq = await appliance.last_seq()
         again = await bridge.cycle()
@@ -323,6 +324,7 @@ async def test_transient_failures_converge_in_one_cycle(appliance: Emulated, rul
         report = await bridge.cycle()  # every request retried within its deadline, a BIG-IP's status read too
         assert report.converged, (report.error, report.applied)
         fired = await appliance.fired()
+        assert len(fired) == len(rules)
         assert all(count > 0 for count in fired), fired  # the faults did happen
         await appliance.clear_faults()
         seq = await appliance.last_seq()
@@ -359,7 +361,9 @@ async def test_nothing_is_written_to_a_standby_unit_until_it_becomes_active(appl
             assert await appliance.changes_since(0) == []
             await appliance.role("active")
             report = await bridge.cycle()
-            assert all(write.ok for write in await appliance.writes_since(0))
+            written = await appliance.writes_since(0)
+            assert written
+            assert all(write.ok for write in written)
     assert report.converged
     assert set((await appliance.summary()).names) == set(HOSTS)
 

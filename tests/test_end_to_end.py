@@ -29,7 +29,7 @@ import yaml
 
 from mocks.kube import manifests
 from tests import bigip_matrix
-from tests.bigip_matrix import PARTITION
+from tests.bigip_fixtures import GTM_SERVER, PREPARED
 from tests.kubectl import run_kubectl
 from tests.live import until
 from tests.matrix import (
@@ -48,7 +48,6 @@ from tests.matrix import (
     running_cluster,
 )
 from tests.processes import START_TIMEOUT
-from tests.test_bigip_dns import OPERATOR_SEED, SERVER
 
 # The tests whose ADC side differs run for each dialect: the reference mock ADC, and the BIG-IP
 # emulator publishing names on BIG-IP DNS, set up first as an operator sets up a unit (the bridge's
@@ -57,7 +56,6 @@ from tests.test_bigip_dns import OPERATOR_SEED, SERVER
 # objects (``tests/bigip_matrix.py``). Leader handover, an API outage and SIGTERM are the Kubernetes
 # side and the process: the reference only (the fault matrix runs the ADC side of such faults per dialect).
 DIALECTS = pytest.mark.parametrize("cluster", ["reference", "bigip"], indirect=True)
-OPERATOR_SETUP = [{"method": "POST", "path": "/mgmt/tm/auth/partition", "body": {"name": PARTITION}}, *OPERATOR_SEED]
 
 
 @pytest.fixture
@@ -65,7 +63,7 @@ async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     dialect = getattr(request, "param", "reference")
     async with running_cluster(tmp_path, dialect=dialect) as started:
         if dialect == "bigip":
-            await started.mock("POST", "seed", {"requests": OPERATOR_SETUP})
+            await started.mock("POST", "seed", {"requests": PREPARED})
         yield started
 
 
@@ -76,7 +74,7 @@ def dialect_env(cluster: Cluster) -> dict[str, str]:
     assert cluster.adc.dns is not None
     host, port = cluster.adc.dns
     return bigip_matrix.ENV | {
-        "ADCBRIDGE_ADC__GTM_SERVER": SERVER,
+        "ADCBRIDGE_ADC__GTM_SERVER": GTM_SERVER,
         "ADCBRIDGE_DNS__TARGETS": '["adc"]',
         "ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([f"{host}:{port}"]),
     }
