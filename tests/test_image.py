@@ -364,8 +364,8 @@ async def test_the_image_runs_as_the_chart_runs_it_and_stops_on_sigterm(tmp_path
             code, out, err = await podman("wait", running.name, seconds=GRACE_SECONDS + 5)
             took = time.monotonic() - signalled
             logs = await running.logs()
+            assert PASSWORD not in logs  # before any assertion that shows them
             assert code == 0, err
             assert out.strip() == "0", f"exit code {out.strip()} after SIGTERM:\n{logs[-4000:]}"
             assert took < GRACE_SECONDS, f"{took:.1f} s from SIGTERM to exit"
-            assert PASSWORD not in logs
             assert "Traceback" not in logs, logs[-4000:]
