@@ -9,19 +9,14 @@ serve the tests of what only a BIG-IP has (partitions, transactions, HA, BIG-IP 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from adcbridge.adc import open_adc
 from adcbridge.config import Settings
-from adcbridge.metrics import Metrics
-from adcbridge.reconciler import CycleReport, Reconciler
 from mocks.bigip import MockBigIP
 from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, certificate_file
 from tests.builders import settings
-from tests.test_bridge_against_mock import StaticSource, cluster
+from tests.test_bridge_against_mock import cluster, running_with
 
 MARKER = "managed-by=adcbridge;owner=c1"
 ADMIN_SEED = [  # what an administrator keeps in Common, made before the bridge ever runs
@@ -48,22 +43,9 @@ def bigip_settings(mock: MockBigIP, tmp_path: Path, **overrides: Any) -> Setting
     return settings(adc={**adc, **overrides.pop("adc", {})}, dns={"targets": [], "verify": False}, **overrides)
 
 
-class Bridge:
-    def __init__(self, reconciler: Reconciler, source: StaticSource) -> None:
-        self.reconciler = reconciler
-        self.source = source
-
-    async def cycle(self, view: Any = None) -> CycleReport:
-        if view is not None:
-            self.source.view = view
-        return await self.reconciler.run_once()
-
-
-@asynccontextmanager
-async def running(config: Settings, view: Any = None) -> AsyncIterator[Bridge]:
-    source = StaticSource(cluster() if view is None else view)
-    async with open_adc(config, Metrics()) as adc:
-        yield Bridge(Reconciler(config, source, adc, Metrics()), source)
+def running(config: Settings, view: Any = None) -> Any:
+    """The engine's in-process bridge (``test_bridge_against_mock.running_with``) on ``config``."""
+    return running_with(config, cluster() if view is None else view)
 
 
 async def native(unit: Unit, partition: str) -> dict[str, dict[str, dict[str, Any]]]:

@@ -34,10 +34,10 @@ from adcbridge.metrics import Metrics
 from adcbridge.model import Action, AdcState, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
 from mocks.bigip import MockBigIP
-from tests.bigip_bridge import ADMIN_SEED, Bridge, bigip_settings, members, native, running
+from tests.bigip_bridge import ADMIN_SEED, bigip_settings, members, native, running
 from tests.bigip_fixtures import PARTITION, Unit
 from tests.builders import adc_node, node, settings
-from tests.test_bridge_against_mock import StaticSource, cluster
+from tests.test_bridge_against_mock import Bridge, StaticSource, cluster
 
 TEN_NODES = [node(f"node-{index}", f"10.0.0.{index}") for index in range(1, 11)]
 # The plan of a cold sync of ``cluster(nodes=TEN_NODES)``, level by level: nodes, pools, members, virtuals.
@@ -137,8 +137,9 @@ class RaceBeforeApply:
 @asynccontextmanager
 async def racing(config: Settings, race: Callable[[], Awaitable[None]], view: Any = None) -> AsyncIterator[Bridge]:
     source = StaticSource(cluster() if view is None else view)
-    async with open_adc(config, Metrics()) as adc:
-        yield Bridge(Reconciler(config, source, RaceBeforeApply(adc, race), Metrics()), source)
+    metrics = Metrics()
+    async with open_adc(config, metrics) as adc:
+        yield Bridge(Reconciler(config, source, RaceBeforeApply(adc, race), metrics), source, metrics)
 
 
 def seeding(unit: Unit, *requests: dict[str, Any]) -> Callable[[], Awaitable[None]]:
