@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from adcbridge.config import KicSettings
 from adcbridge.errors import SnapshotError
+from adcbridge.k8s import snapshot_file
 from adcbridge.k8s.objects import endpoint_nodes, node_from, service_from, snapshot_from
 from adcbridge.k8s.snapshot_file import load_objects, read_snapshot
 from adcbridge.model import ClusterNode, ClusterSnapshot, KicService, ObjectRef, ServicePort
@@ -816,3 +817,13 @@ def test_the_offline_source_does_not_need_the_kubernetes_client_and_yaml_stays_a
         assert "kubernetes_asyncio" not in _imports(package / pure)
     yaml_users = {str(path.relative_to(package)) for path in package.rglob("*.py") if "yaml" in _imports(path)}
     assert yaml_users == {"config.py", "k8s/snapshot_file.py"}
+
+
+def test_files_are_parsed_by_libyamls_c_loader_to_what_the_python_loader_reads() -> None:
+    """PyYAML's wheels carry libyaml; the C loader is several times faster on a large snapshot
+    and must read every file exactly as the pure-Python safe loader does."""
+    assert yaml.__with_libyaml__
+    assert snapshot_file.SAFE_LOADER is yaml.CSafeLoader
+    for path in sorted(DEMO.iterdir()):
+        text = path.read_text(encoding="utf-8")
+        assert list(yaml.load_all(text, Loader=snapshot_file.SAFE_LOADER)) == list(yaml.safe_load_all(text)), path
