@@ -5,7 +5,8 @@ and the bridge to different CPUs, read CPU time and peak RSS from /proc, start e
 processes that print one line when they listen, drive the mock ADC or the BIG-IP emulator through
 their ``/_mock`` controls, report the CPU other
 processes took meanwhile (a busy machine inflates every wall time, so a number without that
-line cannot be trusted) and end with a checks verdict and exit code 1 when one failed. When each
+line cannot be trusted) and end with a checks verdict and exit code 1 when one failed (see
+"keeping the word" below: counts and timing targets, --smoke and --no-enforce). When each
 script had its own copy, the copies began to drift, and two benchmarks that are meant to be
 compared then measured differently. So this module holds that plumbing; the scenarios, targets
 and tables stay in the scripts.
@@ -272,12 +273,14 @@ async def mock_bigip(latency_ms: int, cpu: int | None, *, start_timeout: float =
 
 
 def argument_parser(doc: str | None, *, rounds: str, hosts: str | None = None) -> argparse.ArgumentParser:
-    """--hosts, --nodes, --rounds and --latency-ms with the production-scale defaults; the scripts add the rest."""
+    """--hosts, --nodes, --rounds and --latency-ms with the production-scale defaults, --smoke and
+    --no-enforce; the scripts add the rest."""
     cli = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     cli.add_argument("--hosts", type=int, default=10_000, help=hosts)
     cli.add_argument("--nodes", type=int, default=500, help="Ready nodes")
     cli.add_argument("--rounds", type=int, default=3, help=rounds)
     cli.add_argument("--latency-ms", type=int, default=5, help="added by the mock appliance to every API request")
+    add_run_modes(cli)
     return cli
 
 
@@ -289,10 +292,141 @@ def report_other_cpu(seconds: float, *, during: str, load_before: float, who: st
     )
 
 
-def report_checks(what: str, problems_by_round: Sequence[Sequence[str]]) -> int:
-    """The verdict line on stdout, each failed check on stderr; the exit code (1 if any failed)."""
+# ---------------------------------------------------------------------------- keeping the word
+#
+# Every benchmark checks two kinds of things. Counts (object writes, requests, list pages, DNS
+# messages, objects on the appliance) say whether the benchmark measured what it claims: a wrong
+# count fails every run, a smoke run included, whatever --no-enforce says. Timing targets say
+# whether the code is fast enough: judged in a full run only (a smoke run on a shared machine
+# would flake), failing it unless --no-enforce asks only for a report. The decisions are pure
+# functions (count_problem, decide), so the tests can prove each way of failing.
+
+SKEW_VARIABLE = "ADCBRIDGE_BENCH_SKEW_COUNTS"  # added to every expected count: proves the failing path
+
+
+def count_problem(what: str, expected: int, got: int, *, at_most: bool = False, skew: int = 0) -> str | None:
+    """None when ``got`` is ``expected`` (or, ``at_most``, does not exceed it); else what is wrong.
+    ``skew`` is added to the expectation first (the tests use it to make a right count look wrong)."""
+    wanted = expected + skew
+    if (got <= wanted) if at_most else (got == wanted):
+        return None
+    return f"{what}: expected {'at most ' if at_most else ''}{wanted:,}, got {got:,}"
+
+
+def count_skew() -> int:
+    """The skew the environment asks for (``ADCBRIDGE_BENCH_SKEW_COUNTS``), 0 when unset."""
+    return int(os.environ.get(SKEW_VARIABLE) or 0)
+
+
+def expect_count(problems: list[str], what: str, expected: int, got: int, *, at_most: bool = False) -> None:
+    """Append to ``problems`` when a count is wrong: the one way every benchmark checks a count."""
+    problem = count_problem(what, expected, got, at_most=at_most, skew=count_skew())
+    if problem is not None:
+        problems.append(problem)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """A measured figure and its target: below ``limit``, or at least ``limit`` when ``at_least``."""
+
+    what: str
+    measured: float
+    limit: float
+    unit: str = "s"
+    at_least: bool = False
+
+    @property
+    def missed(self) -> bool:
+        """True when the target is missed; a NaN (nothing measured) misses it too."""
+        return not (self.measured >= self.limit if self.at_least else self.measured < self.limit)
+
+    def describe(self) -> str:
+        bound = f"at least {self.limit:,g}" if self.at_least else f"under {self.limit:,g}"
+        digits = 3 if self.unit == "s" else 0
+        return f"{self.what}: {self.measured:,.{digits}f} {self.unit}, target {bound} {self.unit}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the run concludes: exit code, the lines for stdout and the failures for stderr."""
+
+    exit_code: int
+    lines: tuple[str, ...]
+    failures: tuple[str, ...]
+
+
+def decide(problems: Sequence[str], timings: Sequence[Timing], *, smoke: bool, enforce: bool) -> Verdict:
+    """Wrong counts (``problems``) always fail; missed timing targets fail a full run that enforces
+    them, are reported without failing under --no-enforce, and are not judged in a smoke run."""
+    lines = [f"Counts: {'FAILED' if problems else 'all as expected'} ({len(problems)} wrong)."]
+    failures = [f"CHECK FAILED: {problem}" for problem in problems]
+    missed = [timing for timing in timings if timing.missed]
+    if smoke:
+        lines.append(f"Timing targets: not judged (smoke run; {len(timings)} target(s) skipped).")
+    else:
+        for timing in timings:
+            lines.append(f"Target {'MISSED' if timing.missed else 'met'}: {timing.describe()}.")
+        if missed and enforce:
+            failures += [f"TARGET MISSED: {timing.describe()}" for timing in missed]
+        elif missed:
+            lines.append(f"{len(missed)} target(s) missed, not enforced (--no-enforce).")
+    failed = bool(problems) or (not smoke and enforce and bool(missed))
+    return Verdict(1 if failed else 0, tuple(lines), tuple(failures))
+
+
+def report_checks(
+    what: str,
+    problems_by_round: Sequence[Sequence[str]],
+    args: argparse.Namespace,
+    timings: Sequence[Timing] = (),
+) -> int:
+    """The verdict on stdout, each failure on stderr; the exit code (1 if a count is wrong or, in a
+    full run that enforces targets, a target was missed)."""
     problems = [f"round {index + 1}: {problem}" for index, found in enumerate(problems_by_round) for problem in found]
-    print(f"Checks ({what}): {'FAILED' if problems else 'all passed'}.")
-    for problem in problems:
-        print(f"CHECK FAILED: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    verdict = decide(problems, timings, smoke=args.smoke, enforce=args.enforce)
+    print(f"Checks ({what}):")
+    for line in verdict.lines:
+        print(line)
+    for failure in verdict.failures:
+        print(failure, file=sys.stderr)
+    return verdict.exit_code
+
+
+# ---------------------------------------------------------------------------- run modes
+
+
+def add_run_modes(cli: argparse.ArgumentParser) -> None:
+    """--smoke and --no-enforce, for every benchmark."""
+    cli.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a small configuration that checks counts only, never times (make test runs it); "
+        "options given explicitly still apply",
+    )
+    cli.add_argument(
+        "--no-enforce",
+        dest="enforce",
+        action="store_false",
+        help="report missed timing targets without failing (wrong counts still fail)",
+    )
+
+
+def parse_arguments(cli: argparse.ArgumentParser, smoke: dict[str, Any]) -> argparse.Namespace:
+    """The arguments; with --smoke, ``smoke`` replaces the defaults (explicit options still win)."""
+    args = cli.parse_args()
+    if args.smoke:
+        cli.set_defaults(**smoke)
+        args = cli.parse_args()
+    return args
+
+
+def print_settings(script: str, args: argparse.Namespace, settings: dict[str, object], *, file: Any = None) -> None:
+    """The first line of every benchmark's output: the mode and the settings it ran with."""
+    if args.smoke:
+        mode = "smoke (counts checked, timing targets not judged)"
+    elif args.enforce:
+        mode = "full (counts and timing targets enforced)"
+    else:
+        mode = "full, --no-enforce (counts enforced, timing targets reported only)"
+    listed = ", ".join(f"{name} {value}" for name, value in settings.items())
+    print(f"settings of {script}: {mode}; {listed}", file=file or sys.stdout, flush=True)
