@@ -169,7 +169,7 @@ class Reconciler:
         self._adc = adc
         self._metrics = metrics
         self._clock = clock  # wall time (the last-success metric is a timestamp); tests pass their own
-        self._sleep = sleep  # the loop's waits (backoff, debounce), so tests need not wait them out
+        self._sleep = sleep  # the loop's waits (backoff, batch window), so tests need not wait them out
         self._owner = owner_of(settings)
         self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
         self._unfit_since: dict[str, float] = {}
@@ -367,7 +367,8 @@ class Reconciler:
         return ceiling * random.uniform(0.5, 1.0)
 
     async def _wait_for_reason(self, report: CycleReport) -> None:
-        """Sleep until the view changes, the resync period ends or a grace period does."""
+        """Sleep until the view changes (then to the end of the batch window), the resync period ends
+        or a grace period does."""
         timeout = self._settings.reconcile.resync_seconds
         if report.desired is not None and report.desired.next_change_at is not None:
             timeout = min(timeout, max(0.0, report.desired.next_change_at - self._clock()) + 0.01)
@@ -375,7 +376,20 @@ class Reconciler:
             await asyncio.wait_for(self._source.wait_for_change(), timeout)
         except TimeoutError:
             return
-        await self._sleep(self._settings.reconcile.debounce_seconds)
+        delay = batch_delay(self._clock(), report.started_at, self._settings.reconcile.batch_window_seconds)
+        if delay > 0:
+            await self._sleep(delay)
+
+
+def batch_delay(now: float, last_start: float, window: float) -> float:
+    """How long a change seen at ``now`` waits before the cycle that handles it.
+
+    None after a quiet period (the last cycle started a window or more ago): it starts at once.
+    Otherwise until the window that began with the last cycle's start has passed, so that the
+    changes of a burst share one cycle; a change seen when the cycle that was running ends,
+    later than the window, waits no more. Never more than one window, even if the clock steps back.
+    """
+    return min(window, max(0.0, last_start + window - now))
 
 
 def rejected_by_reason(desired: DesiredState, current: Plan, records: RecordPlan | None) -> dict[str, int]:
