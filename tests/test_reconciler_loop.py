@@ -306,7 +306,8 @@ async def test_a_change_during_a_cycle_makes_exactly_one_more_cycle_at_the_windo
         source.during = while_the_cycle_runs
         source.change([*HOSTS, "first.example.com"])
         await source.settled(3)
-        assert source.starts[1:] == [started, pytest.approx(started + next_start)]
+        assert source.starts[1] == started
+        assert source.starts[2] - started == pytest.approx(next_start)
         assert await _has(adc, {*HOSTS, "first.example.com", "during.example.com"})
 
 
@@ -333,5 +334,5 @@ async def test_changes_within_the_window_share_one_cycle(mock_adc: MockADC, adc:
             await asyncio.sleep(0)
         fake.wake.set()
         await source.settled(3)
-        assert source.starts[2] == pytest.approx(started + WINDOW)
+        assert source.starts[2] - started == pytest.approx(WINDOW)
         assert await _has(adc, {*HOSTS, "quiet.example.com", *burst})
