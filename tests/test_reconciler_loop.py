@@ -12,6 +12,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -19,8 +20,8 @@ import pytest
 from adcbridge.adc import open_adc
 from adcbridge.app import readiness
 from adcbridge.metrics import Metrics
-from adcbridge.model import ClusterSnapshot
-from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport, Reconciler, batch_delay
+from adcbridge.model import Action, AdcDomain, ClusterSnapshot, Operation, Plan
+from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport, Reconciler, batch_delay, defer_deletions
 from adcbridge.server import HealthServer
 from mocks.adc import MockADC
 from tests.conftest import Appliance
@@ -257,9 +258,10 @@ class WatchedSource:
 
 
 @asynccontextmanager
-async def batching(mock: MockADC, fake: FakeTime) -> AsyncIterator[WatchedSource]:
-    """A looping reconciler over the mock ADC, on the fake clock; yields its source after the first cycle."""
-    config = bridge_settings(mock, **BATCHING)
+async def batching(mock: MockADC, fake: FakeTime, **overrides: Any) -> AsyncIterator[WatchedSource]:
+    """A looping reconciler over the mock ADC, on the fake clock; yields its source after the first
+    cycle. ``overrides``: more settings groups."""
+    config = bridge_settings(mock, **BATCHING, **overrides)
     source = WatchedSource(fake, cluster())
     metrics = Metrics()
     async with open_adc(config, metrics) as adc:
@@ -336,3 +338,44 @@ async def test_changes_within_the_window_share_one_cycle(mock_adc: MockADC, adc:
         await source.settled(3)
         assert source.starts[2] - started == pytest.approx(WINDOW)
         assert await _has(adc, {*HOSTS, "quiet.example.com", *burst})
+
+
+def test_deferring_takes_out_the_deletions_and_keeps_the_rest_of_the_plan() -> None:
+    def domain(name: str) -> Operation:
+        return Operation(Action.CREATE, AdcDomain(name, "A", ("192.0.2.10",)))
+
+    creates = (domain("a.example.com"), domain("b.example.com"))
+    delete = Operation(Action.DELETE, AdcDomain("gone.example.com", "A", ("192.0.2.10",)))
+    kept, deferred = defer_deletions(Plan(operations=(creates[0], delete, creates[1]), hold_reason="kept"))
+    assert (kept.operations, kept.hold_reason, deferred) == (creates, "kept", 1)
+    assert defer_deletions(Plan(operations=creates)) == (Plan(operations=creates), 0)
+
+
+async def test_deletions_seen_by_a_cycle_started_at_once_wait_for_the_next_cycle(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    """A host removed after a quiet period: the cycle that starts at once writes nothing (its one
+    operation is a deletion), and the cycle the window's end brings, with no further change, deletes it."""
+    fake = FakeTime()
+    async with batching(mock_adc, fake) as source:
+        fake.now += 10.0
+        source.change(HOSTS[1:])
+        await source.settled(3)
+        assert await _has(adc, set(HOSTS[1:]))
+
+
+async def test_a_deletion_burst_after_a_quiet_period_is_judged_whole_by_the_guard(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    """The first deletion starts a cycle at once, the others arrive while it runs: none is made
+    before one cycle sees them all, and four are over ``limits.max_deletes`` 3, so all are held back."""
+    hosts = [f"h{index}.example.com" for index in range(6)]
+    fake = FakeTime()
+    async with batching(mock_adc, fake, limits={"max_deletes": 3}) as source:
+        source.change(hosts)
+        await source.settled(2)
+        fake.now += 10.0
+        source.during = lambda: source.change(hosts[4:])  # three more deletions while the first cycle runs
+        source.change(hosts[1:])
+        await source.settled(4)  # the one at once (its deletion deferred), then the one after the window
+        assert await _has(adc, set(hosts))  # not even the first deletion was made
