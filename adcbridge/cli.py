@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import sys
 from pathlib import Path
 
 from adcbridge import __version__, app, logs
 from adcbridge.adc import open_adc
-from adcbridge.config import Settings, load_settings, public_view
+from adcbridge.config import Settings, load_settings, public_view, renamed_settings
 from adcbridge.errors import AdcBridgeError, ConfigError, KubeNotConfigured
 from adcbridge.k8s.file_source import FileSource
 from adcbridge.presenting import cycle_json, cycle_text
@@ -28,6 +29,8 @@ from adcbridge.reconciler import SnapshotSource
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USAGE = 0, 1, 2
 CONNECT_TIMEOUT = 30.0
+
+log = logging.getLogger(__name__)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             settings = settings.model_copy(update={"dry_run": True})
         logs.configure(format=settings.log.format, level=settings.log.level)
+        for warning in renamed_settings(settings):
+            log.warning("%s", warning)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"adcbridge: {exc}", file=sys.stderr)

@@ -27,11 +27,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -246,10 +249,47 @@ class LimitSettings(Group):
     max_delete_percent: float = Field(50.0, ge=0, le=100, description="Held back beyond this share of our objects")
 
 
+# Former names of reconcile fields, still read (with a warning at start): old -> new.
+RENAMED_RECONCILE = {"debounce_seconds": "batch_window_seconds"}
+
+
+def _named(field: str) -> str:
+    """A reconcile field as the error and warning name it: ``reconcile.x (ADCBRIDGE_RECONCILE__X)``."""
+    return f"reconcile.{field} ({ENV_PREFIX}RECONCILE__{field.upper()})"
+
+
 class ReconcileSettings(Group):
-    debounce_seconds: float = Field(0.2, ge=0, description="Quiet time after a change before a cycle starts")
+    batch_window_seconds: float = Field(
+        0.2,
+        ge=0,
+        description="A change after a quiet period starts a cycle at once; changes within this long after "
+        "a cycle started wait for the window's end (or the cycle's) and share the next cycle",
+    )
     resync_seconds: Seconds = Field(60.0, description="Re-read the ADC and repair drift at least this often")
     max_backoff_seconds: Seconds = Field(300.0, description="Longest wait after failing cycles")
+    _renamed: tuple[tuple[str, str], ...] = PrivateAttr(default=())  # (old, new) names this file or env used
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _old_names(cls, data: Any, handler: ModelWrapValidatorHandler[ReconcileSettings]) -> ReconcileSettings:
+        """Accept the fields' former names, mapped to the new ones; both names at once is an error."""
+        used: list[tuple[str, str]] = []
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in RENAMED_RECONCILE.items():
+                if old not in data:
+                    continue
+                if new in data:
+                    raise PydanticCustomError(
+                        "renamed_setting",
+                        "the former name of {new}, which is set too; set only the new name",
+                        {"field": old, "new": _named(new)},
+                    )
+                data[new] = data.pop(old)
+                used.append((old, new))
+        settings = handler(data)
+        settings._renamed = tuple(used)
+        return settings
 
 
 class ServerSettings(Group):
@@ -368,6 +408,14 @@ class Settings(BaseSettings):
         if not NAME_PREFIX.match(value):
             raise ValueError("1-32 of letters, digits, '.', '_', '-', starting with a letter or digit")
         return value
+
+
+def renamed_settings(settings: Settings) -> list[str]:
+    """One warning per former setting name the configuration used, naming the new one."""
+    return [
+        f"{_named(old)} is the former name of {_named(new)}; it still works, set the new name instead"
+        for old, new in settings.reconcile._renamed
+    ]
 
 
 # Groups without defaults, and what they need at least (for the "missing" message).
@@ -492,6 +540,8 @@ def describe_errors(exc: ValidationError) -> str:
     for error in exc.errors(include_input=False, include_url=False):
         path = _field_path(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "renamed_setting":  # raised for the group; name the field
+            path.append(str(error.get("ctx", {}).get("field", "")))
         if error["type"] == "missing" and len(path) == 1 and path[0] in GROUPS:
             message = "required; set " + ", ".join(GROUPS[path[0]])
         lines.append(invalid_setting(path, message))

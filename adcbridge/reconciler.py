@@ -24,7 +24,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from adcbridge.adc import Adc, ApplyReport
@@ -45,7 +45,7 @@ from adcbridge.model import (
     RejectionCause,
 )
 from adcbridge.planner import owned, plan
-from adcbridge.records import NameRecords, RecordApplyReport, RecordPlan, plan_records
+from adcbridge.records import NameRecords, RecordAction, RecordApplyReport, RecordPlan, plan_records
 
 log = logging.getLogger(__name__)
 FAILURE_SUMMARY_SECONDS = 300.0
@@ -80,6 +80,7 @@ class CycleReport:
     records_applied: RecordApplyReport | None = None
     error: str = ""
     dry_run: bool = False
+    deferred: int = 0  # deletions a cycle started at once left to the cycle after the batch window
 
     @property
     def ok(self) -> bool:
@@ -110,6 +111,7 @@ class CycleReport:
         nothing_pending = self.plan.empty or (applied_cleanly and not self.dry_run)
         return (
             nothing_pending
+            and not self.deferred
             and self._records_converged
             and not self.plan.held_back
             and not self.plan.conflicts
@@ -169,7 +171,7 @@ class Reconciler:
         self._adc = adc
         self._metrics = metrics
         self._clock = clock  # wall time (the last-success metric is a timestamp); tests pass their own
-        self._sleep = sleep  # the loop's waits (backoff, debounce), so tests need not wait them out
+        self._sleep = sleep  # the loop's waits (backoff, batch window), so tests need not wait them out
         self._owner = owner_of(settings)
         self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
         self._unfit_since: dict[str, float] = {}
@@ -181,11 +183,13 @@ class Reconciler:
 
     # ------------------------------------------------------------------ one cycle
 
-    async def run_once(self) -> CycleReport:
+    async def run_once(self, *, at_once: bool = False) -> CycleReport:
+        """One cycle. ``at_once``: started by a change after a quiet period, with no batch window
+        behind it; its deletions wait for the next cycle (see :func:`defer_deletions`)."""
         report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
         began = time.perf_counter()
         try:
-            await self._cycle(report)
+            await self._cycle(report, at_once=at_once)
         except AdcBridgeError as exc:
             report.error = str(exc)
             self._log_failure(report.error)
@@ -196,7 +200,7 @@ class Reconciler:
         self._finish(report)
         return report
 
-    async def _cycle(self, report: CycleReport) -> None:
+    async def _cycle(self, report: CycleReport, *, at_once: bool = False) -> None:
         snapshot = await self._source.snapshot()
         report.snapshot = snapshot
         desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
@@ -206,18 +210,24 @@ class Reconciler:
         self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
         observed = await self._adc.observe()
         report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
+        if at_once:
+            report.plan, report.deferred = defer_deletions(report.plan)
+            if report.deferred:
+                log.info("%d deletion(s) wait for the batch window, to be judged with what follows", report.deferred)
         self._log_plan(report.plan)
         if not report.plan.empty and not self._settings.dry_run:
             report.applied = await self._adc.apply(report.plan)
             self._log_applied(report.applied)
         self._count(desired, report.plan, report.applied, owned(observed, self._owner))
         if self._zones is not None:
-            await self._publish_records(report, desired, self._zones)
+            await self._publish_records(report, desired, self._zones, at_once=at_once)
         for reason, count in rejected_by_reason(desired, report.plan, report.records).items():
             self._metrics.rejected_hosts.labels(reason).set(count)
         self._previous = desired
 
-    async def _publish_records(self, report: CycleReport, desired: DesiredState, zones: ZoneTarget) -> None:
+    async def _publish_records(
+        self, report: CycleReport, desired: DesiredState, zones: ZoneTarget, *, at_once: bool = False
+    ) -> None:
         """The names in the RFC 2136 zones: observe, plan with the same guards, apply."""
         wanted = {name: domain.addresses for name, domain in desired.names.items()}
         observed = await zones.observe(wanted)
@@ -232,6 +242,10 @@ class Reconciler:
             limits=self._limits,
             complete=desired.complete,
         )
+        if at_once:  # as for the ADC's objects: deletions wait for the batch window
+            kept = tuple(change for change in report.records.changes if change.action is not RecordAction.DELETE)
+            report.deferred += len(report.records.changes) - len(kept)
+            report.records = replace(report.records, changes=kept)
         self._log_records(report.records)
         if not report.records.empty and not settings.dry_run:
             report.records_applied = await zones.apply(report.records)
@@ -345,14 +359,16 @@ class Reconciler:
 
     async def run_forever(self) -> None:
         failures = 0
+        at_once = False
         while True:
-            report = await self.run_once()
+            report = await self.run_once(at_once=at_once)
             await self._tell(report)
             failures = 0 if report.ok else failures + 1
+            at_once = False
             if failures:
                 await self._sleep(self._backoff(failures))
                 continue
-            await self._wait_for_reason(report)
+            at_once = await self._wait_for_reason(report)
 
     async def _tell(self, report: CycleReport) -> None:
         if self._after_cycle is None:
@@ -366,16 +382,50 @@ class Reconciler:
         ceiling = min(self._settings.reconcile.max_backoff_seconds, 2.0 ** min(failures, 16))
         return ceiling * random.uniform(0.5, 1.0)
 
-    async def _wait_for_reason(self, report: CycleReport) -> None:
-        """Sleep until the view changes, the resync period ends or a grace period does."""
+    async def _wait_for_reason(self, report: CycleReport) -> bool:
+        """Sleep until the view changes (then to the end of the batch window), the resync period ends
+        or a grace period does; True when the next cycle starts at once on a change after a quiet
+        period. Deletions a cycle deferred are due when its window ends, changes or not: the wait
+        ends there, and the cycle after it is never one started at once."""
+        window = self._settings.reconcile.batch_window_seconds
         timeout = self._settings.reconcile.resync_seconds
         if report.desired is not None and report.desired.next_change_at is not None:
             timeout = min(timeout, max(0.0, report.desired.next_change_at - self._clock()) + 0.01)
+        if report.deferred:
+            timeout = min(timeout, max(0.0, report.started_at + window - self._clock()))
         try:
             await asyncio.wait_for(self._source.wait_for_change(), timeout)
         except TimeoutError:
-            return
-        await self._sleep(self._settings.reconcile.debounce_seconds)
+            return False
+        delay = batch_delay(self._clock(), report.started_at, window)
+        if delay > 0:
+            await self._sleep(delay)
+            return False
+        return True
+
+
+def defer_deletions(current: Plan) -> tuple[Plan, int]:
+    """``current`` without its deletions, and how many there were.
+
+    The mass-deletion guard judges the deletions of one cycle. A cycle that starts at once on the
+    first change after a quiet period has seen only the first event of what may be a burst (a
+    namespace being deleted, an ingress class renamed one object at a time): its creates and
+    updates go out at once, its deletions wait one batch window for the next cycle, which judges
+    them with whatever followed.
+    """
+    kept = tuple(operation for operation in current.operations if operation.action is not Action.DELETE)
+    return replace(current, operations=kept), len(current.operations) - len(kept)
+
+
+def batch_delay(now: float, last_start: float, window: float) -> float:
+    """How long a change seen at ``now`` waits before the cycle that handles it.
+
+    None after a quiet period (the last cycle started a window or more ago): it starts at once.
+    Otherwise until the window that began with the last cycle's start has passed, so that the
+    changes of a burst share one cycle; a change seen when the cycle that was running ends,
+    later than the window, waits no more. Never more than one window, even if the clock steps back.
+    """
+    return min(window, max(0.0, last_start + window - now))
 
 
 def rejected_by_reason(desired: DesiredState, current: Plan, records: RecordPlan | None) -> dict[str, int]:

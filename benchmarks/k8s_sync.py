@@ -5,7 +5,7 @@ seeded with 10,000 Ingresses of class ``njet`` (one host each, over 50 namespace
 nodes, the KIC Service (NodePort 80->30080, 443->30443) and its IngressClass; the mock ADC
 (``python -m mocks.adc --no-dns``) with a ``latency`` fault rule of 5 ms on every API request,
 as in ``engine_sync.py``; and the bridge itself, ``python -m adcbridge run`` configured by
-environment variables only (leader election on, debounce 0.2 s: the defaults). The mocks and this
+environment variables only (leader election on, batch window 0.2 s: the defaults). The mocks and this
 harness share one CPU, the bridge has the other to itself.
 
 1. Cold start, ``--rounds`` times on fresh processes: the clock starts when ``adcbridge run`` is
@@ -544,7 +544,7 @@ def latency_lines(found: Latencies) -> list[str]:
         f"ADC requests per change (the whole cycle: observe, write, save): median "
         f"{statistics.median(totals):.0f} ({by_method}), min {min(totals)}, max {max(totals)}. "
         f"Cycles during the changes: {found.cycles} (one per change expected), mean reconcile duration "
-        f"{found.cycle_seconds:.3f} s (the bridge's own histogram; debounce not included).",
+        f"{found.cycle_seconds:.3f} s (the bridge's own histogram; the batch window not included).",
     ]
 
 

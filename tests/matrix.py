@@ -129,7 +129,7 @@ async def bridge_process(
     """``adcbridge run`` against the ADC at ``adc_url`` and the API server of ``kubeconfig``;
     stopped with SIGTERM (then SIGKILL) when the block ends, its output checked for the password
     (and for every other secret in ``canaries``). ``env``: more variables."""
-    defaults = {"ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS": "0.05", "ADCBRIDGE_ADC__OPERATION_DEADLINE": "10"}
+    defaults = {"ADCBRIDGE_RECONCILE__BATCH_WINDOW_SECONDS": "0.05", "ADCBRIDGE_ADC__OPERATION_DEADLINE": "10"}
     variables = bridge_env(
         adc_url,
         ADCBRIDGE_OWNER_ID=owner,

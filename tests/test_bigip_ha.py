@@ -116,7 +116,7 @@ def gauge(metrics: Metrics, name: str, **labels: str) -> float | None:
 
 async def test_a_running_bridge_writes_to_the_active_unit_and_follows_a_failover(tmp_path: Path) -> None:
     async with units(2, tmp_path) as (a, b):
-        fast = {"debounce_seconds": 0.05, "resync_seconds": 0.2, "max_backoff_seconds": 0.2}
+        fast = {"batch_window_seconds": 0.05, "resync_seconds": 0.2, "max_backoff_seconds": 0.2}
         config = ha_settings([a, b], tmp_path, reconcile=fast, server={"listen": "127.0.0.1:0"})
         service = Service(config, StaticSource(cluster()))
         stop = asyncio.Event()

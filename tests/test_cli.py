@@ -271,6 +271,21 @@ async def test_invalid_settings_exit_2_naming_the_field(variable: str, value: st
     assert out == ""
 
 
+async def test_the_former_name_of_the_batch_window_warns_once_at_start_and_both_names_exit_2(
+    mock: RunningMock,
+) -> None:
+    old, new = "ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS", "ADCBRIDGE_RECONCILE__BATCH_WINDOW_SECONDS"
+    code, out, err = await adcbridge("check", env=bridge_env(mock.url, **{old: "0.4"}))
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if old in line]
+    assert len(warnings) == 1, err
+    assert "reconcile.batch_window_seconds" in warnings[0]
+    assert new in warnings[0]
+    code, out, err = await adcbridge("check", env=bridge_env(mock.url, **{old: "0.4", new: "0.4"}))
+    assert (code, out) == (2, "")
+    assert f"invalid setting reconcile.debounce_seconds ({old})" in err
+
+
 async def test_version() -> None:
     code, out, _ = await adcbridge("--version", env=bridge_env("http://127.0.0.1:9"))
     assert (code, out.startswith("adcbridge 0.1.0")) == (0, True)

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, SecretStr
 
 from adcbridge.adc import credential_source
-from adcbridge.config import Settings, load_settings, parse_selector, public_view
+from adcbridge.config import Settings, load_settings, parse_selector, public_view, renamed_settings
 from adcbridge.errors import ConfigError
 from tests.conftest import PASSWORD
 
@@ -153,3 +153,47 @@ def test_credentials_come_from_the_secrets_directory_first_and_are_reread(tmp_pa
         credential_source("user", SecretStr(""), None)()
     with pytest.raises(ConfigError, match="no ADC username"):
         credential_source("", SecretStr("pw"), None)()
+
+
+NEW_WINDOW = "reconcile.batch_window_seconds (ADCBRIDGE_RECONCILE__BATCH_WINDOW_SECONDS)"
+OLD_WINDOW = "reconcile.debounce_seconds (ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS)"
+
+
+def with_window(tmp_path: Path, line: str) -> Path:
+    """The example file with its batch window line replaced by ``line`` ("" to leave it out)."""
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(EXAMPLE.read_text().replace("  batch_window_seconds: 0.2\n", f"  {line}\n" if line else ""))
+    return changed
+
+
+def test_the_former_name_of_the_batch_window_is_read_with_one_warning_naming_both(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert renamed_settings(load_settings(EXAMPLE)) == []
+    from_file = load_settings(with_window(tmp_path, "debounce_seconds: 0.4"))
+    assert from_file.reconcile.batch_window_seconds == 0.4
+    monkeypatch.setenv("ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS", "0.7")
+    from_environment = load_settings(with_window(tmp_path, ""))
+    assert from_environment.reconcile.batch_window_seconds == 0.7
+    for loaded in (from_file, from_environment):
+        (warning,) = renamed_settings(loaded)
+        assert OLD_WINDOW in warning
+        assert NEW_WINDOW in warning
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS", "batch_window_seconds: 0.3"),  # old in env, new in the file
+        ("", "debounce_seconds: 0.3\n  batch_window_seconds: 0.3"),  # both in the file
+    ],
+)
+def test_the_former_and_the_new_name_of_the_batch_window_at_once_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, old: str, new: str
+) -> None:
+    if old:
+        monkeypatch.setenv(old, "0.3")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(with_window(tmp_path, new))
+    assert str(caught.value).startswith(f"invalid setting {OLD_WINDOW}: ")
+    assert NEW_WINDOW in str(caught.value)

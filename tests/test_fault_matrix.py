@@ -783,7 +783,7 @@ def emptied(dialect: str) -> tuple[Expected, set[str]]:
 @pytest.mark.slow
 @DIALECTS
 async def test_mass_deletion_is_held_back_and_reported(tmp_path: Path, dialect: str) -> None:
-    guard = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "5", "ADCBRIDGE_RECONCILE__DEBOUNCE_SECONDS": "1"}
+    guard = MATRIX_ENV | {"ADCBRIDGE_LIMITS__MAX_DELETES": "5", "ADCBRIDGE_RECONCILE__BATCH_WINDOW_SECONDS": "1"}
     async with matrix(tmp_path, dialect=dialect) as (cluster, foreign):
         guard |= cluster.dialect_env
         async with bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=guard) as bridge:

@@ -47,7 +47,7 @@ RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "Ro
 FAST = {
     "leaderElection": {"leaseDurationSeconds": 3, "renewDeadlineSeconds": 2, "retryPeriodSeconds": 1.1},
     "dns": {"verify": False},
-    "settings": {"reconcile": {"debounce_seconds": 0.05}, "kube": {"crd_retry_seconds": 0.3}},
+    "settings": {"reconcile": {"batch_window_seconds": 0.05}, "kube": {"crd_retry_seconds": 0.3}},
 }
 
 

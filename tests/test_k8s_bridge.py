@@ -39,7 +39,7 @@ def bridge_config(tmp_path: Path, mock: MockADC, **overrides: Any) -> Settings:
         tmp_path,
         adc=adc,
         server={"listen": "127.0.0.1:0"},
-        reconcile={"debounce_seconds": 0.05, **overrides.pop("reconcile", {})},
+        reconcile={"batch_window_seconds": 0.05, **overrides.pop("reconcile", {})},
         leader={**FAST_LEASE, **overrides.pop("leader", {})},
         **overrides,
     )

@@ -1,8 +1,8 @@
-"""The loop itself: woken by changes, resyncing on its own, surviving failing cycles.
+"""The loop itself: woken by changes, batching bursts, resyncing on its own, surviving failing cycles.
 
-Where time matters (backoff, readiness going stale, how often a failure is logged) the
-reconciler gets a fake clock and sleep: the tests assert on the loop's timing without
-waiting it out.
+Where time matters (the batch window, backoff, readiness going stale, how often a failure is
+logged) the reconciler gets a fake clock and sleep: the tests assert on the loop's timing
+without waiting it out.
 """
 
 from __future__ import annotations
@@ -12,19 +12,23 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
 
+from adcbridge.adc import open_adc
 from adcbridge.app import readiness
 from adcbridge.metrics import Metrics
-from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport
+from adcbridge.model import Action, AdcDomain, ClusterSnapshot, Operation, Plan
+from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport, Reconciler, batch_delay, defer_deletions
 from adcbridge.server import HealthServer
 from mocks.adc import MockADC
 from tests.conftest import Appliance
+from tests.live import until
 from tests.test_bridge_against_mock import HOSTS, Bridge, bridge_settings, cluster, domains, running_bridge
 
-FAST = {"reconcile": {"debounce_seconds": 0.05, "resync_seconds": 0.3, "max_backoff_seconds": 0.2}}
+FAST = {"reconcile": {"batch_window_seconds": 0.05, "resync_seconds": 0.3, "max_backoff_seconds": 0.2}}
 ADC_500 = {"rules": [{"kind": "status", "status": 500, "retry_after": None}]}
 
 
@@ -33,18 +37,29 @@ class FakeTime:
 
     def __init__(self, now: float = 1_000_000.0) -> None:
         self.now = now
+        self.slept: list[float] = []
+        self.hold = False  # while set, a sleep lasts until the test sets ``wake``: the test acts meanwhile
+        self.sleeping = asyncio.Event()
+        self.wake = asyncio.Event()
 
     def time(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.slept.append(seconds)
+        ends = self.now + seconds
+        if self.hold:
+            self.sleeping.set()
+            await self.wake.wait()
+            self.sleeping.clear()
+            self.wake.clear()
+        self.now = max(self.now, ends)
         await asyncio.sleep(0)
 
 
 @asynccontextmanager
-async def looping(bridge: Bridge) -> AsyncIterator[None]:
-    task = asyncio.create_task(bridge.reconciler.run_forever())
+async def looping(reconciler: Reconciler) -> AsyncIterator[None]:
+    task = asyncio.create_task(reconciler.run_forever())
     try:
         yield
     finally:
@@ -61,7 +76,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10.0
 
 
 async def test_a_change_wakes_the_loop_and_resync_repairs_drift(mock_adc: MockADC, adc: Appliance) -> None:
-    async with running_bridge(mock_adc, cluster(), **FAST) as bridge, looping(bridge):
+    async with running_bridge(mock_adc, cluster(), **FAST) as bridge, looping(bridge.reconciler):
         await eventually(lambda: _has(adc, set(HOSTS)))
         bridge.source.view = cluster(hosts=[*HOSTS, "woken.example.com"])
         bridge.source.changed.set()
@@ -82,7 +97,7 @@ async def test_failing_cycles_back_off_and_the_loop_recovers(mock_adc: MockADC, 
     settings = {"reconcile": {**FAST["reconcile"], "max_backoff_seconds": 20.0}, "adc": {"operation_deadline": 0.2}}
     async with (
         running_bridge(mock_adc, cluster(), clock=fake.time, sleep=fake.sleep, after_cycle=note, **settings) as bridge,
-        looping(bridge),
+        looping(bridge.reconciler),
     ):
         await eventually(lambda: _failed_cycles(bridge, 6))
         assert await domains(adc) == set()
@@ -192,3 +207,175 @@ async def _has(adc: Appliance, names: set[str]) -> bool:
 
 async def _failed_cycles(bridge: Bridge, count: int) -> bool:
     return bridge.sample("adcbridge_reconcile_duration_seconds_count", result="failed") >= count
+
+
+# ---------------------------------------------------------------------------- the batch window
+
+WINDOW = 0.2
+BATCHING = {"reconcile": {"batch_window_seconds": WINDOW, "resync_seconds": 3600.0}}  # no resync in the way
+
+
+class WatchedSource:
+    """A view changed as the cluster watches change it: a change wakes the loop, each snapshot
+    clears it (what changes later wakes the next cycle). Records the fake time of every cycle's
+    snapshot; ``during`` runs inside the next snapshot, as a change arriving while a cycle runs."""
+
+    def __init__(self, fake: FakeTime, view: ClusterSnapshot) -> None:
+        self.fake = fake
+        self.view = view
+        self.changed = asyncio.Event()
+        self.idle = asyncio.Event()  # the loop waits for a change, none pending
+        self.starts: list[float] = []
+        self.during: Callable[[], None] | None = None
+
+    async def snapshot(self) -> ClusterSnapshot:
+        self.changed.clear()
+        self.starts.append(self.fake.now)
+        view = self.view
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
+        return view
+
+    async def wait_for_change(self) -> None:
+        self.idle.set()
+        await self.changed.wait()
+        self.idle.clear()
+        self.changed.clear()
+
+    def change(self, hosts: list[str]) -> None:
+        self.view = cluster(hosts=hosts)
+        self.changed.set()
+
+    async def settled(self, cycles: int) -> None:
+        """Wait until ``cycles`` cycles have run and the loop waits for a change again."""
+
+        async def done() -> bool:
+            return len(self.starts) >= cycles and self.idle.is_set()
+
+        await until(done, what=f"{cycles} cycles, then a loop waiting for a change")
+        assert len(self.starts) == cycles, self.starts
+
+
+@asynccontextmanager
+async def batching(mock: MockADC, fake: FakeTime, **overrides: Any) -> AsyncIterator[WatchedSource]:
+    """A looping reconciler over the mock ADC, on the fake clock; yields its source after the first
+    cycle. ``overrides``: more settings groups."""
+    config = bridge_settings(mock, **BATCHING, **overrides)
+    source = WatchedSource(fake, cluster())
+    metrics = Metrics()
+    async with open_adc(config, metrics) as adc:
+        reconciler = Reconciler(config, source, adc, metrics, clock=fake.time, sleep=fake.sleep)
+        async with looping(reconciler):
+            await source.settled(1)
+            yield source
+
+
+def test_the_batch_delay_is_none_after_a_quiet_period_else_the_rest_of_the_window() -> None:
+    assert batch_delay(now=10.0, last_start=9.0, window=0.2) == 0.0  # quiet: at once
+    assert batch_delay(now=10.0, last_start=9.8, window=0.2) == 0.0  # the window just passed
+    assert batch_delay(now=10.05, last_start=10.0, window=0.2) == pytest.approx(0.15)  # within it: its end
+    assert batch_delay(now=10.5, last_start=10.0, window=0.2) == 0.0  # the cycle outlasted the window
+    assert batch_delay(now=5.0, last_start=10.0, window=0.2) == 0.2  # a clock stepped back: one window at most
+    assert batch_delay(now=10.0, last_start=10.0, window=0.0) == 0.0  # no window: every change at once
+
+
+async def test_the_first_change_after_a_quiet_period_starts_a_cycle_at_once(mock_adc: MockADC, adc: Appliance) -> None:
+    fake = FakeTime()
+    async with batching(mock_adc, fake) as source:
+        fake.now += 10.0
+        changed_at = fake.now
+        source.change([*HOSTS, "now.example.com"])
+        await source.settled(2)
+        assert source.starts[1] == changed_at
+        assert fake.slept == []
+        assert await _has(adc, {*HOSTS, "now.example.com"})
+
+
+@pytest.mark.parametrize(("cycle_seconds", "next_start"), [(0.05, WINDOW), (0.5, 0.5)])
+async def test_a_change_during_a_cycle_makes_exactly_one_more_cycle_at_the_window_or_cycle_end(
+    mock_adc: MockADC, adc: Appliance, cycle_seconds: float, next_start: float
+) -> None:
+    fake = FakeTime()
+    async with batching(mock_adc, fake) as source:
+        fake.now += 10.0
+        started = fake.now
+
+        def while_the_cycle_runs() -> None:
+            fake.now += cycle_seconds
+            source.change([*HOSTS, "first.example.com", "during.example.com"])
+
+        source.during = while_the_cycle_runs
+        source.change([*HOSTS, "first.example.com"])
+        await source.settled(3)
+        assert source.starts[1] == started
+        assert source.starts[2] - started == pytest.approx(next_start)
+        assert await _has(adc, {*HOSTS, "first.example.com", "during.example.com"})
+
+
+async def test_changes_within_the_window_share_one_cycle(mock_adc: MockADC, adc: Appliance) -> None:
+    fake = FakeTime()
+    async with batching(mock_adc, fake) as source:
+        fake.now += 10.0
+        source.change([*HOSTS, "quiet.example.com"])
+        await source.settled(2)
+        started = fake.now
+        fake.hold = True
+        burst = [f"burst-{index}.example.com" for index in range(10)]
+        fake.now += 0.01
+        source.change([*HOSTS, "quiet.example.com", burst[0]])
+
+        async def waiting_or_cycling() -> bool:
+            return fake.sleeping.is_set() or len(source.starts) > 2
+
+        await until(waiting_or_cycling, what="the loop waiting for the window's end")
+        assert fake.sleeping.is_set(), f"a cycle started before the window ended: {source.starts}"
+        for index in range(1, len(burst)):
+            fake.now += 0.01
+            source.change([*HOSTS, "quiet.example.com", *burst[: index + 1]])
+            await asyncio.sleep(0)
+        fake.wake.set()
+        await source.settled(3)
+        assert source.starts[2] - started == pytest.approx(WINDOW)
+        assert await _has(adc, {*HOSTS, "quiet.example.com", *burst})
+
+
+def test_deferring_takes_out_the_deletions_and_keeps_the_rest_of_the_plan() -> None:
+    def domain(name: str) -> Operation:
+        return Operation(Action.CREATE, AdcDomain(name, "A", ("192.0.2.10",)))
+
+    creates = (domain("a.example.com"), domain("b.example.com"))
+    delete = Operation(Action.DELETE, AdcDomain("gone.example.com", "A", ("192.0.2.10",)))
+    kept, deferred = defer_deletions(Plan(operations=(creates[0], delete, creates[1]), hold_reason="kept"))
+    assert (kept.operations, kept.hold_reason, deferred) == (creates, "kept", 1)
+    assert defer_deletions(Plan(operations=creates)) == (Plan(operations=creates), 0)
+
+
+async def test_deletions_seen_by_a_cycle_started_at_once_wait_for_the_next_cycle(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    """A host removed after a quiet period: the cycle that starts at once writes nothing (its one
+    operation is a deletion), and the cycle the window's end brings, with no further change, deletes it."""
+    fake = FakeTime()
+    async with batching(mock_adc, fake) as source:
+        fake.now += 10.0
+        source.change(HOSTS[1:])
+        await source.settled(3)
+        assert await _has(adc, set(HOSTS[1:]))
+
+
+async def test_a_deletion_burst_after_a_quiet_period_is_judged_whole_by_the_guard(
+    mock_adc: MockADC, adc: Appliance
+) -> None:
+    """The first deletion starts a cycle at once, the others arrive while it runs: none is made
+    before one cycle sees them all, and four are over ``limits.max_deletes`` 3, so all are held back."""
+    hosts = [f"h{index}.example.com" for index in range(6)]
+    fake = FakeTime()
+    async with batching(mock_adc, fake, limits={"max_deletes": 3}) as source:
+        source.change(hosts)
+        await source.settled(2)
+        fake.now += 10.0
+        source.during = lambda: source.change(hosts[4:])  # three more deletions while the first cycle runs
+        source.change(hosts[1:])
+        await source.settled(4)  # the one at once (its deletion deferred), then the one after the window
+        assert await _has(adc, set(hosts))  # not even the first deletion was made

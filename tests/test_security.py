@@ -216,7 +216,7 @@ async def test_the_password_never_shows_anywhere(
         kube.create(k.ingress("shop", "shop", "shop.example.com"))
         kube.create(k.ingress("bad", "shop", "bad_host.example.com"))  # a HostRejected Event
         await unit.controls.post("/_mock/faults", json={"rules": unit.faults})
-        fast = {"debounce_seconds": 0.05, "resync_seconds": 0.2, "max_backoff_seconds": 0.2}
+        fast = {"batch_window_seconds": 0.05, "resync_seconds": 0.2, "max_backoff_seconds": 0.2}
         settings = live_settings(
             tmp_path,
             adc=unit.adc,
@@ -300,7 +300,7 @@ def canary_settings(adc_url: str) -> Settings:
         },
         kube={"namespaces": [f"{CANARY}-team"], "label_selector": f"{CANARY}=yes", "context": f"{CANARY}-context"},
         leader={"enabled": False, "lease_name": f"{CANARY}-lease", "identity": f"{CANARY}-pod"},
-        reconcile={"debounce_seconds": 0.05, "resync_seconds": 0.5},
+        reconcile={"batch_window_seconds": 0.05, "resync_seconds": 0.5},
         server={"listen": "127.0.0.1:0"},
         dns={"verify": False},
     )
