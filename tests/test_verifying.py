@@ -244,12 +244,16 @@ async def test_every_name_is_asked_again_each_resync_period(mock_adc: MockADC, f
         await until(lambda: _asked_each(server, 3), what="every name asked three times, with no change")
 
 
-async def test_without_verify_servers_the_adc_is_not_asked(mock_adc: MockADC, fake_dns: StartFake) -> None:
+async def test_without_verify_servers_the_adc_is_not_asked_and_the_start_says_so(
+    mock_adc: MockADC, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adcbridge.verifying")
     service = service_for(mock_adc, StaticSource(cluster()), [], resync=0.2)  # targets: [adc], the default
     async with serving(service):
         await until(lambda: _more(service, 3), what="three cycles")
     assert gauge(service.metrics, "ok") is None  # no check ran: the ADC (127.0.0.1:53) is not asked
     assert gauge(service.metrics, "timeout") is None
+    assert [record.getMessage() for record in caplog.records] == [unchecked_note(service.settings)]
 
 
 async def _ok(service: Service, count: int) -> bool:
