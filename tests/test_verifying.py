@@ -244,6 +244,15 @@ async def test_every_name_is_asked_again_each_resync_period(mock_adc: MockADC, f
         await until(lambda: _asked_each(server, 3), what="every name asked three times, with no change")
 
 
+async def test_cycles_go_on_while_a_check_waits_for_a_slow_server(mock_adc: MockADC, fake_dns: StartFake) -> None:
+    server = await fake_dns(answering(VIP4), delay=3.0)  # every answer takes 3 s
+    service = service_for(mock_adc, StaticSource(cluster()), [server.label], resync=0.05, verify_timeout=5.0)
+    async with serving(service):
+        await until(lambda: _more(service, 5), what="five cycles")
+        assert server.outstanding > 0  # the first check is still waiting for its answers
+        assert gauge(service.metrics, "ok") is None
+
+
 async def test_without_verify_servers_the_adc_is_not_asked_and_the_start_says_so(
     mock_adc: MockADC, caplog: pytest.LogCaptureFixture
 ) -> None:
