@@ -243,10 +243,18 @@ class _Run:
     server, also when ``go`` was cut short by the deadline.
     """
 
-    def __init__(self, wanted: dict[str, dict[str, frozenset[IPAddress]]], servers: list[Server], **how: float) -> None:
+    def __init__(
+        self,
+        wanted: dict[str, dict[str, frozenset[IPAddress]]],
+        servers: list[Server],
+        *,
+        timeout: float,
+        deadline: float,
+        concurrency: int,
+    ) -> None:
         self.wanted = wanted
         self.servers = servers
-        self.timeout, self.deadline, self.concurrency = how["timeout"], how["deadline"], int(how["concurrency"])
+        self.timeout, self.deadline, self.concurrency = timeout, deadline, concurrency
         late = f"not looked up within the check's deadline ({self.deadline:g} s)"
         self.targets = [_Target(server_label(host, port), None, port, late) for host, port in servers]
         self.outcomes: dict[_Query, _Outcome] = {}
