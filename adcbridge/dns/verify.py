@@ -18,8 +18,9 @@ asked literally: the wildcard owner name matches itself (RFC 4592). Addresses co
 Cost bounds: a server that does not answer must not cost one timeout per name (10,000 names
 on a silent server took minutes). So each server is first asked one query alone, the probe;
 when no answer comes (a timeout, a refused or reset socket, an address that cannot be looked
-up) the server is unreachable: its other queries are not sent, its names are reported with
-``timeout`` and ``answered`` False, and the report lists the server once in ``unreachable``.
+up) the server is unreachable: its other queries are not sent, its names get the probe's
+reason (``timeout``, or ``error`` for a refused socket or an unknown host) with ``answered``
+False, and the report names the server once in ``unreachable``.
 And the whole ``verify`` ends by ``deadline``: queries not answered by then become ``timeout``
 checks with ``answered`` False, so the caller can ask them again later.
 
