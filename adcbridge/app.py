@@ -39,7 +39,7 @@ from adcbridge.planner import owned
 from adcbridge.presenting import findings
 from adcbridge.reconciler import CycleReport, Reconciler, SnapshotSource
 from adcbridge.server import HealthServer
-from adcbridge.verifying import Verification, verifier_for, verifying
+from adcbridge.verifying import Verification, announce, verifier_for, verifying
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 10.0
@@ -81,6 +81,7 @@ async def run_cycle(settings: Settings, source: SnapshotSource, *, connect_timeo
     the cycle fails with the last error; once connected, the cycle runs to its end however long
     it takes (a large first sync on a slow ADC must finish, not be cut at an arbitrary point)."""
     metrics = Metrics()
+    announce(settings)
     async with open_adc(settings, metrics) as adc:
         if connect_timeout is not None:
             try:
@@ -91,7 +92,8 @@ async def run_cycle(settings: Settings, source: SnapshotSource, *, connect_timeo
 
 
 async def check_names(settings: Settings, report: CycleReport) -> VerifyReport | None:
-    """The DNS check for the names of a cycle (``plan`` and ``run --once`` print it)."""
+    """The DNS check of every name of a cycle (``plan`` and ``run --once`` print it): a whole
+    check, as an operator running one cycle expects, bounded by ``dns.verify_deadline``."""
     if not verifying(settings) or report.desired is None or not report.desired.names:
         return None
     return await verifier_for(settings).verify(expected_addresses(report.desired.names.values()))
@@ -101,7 +103,7 @@ async def check_published(settings: Settings, adc: Adc) -> VerifyReport | None:
     """The DNS check for the domains we own on the ADC now (``adcbridge check``)."""
     observed = await adc.observe()
     ours = owned(observed, owner_of(settings)).domains
-    if not settings.dns.verify or not ours or "adc" not in settings.dns.targets:
+    if not verifying(settings) or not ours or "adc" not in settings.dns.targets:
         return None
     return await verifier_for(settings).verify(expected_addresses(ours.values()))
 
@@ -204,7 +206,8 @@ class Service:
         self.elector = elector
         gate = (lambda: elector.is_leader) if elector is not None else None
         async with open_adc(self.settings, metrics, write_gate=gate) as adc:
-            verification = Verification(verifier_for(self.settings), metrics) if verifying(self.settings) else None
+            announce(self.settings)
+            verification = self._verification(metrics)
             reconciler = Reconciler(
                 self.settings,
                 self.source,
@@ -231,6 +234,12 @@ class Service:
                 if elector is not None:
                     await elector.release()
                 await server.stop()
+
+    def _verification(self, metrics: Metrics) -> Verification | None:
+        if not verifying(self.settings):
+            return None
+        every = self.settings.reconcile.resync_seconds
+        return Verification(verifier_for(self.settings), metrics, full_every=every)
 
     def _reporter(self, verification: Verification | None) -> Callable[[CycleReport], Awaitable[None]]:
         live, kube = self.cluster, self.settings.kube

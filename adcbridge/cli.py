@@ -26,6 +26,7 @@ from adcbridge.errors import AdcBridgeError, ConfigError, KubeNotConfigured
 from adcbridge.k8s.file_source import FileSource
 from adcbridge.presenting import cycle_json, cycle_text
 from adcbridge.reconciler import SnapshotSource
+from adcbridge.verifying import unchecked_note
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USAGE = 0, 1, 2
 CONNECT_TIMEOUT = 30.0
@@ -144,6 +145,8 @@ async def _check(settings: Settings) -> int:
     dns_ok = names is None or not names.failures()
     if names is not None:
         print(f"{'ok  ' if dns_ok else 'FAIL'}  DNS: {names.summary()}")
+    elif (note := unchecked_note(settings)) is not None:
+        print(f"skip  {note}")
     kube_ok = await _check_kube(settings)
     return EXIT_OK if kube_ok and dns_ok else EXIT_NOT_CONVERGED
 

@@ -185,10 +185,15 @@ class DnsSettings(Group):
         ["adc"],
         description="Where names are published: the ADC's DNS, an RFC 2136 server, both, or none (SLB objects only)",
     )
-    verify: bool = Field(True, description="After each cycle, ask the DNS servers whether every name resolves")
-    verify_servers: list[str] = Field([], description="host:port to ask; empty: the ADC's host on port 53")
+    verify: bool = Field(
+        True, description="After each cycle, ask the DNS servers whether the names changed since resolve"
+    )
+    verify_servers: list[str] = Field(
+        [], description="host:port to ask; empty: the RFC 2136 server if a target, never the ADC"
+    )
     verify_timeout: Seconds = Field(2.0, description="Per query (UDP, then TCP if truncated)")
     verify_concurrency: int = Field(64, ge=1, le=1024, description="Queries in flight at once")
+    verify_deadline: Seconds = Field(60.0, description="Most seconds one check may take; the rest is asked next time")
 
     @field_validator("targets")
     @classmethod

@@ -2,16 +2,27 @@
 
 After every cycle that ran, the service hands the names of the desired state (and the
 addresses each must resolve to) to ``Verification.start``; the check runs as its own task
-and never holds the loop up. Runs never overlap: while one is still going (a silent server
-makes every query wait its timeout), a newer request is kept and started when it ends, so
-the answers are never older than one run.
+and a cycle never waits for it. Asking every name after every cycle cost as much as the
+cycle itself at 10,000 names, so a check asks only what changed: names new since the last
+check, names whose addresses changed, and names that got no answer last time (a timeout,
+an unreachable server, the deadline). Every ``full_every`` seconds (the resync period) a
+check asks every name again, which catches what changed on the DNS side alone. Runs never
+overlap: while one is going, the newest request waits and is compared, when it starts,
+with what was asked, so nothing changed in between is missed. Each run is bounded by
+``dns.verify_deadline`` (``Verifier``), and a server that does not answer costs one probe
+per run (``Verifier`` again).
 
-Which servers: ``dns.verify_servers`` when set; otherwise the ADC's host on port 53 when
-the ADC's DNS is a target, and the RFC 2136 server when that is one.
+Which servers: ``dns.verify_servers`` when set; otherwise the RFC 2136 server when that is
+a target. The ADC's own DNS is checked only through an explicit ``dns.verify_servers``: an
+ADC's management address rarely answers DNS (a BIG-IP's never does), and asking it cost one
+timeout per name; ``unchecked_note`` says so once at start.
 
-Results go to metrics (checks per reason, duration, when) and to the log once per change of
-state per name and server: a name that starts failing is a warning with the reason, one that
-recovers an info line. Nothing here writes to the ADC or to a zone.
+Results: the metrics hold the state of every published name (checks per reason, over the
+names of the last request; a name asked earlier keeps its last answer), the duration and
+time of the last run. The log has one line per change of state per name and server (a name
+that starts failing is a warning, one that recovers an info line), and one line when a
+server stops answering or answers again, instead of one per name. Nothing here writes to
+the ADC or to a zone.
 """
 
 from __future__ import annotations
@@ -20,10 +31,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 
 from adcbridge.config import Settings, split_host_port
-from adcbridge.dns.verify import REASONS, Verifier, VerifyReport, default_servers, parse_servers
+from adcbridge.dns.verify import REASONS, NameCheck, Verifier, VerifyReport, parse_servers
 from adcbridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -36,41 +48,80 @@ def verify_servers(settings: Settings) -> list[tuple[str, int]]:
     dns = settings.dns
     if dns.verify_servers:
         return parse_servers(dns.verify_servers)
-    servers = [server for url in settings.adc.urls for server in default_servers(url)] if "adc" in dns.targets else []
-    if "rfc2136" in dns.targets:
-        servers.append(split_host_port(settings.rfc2136.server))
-    return servers
+    return [split_host_port(settings.rfc2136.server)] if "rfc2136" in dns.targets else []
 
 
 def verifying(settings: Settings) -> bool:
-    """Is there anything to check? Not when the check is off, nor when no server is given and the
-    names are published nowhere (``dns.targets: []``, SLB objects only)."""
+    """Is there anything to check? Not when the check is off, nor when no server is given and no
+    RFC 2136 server publishes the names (the ADC's DNS needs ``dns.verify_servers``)."""
     return settings.dns.verify and bool(verify_servers(settings))
+
+
+def unchecked_note(settings: Settings) -> str | None:
+    """What an operator should know at start: the ADC's DNS is a target but nobody asks it."""
+    dns = settings.dns
+    if not dns.verify or dns.verify_servers or "adc" not in dns.targets:
+        return None
+    return (
+        "DNS check: names published on the ADC's DNS are not checked; set dns.verify_servers to the "
+        "address and port where the ADC answers DNS to check them"
+    )
+
+
+def announce(settings: Settings) -> None:
+    """Log ``unchecked_note`` (once per process start: the service and ``run --once``/``plan``)."""
+    note = unchecked_note(settings)
+    if note is not None:
+        log.info("%s", note)
 
 
 def verifier_for(settings: Settings) -> Verifier:
     dns = settings.dns
-    return Verifier(verify_servers(settings), timeout=dns.verify_timeout, concurrency=dns.verify_concurrency)
+    return Verifier(
+        verify_servers(settings),
+        timeout=dns.verify_timeout,
+        concurrency=dns.verify_concurrency,
+        deadline=dns.verify_deadline,
+    )
+
+
+def to_ask(expected: Expected, answered: Expected, *, full: bool) -> dict[str, tuple[str, ...]]:
+    """The names a check asks: all of them when ``full``, else those not answered with these addresses."""
+    return {name: addresses for name, addresses in expected.items() if full or answered.get(name) != addresses}
 
 
 class Verification:
-    def __init__(self, verifier: Verifier, metrics: Metrics) -> None:
+    """The check beside the loop; ``full_every``: seconds between checks of every name."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        metrics: Metrics,
+        *,
+        full_every: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._verifier = verifier
         self._metrics = metrics
+        self._full_every = full_every
+        self._clock = clock
         self._task: asyncio.Task[None] | None = None
-        self._pending: Expected | None = None
-        self._states: dict[tuple[str, str], str] = {}
-        self.last: VerifyReport | None = None
+        self._latest: Expected | None = None  # the newest request, not yet started
+        self._answered: dict[str, tuple[str, ...]] = {}  # name -> the addresses every server answered for
+        self._full_at: float | None = None  # when the last full check started
+        self._states: dict[tuple[str, str], NameCheck] = {}  # (name, server) -> its latest check
+        self._silent: dict[str, str] = {}  # servers that did not answer the last run that asked them
+        self._logged: dict[tuple[str, str], str] = {}  # (name, server) -> the reason last logged
+        self.last: VerifyReport | None = None  # the last run's report (of the names it asked)
 
     def start(self, expected: Expected) -> None:
-        """Check these names now, or right after the run in progress."""
-        if self._task is not None and not self._task.done():
-            self._pending = expected
-            return
-        self._task = asyncio.create_task(self._run(expected), name="dns-verify")
+        """Check these names (those that changed) now, or right after the run in progress."""
+        self._latest = expected
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="dns-verify")
 
     async def wait(self) -> VerifyReport | None:
-        """Until the current run (and a pending one) ended (tests, ``plan``)."""
+        """Until the current run (and a pending one) ended (tests)."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
         return self.last
@@ -81,30 +132,72 @@ class Verification:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self, expected: Expected) -> None:
-        while True:
+    async def _run(self) -> None:
+        while self._latest is not None:
+            expected, self._latest = self._latest, None
+            now = self._clock()
+            full = self._full_at is None or now - self._full_at >= self._full_every
+            asking = to_ask(expected, self._answered, full=full)
+            self._forget(expected)
+            if full:
+                self._full_at = now
+            if not asking:
+                self._count()
+                continue
             try:
-                report = await self._verifier.verify(expected)
+                report = await self._verifier.verify(asking)
             except Exception:  # a bug in the check must not take the service down
                 log.exception("the DNS check failed")
                 return
-            self._record(report)
-            if self._pending is None:
-                return
-            expected, self._pending = self._pending, None
+            self._record(asking, report)
 
-    def _record(self, report: VerifyReport) -> None:
+    def _forget(self, expected: Expected) -> None:
+        """Names no longer published leave the state (and the metrics)."""
+        self._answered = {name: addresses for name, addresses in self._answered.items() if name in expected}
+        self._states = {key: check for key, check in self._states.items() if key[0] in expected}
+        self._logged = {key: reason for key, reason in self._logged.items() if key[0] in expected}
+
+    def _record(self, asked: Expected, report: VerifyReport) -> None:
         self.last = report
-        counts = report.counts()
-        for reason in REASONS:
-            self._metrics.dns_checks.labels(reason).set(counts.get(reason, 0))
+        unanswered = {check.name for check in report.checks if not check.answered}
+        for name, addresses in asked.items():
+            if name in unanswered:
+                self._answered.pop(name, None)
+            else:
+                self._answered[name] = addresses
+        if report.cut:
+            log.warning("DNS: the check reached dns.verify_deadline; names not asked are asked next time")
+        self._log_servers(report)
+        self._log_changes(report)
+        self._states.update({(check.name, check.server): check for check in report.checks})
+        self._count()
         self._metrics.dns_check_seconds.set(report.duration)
         self._metrics.dns_check_last.set(time.time())
-        self._log_changes(report)
+
+    def _count(self) -> None:
+        counts = Counter(check.reason for check in self._states.values())
+        for reason in REASONS:
+            self._metrics.dns_checks.labels(reason).set(counts[reason])
+
+    def _log_servers(self, report: VerifyReport) -> None:
+        """One line when a server stops answering, one when it answers again; not one per name."""
+        asked = {check.server for check in report.checks}
+        for server, why in report.unreachable.items():
+            if server not in self._silent:
+                names = sum(1 for check in report.checks if check.server == server)
+                log.warning(
+                    "DNS: %s does not answer (%s); its %d names are not checked until it does", server, why, names
+                )
+        for server in asked - set(report.unreachable):
+            if server in self._silent:
+                log.info("DNS: %s answers again", server)
+        self._silent = {server: why for server, why in self._silent.items() if server not in asked}
+        self._silent.update(report.unreachable)
 
     def _log_changes(self, report: VerifyReport) -> None:
-        states = {(check.name, check.server): check for check in report.checks}
-        changed = [check for key, check in states.items() if self._states.get(key, "ok") != check.reason]
+        """A line per name and server whose state changed; names on a silent server are in its line."""
+        heard = [check for check in report.checks if check.server not in report.unreachable]
+        changed = [check for check in heard if self._logged.get((check.name, check.server), "ok") != check.reason]
         for check in changed[:MAX_LOGGED]:
             if check.reason == "ok":
                 log.info("DNS: %s now resolves on %s", check.name, check.server)
@@ -112,4 +205,4 @@ class Verification:
                 log.warning("DNS: %s on %s: %s (%s)", check.name, check.server, check.reason, check.detail)
         if len(changed) > MAX_LOGGED:
             log.warning("DNS: ... and %d more names changed state; %s", len(changed) - MAX_LOGGED, report.summary())
-        self._states = {key: check.reason for key, check in states.items()}
+        self._logged.update({(check.name, check.server): check.reason for check in heard})

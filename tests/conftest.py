@@ -19,9 +19,10 @@ from hypothesis import settings
 
 from mocks.adc import AuthPolicy, MockADC, MockConfig
 from tests.bigip_fixtures import bigip, mock_bigip
+from tests.fake_dns import fake_dns
 from tests.kube_fixtures import fake_kube, kube_api
 
-__all__ = ["bigip", "fake_kube", "kube_api", "mock_bigip"]  # fixtures, shared with every test module
+__all__ = ["bigip", "fake_dns", "fake_kube", "kube_api", "mock_bigip"]  # fixtures, shared with every test module
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
 # developers' runs keep exploring new ones, from a seed drawn for the session and printed, so a

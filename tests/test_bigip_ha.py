@@ -374,11 +374,14 @@ def test_a_list_of_urls_is_read_from_the_environment_and_yaml_and_one_string_sta
     assert load_settings(file).adc.urls == ("https://a.example.net", "https://[2001:db8::2]:8443")
 
 
-def test_the_resolution_check_asks_each_unit_of_the_pair() -> None:
+def test_the_resolution_check_asks_no_unit_of_the_pair_unless_told() -> None:
+    # A unit's management address answers no DNS: without dns.verify_servers nothing is asked
+    # (the bigip dialect refuses that setting with adc in dns.targets); given, exactly those.
     pair = settings(adc={"url": ["https://192.0.2.1:8443", "https://[2001:db8::2]"]}, dns={"targets": ["adc"]})
-    assert verify_servers(pair) == [("192.0.2.1", 53), ("2001:db8::2", 53)]
-    one = settings(adc={"url": "https://192.0.2.1:8443"}, dns={"targets": ["adc"]})
-    assert verify_servers(one) == [("192.0.2.1", 53)]
+    assert verify_servers(pair) == []
+    given = ["192.0.2.53:53", "[2001:db8::53]:53"]
+    told = settings(adc={"url": ["https://192.0.2.1:8443", "https://[2001:db8::2]"]}, dns={"verify_servers": given})
+    assert verify_servers(told) == [("192.0.2.53", 53), ("2001:db8::53", 53)]
 
 
 async def test_check_names_the_active_unit_of_a_pair(tmp_path: Path) -> None:

@@ -114,6 +114,9 @@ async def test_plan_then_run_once_then_nothing_to_do(mock: RunningMock) -> None:
     assert "dns check (what resolves now): 7 names on 1 server: 7 ok" in out
     code, out, _ = await adcbridge("check", env=dns_env)
     assert (code, "ok    DNS: 7 names on 1 server: 7 ok" in out) == (0, True), out
+    code, out, _ = await adcbridge("check", env=env | {"ADCBRIDGE_DNS__VERIFY": "true"})  # no verify_servers
+    assert code == 0, out
+    assert "skip  DNS check: names published on the ADC's DNS are not checked; set dns.verify_servers" in out
 
     code, out, _ = await adcbridge("plan", "--json", "--snapshot", str(DEMO_SNAPSHOT), env=env)
     assert code == 0

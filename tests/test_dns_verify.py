@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import dns.flags
 import dns.message
@@ -14,21 +14,12 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from adcbridge.dns.verify import (
-    NameCheck,
-    Verifier,
-    VerifyReport,
-    default_servers,
-    expected_addresses,
-    parse_servers,
-)
+from adcbridge.dns.verify import NameCheck, Verifier, VerifyReport, expected_addresses, parse_servers
 from adcbridge.errors import ConfigError
 from adcbridge.model import AdcDomain
 from mocks.adc import MockADC, MockConfig
 from tests.conftest import Appliance, policy
-
-Reply = Callable[[dns.message.Message], dns.message.Message | None]
-StartFake = Callable[..., Awaitable["FakeDns"]]
+from tests.fake_dns import StartFake, answering, silent
 
 
 async def add_domain(adc: Appliance, name: str, kind: str, *addrs: str) -> None:
@@ -58,82 +49,6 @@ async def until(condition: Callable[[], bool]) -> None:
 
 def by_name(report: VerifyReport) -> dict[str, tuple[str, str]]:
     return {item.name: (item.reason, item.detail) for item in report.checks}
-
-
-# ---------------------------------------------------------------------------- fake servers
-
-
-class FakeDns(asyncio.DatagramProtocol):
-    """A UDP server: ``reply`` builds the answer (None: stay silent), sent after ``delay`` seconds.
-
-    ``outstanding`` counts queries received and not yet answered; ``peak`` its maximum.
-    """
-
-    def __init__(self, reply: Reply, *, delay: float = 0.0) -> None:
-        self.reply = reply
-        self.delay = delay
-        self.transport: asyncio.DatagramTransport | None = None
-        self.received = 0
-        self.outstanding = 0
-        self.peak = 0
-        self.pending: set[asyncio.TimerHandle] = set()
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.received += 1
-        answer = self.reply(dns.message.from_wire(data))
-        if answer is None:
-            return
-        self.outstanding += 1
-        self.peak = max(self.peak, self.outstanding)
-        handle = asyncio.get_running_loop().call_later(self.delay, self._send, answer.to_wire(), addr)
-        self.pending.add(handle)
-
-    def _send(self, wire: bytes, addr: tuple[str, int]) -> None:
-        self.outstanding -= 1
-        assert self.transport is not None
-        self.transport.sendto(wire, addr)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        assert self.transport is not None
-        host, port = self.transport.get_extra_info("sockname")[:2]
-        return host, port
-
-
-@pytest.fixture
-async def fake_dns() -> AsyncIterator[StartFake]:
-    started: list[FakeDns] = []
-
-    async def start(reply: Reply, *, delay: float = 0.0) -> FakeDns:
-        loop = asyncio.get_running_loop()
-        transport, server = await loop.create_datagram_endpoint(
-            lambda: FakeDns(reply, delay=delay), local_addr=("127.0.0.1", 0)
-        )
-        server.transport = transport
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        for handle in server.pending:
-            handle.cancel()
-        assert server.transport is not None
-        server.transport.close()
-    await asyncio.sleep(0)
-
-
-def answering(address: str) -> Reply:
-    def reply(query: dns.message.Message) -> dns.message.Message:
-        response = dns.message.make_response(query)
-        question = query.question[0]
-        response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", address))
-        return response
-
-    return reply
-
-
-def silent(query: dns.message.Message) -> None:
-    return None
 
 
 # ---------------------------------------------------------------------------- against the mock ADC
@@ -223,18 +138,52 @@ async def test_two_servers_report_separately(mock_adc: MockADC, adc: Appliance) 
 # ---------------------------------------------------------------------------- failures of the server
 
 
-async def test_silent_server_times_out_within_the_timeout(fake_dns: StartFake) -> None:
+async def test_a_silent_server_costs_one_probe_and_one_timeout_whatever_the_names(fake_dns: StartFake) -> None:
     server = await fake_dns(silent)
     started = time.monotonic()
-    report = await check(
-        [server.address], {"a.example.com": ("192.0.2.1",), "b.example.com": ("192.0.2.2",)}, per_query=0.3
-    )
+    expected = {f"n{index}.example.com": ("192.0.2.1",) for index in range(200)}
+    report = await check([server.address], expected, per_query=0.3)
     elapsed = time.monotonic() - started
-    assert by_name(report)["a.example.com"] == ("timeout", "A: no UDP answer within 0.3 s")
-    assert [item.reason for item in report.checks] == ["timeout", "timeout"]
-    assert server.received == 2
-    assert report.queries == 2
-    assert 0.25 < elapsed < 1.5  # both in parallel: about one timeout, not two
+    assert server.received == 1  # the probe: the other 199 names are not sent to a server that did not answer
+    assert report.queries == 1
+    assert report.unreachable == {server.label: "A: no UDP answer within 0.3 s"}
+    assert report.counts() == {"ok": 0, "timeout": 200}
+    assert not any(item.answered for item in report.checks)  # to be asked again when it answers
+    assert by_name(report)["n0.example.com"] == ("timeout", "A: no UDP answer within 0.3 s")
+    assert by_name(report)["n1.example.com"] == (
+        "timeout",
+        f"A: not asked, {server.label} did not answer (A: no UDP answer within 0.3 s)",
+    )
+    assert report.summary().endswith(f"; {server.label} did not answer (A: no UDP answer within 0.3 s)")
+    assert 0.25 < elapsed < 1.5  # one timeout, not 200 / concurrency of them
+
+
+async def test_a_silent_server_does_not_hold_up_the_one_that_answers(fake_dns: StartFake) -> None:
+    quiet, answers = await fake_dns(silent), await fake_dns(answering("192.0.2.1"))
+    expected = {f"n{index}.example.com": ("192.0.2.1",) for index in range(20)}
+    report = await check([quiet.address, answers.address], expected, per_query=0.3)
+    assert (quiet.received, answers.received) == (1, 20)
+    assert list(report.unreachable) == [quiet.label]
+    assert {item.reason for item in report.checks if item.server == answers.label} == {"ok"}
+    assert all(item.answered for item in report.checks if item.server == answers.label)
+
+
+async def test_the_deadline_ends_a_check_and_says_what_was_not_asked(fake_dns: StartFake) -> None:
+    server = await fake_dns(answering("192.0.2.1"), delay=0.1)  # a slow server: 0.1 s per answer
+    expected = {f"n{index}.example.com": ("192.0.2.1",) for index in range(40)}
+    started = time.monotonic()
+    report = await Verifier([server.address], timeout=2.0, concurrency=1, deadline=0.55).verify(expected)
+    elapsed = time.monotonic() - started
+    assert 0.5 < elapsed < 2.5  # 40 answers one at a time would take 4 s
+    assert report.cut
+    assert report.unreachable == {}  # a slow server is not a silent one
+    answered = [item for item in report.checks if item.answered]
+    assert 1 <= len(answered) <= 6  # about five answers fit in the deadline
+    assert {item.reason for item in answered} == {"ok"}
+    late = by_name(report)["n39.example.com"]
+    assert late == ("timeout", "A: not asked within the check's deadline (0.55 s)")
+    assert len(report.checks) == 40
+    assert not any(item.answered for item in report.checks[len(answered) :])
 
 
 async def test_closed_port_is_a_timeout() -> None:
@@ -265,6 +214,7 @@ async def test_server_errors_and_unknown_hosts_are_errors(fake_dns: StartFake) -
     assert unknown.reason == "error"
     assert unknown.detail.startswith("A: cannot look up no-such-host.invalid")
     assert report.queries == 1  # nothing is sent to a server whose address is unknown
+    assert list(report.unreachable) == ["no-such-host.invalid:53"]  # named once, not once per name
 
 
 async def test_concurrency_bounds_the_queries_in_flight(fake_dns: StartFake) -> None:
@@ -273,20 +223,23 @@ async def test_concurrency_bounds_the_queries_in_flight(fake_dns: StartFake) -> 
     report = await check([server.address], expected, concurrency=4)
     assert report.counts() == {"ok": 24}
     assert server.received == 24
-    assert server.peak == 4
+    assert server.peak == 4  # after the probe (alone), four at a time
 
 
 async def test_cancelling_verify_cancels_its_queries(fake_dns: StartFake) -> None:
-    server = await fake_dns(silent)
+    def probe_only(query: dns.message.Message) -> dns.message.Message | None:  # answers n0, then goes quiet
+        return answering("192.0.2.1")(query) if query.question[0].name.to_text().startswith("n0.") else None
+
+    server = await fake_dns(probe_only)
     before = asyncio.all_tasks()
     expected = {f"n{index}.example.com": ("192.0.2.1",) for index in range(10)}
     task = asyncio.create_task(check([server.address], expected, per_query=5.0, concurrency=4))
-    await until(lambda: server.received == 4)
+    await until(lambda: server.received == 5)  # the probe, then four in flight
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert asyncio.all_tasks() == before
-    assert server.received == 4  # no further query was sent after the cancel
+    assert server.received == 5  # no further query was sent after the cancel
 
 
 # ---------------------------------------------------------------------------- pure parts
@@ -318,9 +271,6 @@ def test_summary_lists_five_names_per_reason_then_counts_the_rest() -> None:
 
 
 def test_servers_from_settings() -> None:
-    assert default_servers("https://adc.example.net:8443") == [("adc.example.net", 53)]
-    assert default_servers("https://[2001:DB8::1]:8443") == [("2001:db8::1", 53)]
-    assert default_servers("http://192.0.2.1") == [("192.0.2.1", 53)]
     assert parse_servers(["192.0.2.53:53", "[2001:db8::53]:5353", "ns.example.net:53"]) == [
         ("192.0.2.53", 53),
         ("2001:db8::53", 5353),

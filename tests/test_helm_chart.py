@@ -64,7 +64,7 @@ COMBINATIONS: dict[str, Obj] = {
         "adc": {"caBundle": {"configMapName": "adc-ca", "key": "bundle.pem"}},
     },
     "RFC 2136 and the ADC, TSIG secret from values, KIC in another namespace": {
-        "dns": {"targets": ["adc", "rfc2136"], "verifyServers": ["10.0.0.53:53"]},
+        "dns": {"targets": ["adc", "rfc2136"], "verifyServers": ["10.0.0.53:53"], "verifyDeadline": 30},
         "rfc2136": {
             "server": "10.0.0.53:53",
             "zones": ["example.com"],
@@ -182,6 +182,12 @@ def test_the_units_of_an_ha_pair_and_the_sync_group_reach_the_settings_file() ->
     assert adc["url"] == ["https://bigip-a.example.net", "https://bigip-b.example.net:8443"]
     assert adc["config_sync_group"] == "k8s-pair"
     assert "config_sync_group" not in render(MINIMAL).settings()["adc"]  # unset: the file stays as it was
+
+
+def test_the_dns_check_deadline_reaches_the_settings_file_when_set() -> None:
+    dns = combination("RFC 2136 and the ADC, TSIG secret from values, KIC in another namespace").settings()["dns"]
+    assert dns["verify_deadline"] == 30
+    assert "verify_deadline" not in render(MINIMAL).settings()["dns"]  # unset: the bridge's default
 
 
 @pytest.fixture
@@ -408,6 +414,7 @@ REFUSED = [
     ),
     ({"dns": {"targets": ["rfc2136"]}}, "/rfc2136/server"),
     ({"dns": {"targets": ["adc", "adc"]}}, "/dns/targets"),
+    ({"dns": {"verifyDeadline": 0}}, "/dns/verifyDeadline"),
     ({"settings": {"adc": {"password": "x"}}}, "/settings/adc/password"),
     ({"settings": {"secrets_dir": "/tmp"}}, "/settings/secrets_dir"),
     ({"ownerId": "Cluster A"}, "/ownerId"),

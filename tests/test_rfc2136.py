@@ -254,14 +254,17 @@ async def test_plan_and_run_once_with_the_rfc2136_target_as_processes(start_bind
             ADCBRIDGE_RFC2136__ZONES='["example.com"]',
             ADCBRIDGE_RFC2136__TSIG_KEY_NAME=server.key_name,
             ADCBRIDGE_SECRETS_DIR=str(tmp_path),
+            ADCBRIDGE_DNS__VERIFY="true",  # no verify_servers: the RFC 2136 server is asked, the ADC is not
         )
         code, out, _ = await adcbridge("plan", "--snapshot", str(DEMO_SNAPSHOT), env=env)
         assert code == 0, out
         assert re.search(r"^create\s+example\.com\s+shop\.example\.com\s+192\.0\.2\.10$", out, re.MULTILINE), out
         assert await answer(server, "shop.example.com.") == []  # a plan writes nothing
-        code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
+        code, out, err = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
         assert code == 0, out
         assert "zones: 7 change(s) in 1 message(s)" in out
+        assert "dns check (what resolves now): 7 names on 1 server: 7 ok\n" in out  # BIND alone, every name
+        assert err.count("names published on the ADC's DNS are not checked") == 1, err
         assert await answer(server, "shop.example.com.") == ["192.0.2.10"]
         code, out, _ = await adcbridge("run", "--once", "--snapshot", str(DEMO_SNAPSHOT), env=env)
         assert (code, "no changes: the zones match the cluster" in out) == (0, True), out

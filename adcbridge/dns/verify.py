@@ -1,4 +1,4 @@
-"""The resolution check: after a cycle, ask every configured DNS server about every published name.
+"""The resolution check: ask the configured DNS servers whether the names we publish resolve.
 
 Registering a name on the ADC is half the job; users need it to resolve. The bridge hands this
 module the names it publishes and the addresses each must resolve to (``expected_addresses``),
@@ -9,11 +9,20 @@ How it asks: an ``A`` query when any IPv4 address is expected, an ``AAAA`` query
 one is (both for a dual-stack name); over UDP, and again over TCP when the UDP answer is
 truncated (what ``dns.asyncquery.udp_with_fallback`` does, done in two steps here so that every
 message sent is counted and a failure says which transport failed). Each message has its own
-``timeout``; there are no other retries, as the check runs again next cycle. At most
+``timeout``; there are no other retries, as the check runs again. At most
 ``concurrency`` queries are in flight: that many workers share one list of queries, which bounds
 them as a semaphore would without a task per query. Wildcard names (``*.apps.example.com``) are
 asked literally: the wildcard owner name matches itself (RFC 4592). Addresses compare as
 ``ipaddress`` values, as sets, so order and spelling (``2001:DB8::0:1``) do not matter.
+
+Cost bounds: a server that does not answer must not cost one timeout per name (10,000 names
+on a silent server took minutes). So each server is first asked one query alone, the probe;
+when no answer comes (a timeout, a refused or reset socket, an address that cannot be looked
+up) the server is unreachable: its other queries are not sent, its names get the probe's
+reason (``timeout``, or ``error`` for a refused socket or an unknown host) with ``answered``
+False, and the report names the server once in ``unreachable``.
+And the whole ``verify`` ends by ``deadline``: queries not answered by then become ``timeout``
+checks with ``answered`` False, so the caller can ask them again later.
 
 What it must not do: write anything (it only sends queries), raise for a DNS failure (every
 failure of a server, a query or an answer becomes a ``NameCheck``), or hold up the reconcile
@@ -29,9 +38,8 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args
-from urllib.parse import urlsplit
 
 import dns.asyncquery
 import dns.exception
@@ -46,7 +54,6 @@ from adcbridge.model import AdcDomain, sorted_addresses
 Reason = Literal["ok", "nxdomain", "nodata", "wrong_address", "timeout", "error"]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 MAX_LISTED = 5  # names listed per reason in a summary
-DNS_PORT = 53
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Server = tuple[str, int]  # (host, port); host is an IP literal or a name
@@ -60,6 +67,7 @@ class NameCheck:
     server: str  # "host:port", "[v6]:port"
     reason: Reason
     detail: str  # e.g. "A: answered 192.0.2.99, expected 192.0.2.10"; "" when ok
+    answered: bool = True  # False: no answer (a timeout, an unreachable server, the deadline): ask again
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class VerifyReport:
     checks: tuple[NameCheck, ...]  # in the order of the names given, then of the servers
     duration: float  # seconds
     queries: int  # DNS messages sent (UDP, plus TCP after truncation)
+    unreachable: Mapping[str, str] = field(default_factory=dict)  # server label -> why (the probe's failure)
+    cut: bool = False  # the deadline ended the check before every query had its answer
 
     def counts(self) -> dict[str, int]:
         """Checks per reason: ``ok`` always, every other reason when it occurs, in ``REASONS`` order."""
@@ -80,12 +90,14 @@ class VerifyReport:
         """One line: "7 names on 1 server: 6 ok, 1 nxdomain (old.example.com)".
 
         Counts are of checks (names times servers). With several servers a listed name carries
-        the server that failed it: ``old.example.com@192.0.2.53:53``.
+        the server that failed it: ``old.example.com@192.0.2.53:53``. A server that did not
+        answer is named once at the end: "; 192.0.2.53:53 did not answer (A: no UDP answer within 2 s)".
         """
         names = len(dict.fromkeys(check.name for check in self.checks))
         servers = len(dict.fromkeys(check.server for check in self.checks))
         parts = [self._part(reason, count, several=servers > 1) for reason, count in self.counts().items()]
-        return f"{_plural(names, 'name')} on {_plural(servers, 'server')}: {', '.join(parts)}"
+        silent = "".join(f"; {server} did not answer ({why})" for server, why in self.unreachable.items())
+        return f"{_plural(names, 'name')} on {_plural(servers, 'server')}: {', '.join(parts)}{silent}"
 
     def _part(self, reason: str, count: int, *, several: bool) -> str:
         if reason == "ok":
@@ -110,14 +122,6 @@ def expected_addresses(domains: Iterable[AdcDomain]) -> dict[str, tuple[str, ...
         if domain.enable:
             merged.setdefault(domain.name, set()).update(domain.addresses)
     return {name: sorted_addresses(addresses) for name, addresses in sorted(merged.items())}
-
-
-def default_servers(adc_url: str) -> list[Server]:
-    """The ADC's own host on port 53 (``https://[2001:db8::1]:8443`` -> ``2001:db8::1``)."""
-    host = urlsplit(adc_url).hostname
-    if not host:
-        raise ConfigError(f"adc.url {adc_url!r} names no host to ask for DNS")
-    return [(host, DNS_PORT)]
 
 
 def parse_servers(values: list[str]) -> list[Server]:
@@ -163,6 +167,7 @@ class _Query:
 class _Outcome:
     reason: Reason
     detail: str = ""
+    answered: bool = True  # False: no answer came (timeout, socket error): the server looks unreachable
 
 
 def _families(expected: Iterable[str]) -> dict[str, frozenset[IPAddress]]:
@@ -223,33 +228,85 @@ def _merge(outcomes: list[_Outcome]) -> _Outcome:
     failed = [outcome for outcome in outcomes if outcome.reason != "ok"]
     if not failed:
         return _Outcome("ok")
-    return _Outcome(failed[0].reason, "; ".join(outcome.detail for outcome in failed))
+    answered = all(outcome.answered for outcome in failed)
+    return _Outcome(failed[0].reason, "; ".join(outcome.detail for outcome in failed), answered)
 
 
 # ---------------------------------------------------------------------------- the run
 
 
 class _Run:
-    """The state of one ``verify``: the queries left to send, the outcomes, the messages sent."""
+    """The state of one ``verify``: the servers, the queries, their outcomes, the messages sent.
 
-    def __init__(self, queries: list[_Query], *, timeout: float) -> None:
-        self.pending: Iterator[_Query] = iter(queries)
+    ``go`` looks the servers up, probes each with its first query, then sends the queries of the
+    servers that answered through ``concurrency`` workers sharing one iterator (a semaphore's bound
+    without a task per query). ``checks`` turns whatever was reached into one check per name and
+    server, also when ``go`` was cut short by the deadline.
+    """
+
+    def __init__(
+        self,
+        wanted: dict[str, dict[str, frozenset[IPAddress]]],
+        servers: list[Server],
+        *,
+        timeout: float,
+        deadline: float,
+        concurrency: int,
+    ) -> None:
+        self.wanted = wanted
+        self.servers = servers
+        self.timeout, self.deadline, self.concurrency = timeout, deadline, concurrency
+        late = f"not looked up within the check's deadline ({self.deadline:g} s)"
+        self.targets = [_Target(server_label(host, port), None, port, late) for host, port in servers]
         self.outcomes: dict[_Query, _Outcome] = {}
-        self.timeout = timeout
+        self.unreachable: dict[str, _Outcome] = {}  # server label -> its probe's outcome
         self.sent = 0
 
-    async def work(self) -> None:
+    def queries(self, target: _Target) -> list[_Query]:
+        return [
+            _Query(name, target, rdtype, ips)
+            for name, families in self.wanted.items()
+            for rdtype, ips in families.items()
+        ]
+
+    async def go(self) -> None:
+        for index, (host, port) in enumerate(self.servers):
+            self.targets[index] = await _target(host, port)
+        rest: list[_Query] = []
+        async with asyncio.TaskGroup() as group:
+            for target in self.targets:
+                group.create_task(self.probe(self.queries(target), rest))
+        pending = iter(rest)
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.concurrency, len(rest))):
+                group.create_task(self.work(pending))
+
+    async def probe(self, queries: list[_Query], rest: list[_Query]) -> None:
+        """The server's first query alone: no answer, and the server's other queries are not sent."""
+        if not queries:
+            return
+        first = queries[0]
+        outcome = self.outcomes[first] = await self.ask(first)
+        if outcome.answered:
+            rest.extend(queries[1:])
+        else:
+            self.unreachable[first.target.label] = outcome
+
+    async def work(self, pending: Iterator[_Query]) -> None:
         """One worker: take the next query until none is left (workers share the iterator)."""
-        for query in self.pending:
+        for query in pending:
             self.outcomes[query] = await self.ask(query)
 
     async def ask(self, query: _Query) -> _Outcome:
         target = query.target
         if target.address is None:
-            return _Outcome("error", f"{query.rdtype}: {target.problem}")
+            return _Outcome("error", f"{query.rdtype}: {target.problem}", answered=False)
+        try:
+            message = dns.message.make_query(query.name, query.rdtype)
+        except Exception as exc:  # a name DNS cannot carry: this name's finding, not the server's
+            return _Outcome("error", f"{query.rdtype}: UDP {_describe(exc)}")
         transport = "UDP"
         try:
-            message = dns.message.make_query(query.name, query.rdtype)  # a name DNS cannot carry fails here
             self.sent += 1
             try:
                 response = await dns.asyncquery.udp(
@@ -260,10 +317,38 @@ class _Run:
                 self.sent += 1
                 response = await dns.asyncquery.tcp(message, target.address, self.timeout, target.port)
         except dns.exception.Timeout:
-            return _Outcome("timeout", f"{query.rdtype}: no {transport} answer within {self.timeout:g} s")
-        except Exception as exc:  # every other failure (refused, reset, malformed) is a finding, not a crash
+            return _Outcome(
+                "timeout", f"{query.rdtype}: no {transport} answer within {self.timeout:g} s", answered=False
+            )
+        except OSError as exc:  # refused, reset, unreachable network: no answer from this server
+            return _Outcome("error", f"{query.rdtype}: {transport} {_describe(exc)}", answered=False)
+        except Exception as exc:  # every other failure (malformed answer) is a finding, not a crash
             return _Outcome("error", f"{query.rdtype}: {transport} {_describe(exc)}")
         return judge(response, query.rdtype, query.expected)
+
+    def outcome(self, query: _Query) -> _Outcome:
+        """What was found for the query, or why it was not asked."""
+        found = self.outcomes.get(query)
+        if found is not None:
+            return found
+        label = query.target.label
+        probe = self.unreachable.get(label)
+        if probe is not None:
+            detail = f"{query.rdtype}: not asked, {label} did not answer ({probe.detail})"
+            return _Outcome(probe.reason, detail, answered=False)
+        return _Outcome(
+            "timeout", f"{query.rdtype}: not asked within the check's deadline ({self.deadline:g} s)", answered=False
+        )
+
+    def silent(self) -> dict[str, str]:
+        return {label: probe.detail for label, probe in self.unreachable.items()}
+
+    def checks(self) -> tuple[NameCheck, ...]:
+        return tuple(
+            _check(name, target, [self.outcome(_Query(name, target, rdtype, ips)) for rdtype, ips in families.items()])
+            for name, families in self.wanted.items()
+            for target in self.targets
+        )
 
 
 async def _target(host: str, port: int) -> _Target:
@@ -281,42 +366,36 @@ async def _target(host: str, port: int) -> _Target:
 
 
 class Verifier:
-    """Asks ``servers`` about names; one instance serves every cycle (it keeps no state between them)."""
+    """Asks ``servers`` about names; one instance serves every check (it keeps no state between them).
 
-    def __init__(self, servers: list[Server], *, timeout: float, concurrency: int) -> None:
+    ``deadline`` bounds one ``verify`` in total (lookups, probes and queries)."""
+
+    def __init__(self, servers: list[Server], *, timeout: float, concurrency: int, deadline: float = 60.0) -> None:
         if not servers:
             raise ValueError("Verifier needs at least one server")
-        if timeout <= 0 or concurrency < 1:
-            raise ValueError("timeout must be positive and concurrency at least 1")
+        if timeout <= 0 or concurrency < 1 or deadline <= 0:
+            raise ValueError("timeout and deadline must be positive and concurrency at least 1")
         self.servers = list(servers)
         self.timeout = timeout
         self.concurrency = concurrency
+        self.deadline = deadline
 
     async def verify(self, expected: Mapping[str, tuple[str, ...]]) -> VerifyReport:
         """Every name on every server; raises only ValueError for an expected value that is no IP."""
         started = time.monotonic()
         wanted = {name: _families(addresses) for name, addresses in expected.items()}
-        targets = [await _target(host, port) for host, port in self.servers]
-        queries = [
-            _Query(name, target, rdtype, ips)
-            for name, families in wanted.items()
-            for target in targets
-            for rdtype, ips in families.items()
-        ]
-        run = _Run(queries, timeout=self.timeout)
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(self.concurrency, len(queries))):
-                group.create_task(run.work())
-        checks = tuple(
-            _check(name, target, [run.outcomes[_Query(name, target, rdtype, ips)] for rdtype, ips in families.items()])
-            for name, families in wanted.items()
-            for target in targets
-        )
-        return VerifyReport(checks, time.monotonic() - started, run.sent)
+        run = _Run(wanted, self.servers, timeout=self.timeout, deadline=self.deadline, concurrency=self.concurrency)
+        cut = False
+        try:
+            async with asyncio.timeout(self.deadline):
+                await run.go()
+        except TimeoutError:
+            cut = True
+        return VerifyReport(run.checks(), time.monotonic() - started, run.sent, run.silent(), cut)
 
 
 def _check(name: str, target: _Target, outcomes: list[_Outcome]) -> NameCheck:
     if not outcomes:  # nothing expected: nothing can be wrong, but say so
         return NameCheck(name, target.label, "error", "no addresses expected")
     outcome = _merge(outcomes)
-    return NameCheck(name, target.label, outcome.reason, outcome.detail)
+    return NameCheck(name, target.label, outcome.reason, outcome.detail, outcome.answered)

@@ -129,6 +129,9 @@ No secret is ever written here: credentials are files in the secrets directory.
 {{- $kic := dict "namespace" (include "adcbridge.kicNamespace" .) "service" $v.kic.service "ingress_class" $v.kic.ingressClass "ports" $v.kic.ports }}
 {{- $nodes := dict "address_type" $v.nodes.addressType "label_selector" $v.nodes.labelSelector "include_unschedulable" $v.nodes.includeUnschedulable "drain_grace_seconds" $v.nodes.drainGraceSeconds }}
 {{- $dns := dict "targets" $v.dns.targets "ttl" $v.dns.ttl "verify" $v.dns.verify "verify_servers" $v.dns.verifyServers }}
+{{- if $v.dns.verifyDeadline }}
+{{- $_ := set $dns "verify_deadline" $v.dns.verifyDeadline }}
+{{- end }}
 {{- $kube := dict "namespaces" $v.watch.namespaces "label_selector" $v.watch.labelSelector "events" $v.events "write_status" $v.writeStatus }}
 {{- $le := $v.leaderElection }}
 {{- $leader := dict "enabled" $le.enabled "lease_name" $le.leaseName "lease_duration_seconds" $le.leaseDurationSeconds "renew_deadline_seconds" $le.renewDeadlineSeconds "retry_period_seconds" $le.retryPeriodSeconds }}
