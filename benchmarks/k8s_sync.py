@@ -3,10 +3,10 @@
 Three real processes on loopback: the fake Kubernetes API server (``python -m mocks.kube``)
 seeded with 10,000 Ingresses of class ``njet`` (one host each, over 50 namespaces), 500 Ready
 nodes, the KIC Service (NodePort 80->30080, 443->30443) and its IngressClass; the mock ADC
-(``python -m mocks.adc --no-dns``) with a ``latency`` fault rule of 5 ms on every API request,
-as in ``engine_sync.py``; and the bridge itself, ``python -m adcbridge run`` configured by
-environment variables only (leader election on, batch window 0.2 s: the defaults). The mocks and this
-harness share one CPU, the bridge has the other to itself.
+(``python -m mocks.adc``, its DNS responder on for the resolution check) with a ``latency`` fault
+rule of 5 ms on every API request, as in ``engine_sync.py``; and the bridge itself, ``python -m
+adcbridge run`` configured by environment variables only (leader election on, batch window 0.2 s:
+the defaults). The mocks and this harness share one CPU, the bridge has the other to itself.
 
 1. Cold start, ``--rounds`` times on fresh processes: the clock starts when ``adcbridge run`` is
    spawned and stops when the mock ADC's change log holds every object the cluster asks for
@@ -163,7 +163,9 @@ async def fake_kube(seed: Path, kubeconfig: Path, cpu: int | None) -> AsyncItera
         await child.stop()
 
 
-def bridge_env(kubeconfig: Path, adc_url: str, *, dns_verify: bool) -> dict[str, str]:
+def bridge_env(kubeconfig: Path, adc_url: str, *, dns_verify: str | None) -> dict[str, str]:
+    """The bridge's environment; ``dns_verify``: the DNS server its resolution check asks (the mock
+    ADC's responder), or None for no check."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADCBRIDGE_")}
     env.pop("KUBECONFIG", None)
     return env | {
@@ -176,7 +178,8 @@ def bridge_env(kubeconfig: Path, adc_url: str, *, dns_verify: bool) -> dict[str,
         "ADCBRIDGE_SERVER__LISTEN": "127.0.0.1:0",
         "ADCBRIDGE_LOG__FORMAT": "json",
         "ADCBRIDGE_LOG__LEVEL": "DEBUG",  # for the "listed N" lines that time the listing
-        "ADCBRIDGE_DNS__VERIFY": json.dumps(dns_verify),  # named, so the settings line is true whatever the default
+        "ADCBRIDGE_DNS__VERIFY": json.dumps(dns_verify is not None),  # named: the settings line is true
+        "ADCBRIDGE_DNS__VERIFY_SERVERS": json.dumps([dns_verify] if dns_verify else []),
     }
 
 
@@ -450,7 +453,7 @@ async def run_round(
         kubeconfig = Path(scratch) / "kubeconfig"
         async with (
             fake_kube(seed, kubeconfig, cpus[0]) as (kube, kube_url),
-            mock_adc(args.latency_ms, cpus[0], start_timeout=START_TIMEOUT) as mock,
+            mock_adc(args.latency_ms, cpus[0], start_timeout=START_TIMEOUT, dns=args.dns_verify) as mock,
         ):
             before = cpu_seconds_of(kube, mock.child)  # seeding and start-up of the mocks: not counted
             started = time.time()
@@ -460,7 +463,7 @@ async def run_round(
                 "adcbridge",
                 "run",
                 cpu=cpus[1],
-                env=bridge_env(kubeconfig, mock.url, dns_verify=args.dns_verify),
+                env=bridge_env(kubeconfig, mock.url, dns_verify=mock.dns if args.dns_verify else None),
             )
             profile = args.profile if measure_latency else None
             try:
@@ -564,7 +567,7 @@ async def measure(args: argparse.Namespace) -> int:
             "latency": f"{args.latency_ms} ms",
             "adc.concurrency": "8 (the default)",
             "dialect": "reference (mock ADC)",
-            "resolution check": "on (dns.verify true)" if args.dns_verify else "off (dns.verify false)",
+            "resolution check": "on (the mock ADC's DNS responder)" if args.dns_verify else "off (dns.verify false)",
         },
     )
     print(

@@ -160,9 +160,10 @@ async def first_line(child: Child, what: str, *, seconds: float) -> str:
 class MockAdc:
     """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
 
-    def __init__(self, child: Child, url: str) -> None:
+    def __init__(self, child: Child, url: str, dns: str | None = None) -> None:
         self.child = child
         self.url = url
+        self.dns = dns  # host:port of its DNS responder, when it runs one
         self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
         self.seq = 0  # the last change-log entry read
 
@@ -186,14 +187,19 @@ class MockAdc:
 
 
 @asynccontextmanager
-async def mock_adc(latency_ms: int, cpu: int | None, *, start_timeout: float = 20.0) -> AsyncIterator[MockAdc]:
-    """The mock ADC on port 0 without DNS, ``latency_ms`` added to every API request; stopped at the end."""
+async def mock_adc(
+    latency_ms: int, cpu: int | None, *, start_timeout: float = 20.0, dns: bool = False
+) -> AsyncIterator[MockAdc]:
+    """The mock ADC on port 0, ``latency_ms`` added to every API request; stopped at the end. With
+    ``dns``, its DNS responder on a port 0 of its own (``MockAdc.dns``), else none."""
+    responder = ["--dns-listen", "127.0.0.1:0"] if dns else ["--no-dns"]
     child = await spawn(
-        sys.executable, "-m", "mocks.adc", "--listen", "127.0.0.1:0", "--no-dns",
+        sys.executable, "-m", "mocks.adc", "--listen", "127.0.0.1:0", *responder,
         "--username", USERNAME, "--password", PASSWORD, "--max-sessions", "64", cpu=cpu,
     )  # fmt: skip
     try:
-        mock = MockAdc(child, json.loads(await first_line(child, "the mock ADC", seconds=start_timeout))["url"])
+        listening = json.loads(await first_line(child, "the mock ADC", seconds=start_timeout))
+        mock = MockAdc(child, listening["url"], listening["dns"])
         try:
             await mock.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
             yield mock

@@ -213,7 +213,7 @@ async def serving(service: Service) -> AsyncIterator[None]:
 
 
 def service_for(mock: MockADC, source: StaticSource, servers: list[str], resync: float, **dns: Any) -> Service:
-    reconcile = {"debounce_seconds": 0.05, "resync_seconds": resync}
+    reconcile = {"batch_window_seconds": 0.05, "resync_seconds": resync}
     dns = {"verify_servers": servers, "verify_timeout": 0.3, **dns}
     config = bridge_settings(mock, reconcile=reconcile, dns=dns, server={"listen": "127.0.0.1:0"})
     return Service(config, source)
