@@ -68,6 +68,7 @@ from measuring import (
     argument_parser,
     expect_count,
     machine_busy_seconds,
+    median_walls,
     mock_bigip,
     parse_arguments,
     pin_cpus,
@@ -257,15 +258,7 @@ def check_counts(problems: list[str], step: Step, sample: BigipSample) -> None:
 
 
 def timings(rounds: list[Round]) -> list[Timing]:
-    """Each scenario with a target, its median wall time over the rounds."""
-    return [
-        Timing(
-            f"{scenario} wall time (median of rounds)",
-            statistics.median(r.samples[scenario].wall for r in rounds),
-            limit,
-        )
-        for scenario, limit in TARGETS.items()
-    ]
+    return median_walls({scenario: [r.samples[scenario].wall for r in rounds] for scenario in TARGETS}, TARGETS)
 
 
 async def paths(unit: MockBigip) -> Counter[str]:

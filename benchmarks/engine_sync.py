@@ -48,6 +48,7 @@ from measuring import (
     argument_parser,
     expect_count,
     machine_busy_seconds,
+    median_walls,
     mock_adc,
     node_ip,
     parse_arguments,
@@ -420,15 +421,7 @@ async def measure(args: argparse.Namespace) -> int:
 
 
 def timings(rounds: list[Round]) -> list[Timing]:
-    """Each scenario with a target, its median wall time over the rounds."""
-    return [
-        Timing(
-            f"{scenario} wall time (median of rounds)",
-            statistics.median(r.samples[scenario].wall for r in rounds),
-            limit,
-        )
-        for scenario, limit in TARGETS.items()
-    ]
+    return median_walls({scenario: [r.samples[scenario].wall for r in rounds] for scenario in TARGETS}, TARGETS)
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, object]:

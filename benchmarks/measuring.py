@@ -26,11 +26,12 @@ import json
 import os
 import signal
 import ssl
+import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,6 +351,14 @@ class Timing:
         bound = f"at least {self.limit:,g}" if self.at_least else f"under {self.limit:,g}"
         digits = 3 if self.unit == "s" else 0
         return f"{self.what}: {self.measured:,.{digits}f} {self.unit}, target {bound} {self.unit}"
+
+
+def median_walls(walls: Mapping[str, Sequence[float]], targets: Mapping[str, float]) -> list[Timing]:
+    """Each scenario with a target, the median of its wall times over the rounds."""
+    return [
+        Timing(f"{scenario} wall time (median of rounds)", statistics.median(walls[scenario]), limit)
+        for scenario, limit in targets.items()
+    ]
 
 
 @dataclass(frozen=True)
