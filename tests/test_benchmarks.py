@@ -140,6 +140,15 @@ def test_nothing_measured_misses_the_target() -> None:
     assert measuring.Timing("rate", math.nan, 1.0, at_least=True).missed
 
 
+def test_each_target_is_judged_on_the_median_of_its_rounds() -> None:
+    walls = {"cold sync": [70.0, 50.0, 55.0], "no-op resync": [0.5, 3.0, 2.5], "untargeted": [9.0]}
+    timings = measuring.median_walls(walls, {"cold sync": 60.0, "no-op resync": 2.0})
+    assert [(t.what, t.measured, t.limit, t.missed) for t in timings] == [
+        ("cold sync wall time (median of rounds)", 55.0, 60.0, False),
+        ("no-op resync wall time (median of rounds)", 2.5, 2.0, True),
+    ]
+
+
 # ---------------------------------------------------------------------------- the verdict
 
 MET = measuring.Timing("no-op resync", 0.5, 2.0)
