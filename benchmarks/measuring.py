@@ -158,22 +158,14 @@ async def first_line(child: Child, what: str, *, seconds: float) -> str:
     return line.decode().strip()
 
 
-class MockAdc:
-    """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
+class Emulated:
+    """What the benchmarks read of an emulator through its loopback-only ``/_mock`` controls: its
+    change log and request counts. Each emulator's class says how a control answer is unwrapped."""
 
-    def __init__(self, child: Child, url: str, dns: str | None = None) -> None:
-        self.child = child
-        self.url = url
-        self.dns = dns  # host:port of its DNS responder, when it runs one
-        self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
-        self.seq = 0  # the last change-log entry read
+    seq = 0  # the last change-log entry read
 
     async def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = await self.controls.request(method, f"/_mock/{path}", json=body)
-        response.raise_for_status()
-        envelope = response.json()
-        assert envelope["res"]["code"] == 0, envelope
-        return envelope["data"]
+        raise NotImplementedError
 
     async def new_changes(self) -> list[dict[str, Any]]:
         """Change-log entries (object writes and configuration saves) since the last call."""
@@ -183,8 +175,25 @@ class MockAdc:
         return changes
 
     async def requests(self) -> Counter[str]:
-        """API requests received so far, by method (login and configuration saves included)."""
+        """API requests received so far, by method (logins and configuration saves included)."""
         return Counter((await self.control("GET", "stats"))["requests"])
+
+
+class MockAdc(Emulated):
+    """The running ``python -m mocks.adc``, with a client for its loopback-only controls."""
+
+    def __init__(self, child: Child, url: str, dns: str | None = None) -> None:
+        self.child = child
+        self.url = url
+        self.dns = dns  # host:port of its DNS responder, when it runs one
+        self.controls = httpx.AsyncClient(base_url=url, timeout=60.0)
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self.controls.request(method, f"/_mock/{path}", json=body)
+        response.raise_for_status()
+        envelope = response.json()
+        assert envelope["res"]["code"] == 0, envelope
+        return envelope["data"]
 
 
 @asynccontextmanager
@@ -210,7 +219,7 @@ async def mock_adc(
         await child.stop()
 
 
-class MockBigip:
+class MockBigip(Emulated):
     """The running ``python -m mocks.bigip``, with a client for its loopback-only controls (plain JSON)."""
 
     def __init__(self, child: Child, url: str, ca_file: Path) -> None:
@@ -220,23 +229,11 @@ class MockBigip:
         self.controls = httpx.AsyncClient(
             base_url=url, timeout=60.0, verify=ssl.create_default_context(cafile=str(ca_file))
         )
-        self.seq = 0  # the last change-log entry read
 
     async def control(self, method: str, path: str, body: Any = None) -> Any:
         response = await self.controls.request(method, f"/_mock/{path}", json=body)
         response.raise_for_status()
         return response.json()
-
-    async def new_changes(self) -> list[dict[str, Any]]:
-        """Change-log entries (object writes, configuration saves) since the last call."""
-        changes: list[dict[str, Any]] = (await self.control("GET", f"changes?since={self.seq}"))["changes"]
-        if changes:
-            self.seq = int(changes[-1]["seq"])
-        return changes
-
-    async def requests(self) -> Counter[str]:
-        """``/mgmt`` requests received so far, by method (logins and configuration saves included)."""
-        return Counter((await self.control("GET", "stats"))["requests"])
 
     async def seed(self, requests: list[dict[str, Any]]) -> None:
         """REST writes made as an administrator, outside the change log and the counters."""
