@@ -75,15 +75,23 @@ def _one_url(value: str) -> str:
     return value.rstrip("/")
 
 
+DIALECTS_WITHOUT_DNS = ("acos",)  # dns.targets is [] unless set: they cannot publish names themselves
+
+
 class AdcSettings(Group):
     """How to reach and log in to the ADC's management API."""
 
-    dialect: Literal["reference", "bigip"] = Field(
+    dialect: Literal["reference", "bigip", "acos"] = Field(
         "reference",
-        description="The appliance's API: reference (the /adc/v3.0 API emulated by mocks/adc), bigip (F5 BIG-IP)",
+        description="The appliance's API: reference (the /adc/v3.0 API emulated by mocks/adc), bigip (F5 BIG-IP), "
+        "acos (A10 Thunder, aXAPI v3)",
     )
-    partition: str = Field("", description="The partition the bridge writes in (BIG-IP); the bridge never creates it")
-    allow_default_partition: bool = Field(False, description="Allow the appliance's default partition (Common)")
+    partition: str = Field(
+        "", description="The partition the bridge writes in (BIG-IP, ACOS); the bridge never creates it"
+    )
+    allow_default_partition: bool = Field(
+        False, description="Allow the appliance's default partition (BIG-IP: Common; ACOS: shared)"
+    )
     snat: str = Field("automap", min_length=1, description="Source address translation: automap, none, or a SNAT pool")
     gtm_server: str = Field(
         "",
@@ -183,7 +191,8 @@ class DnsSettings(Group):
     ttl: int = Field(300, ge=1, le=604800, description="TTL of our DNS records")
     targets: list[Literal["adc", "rfc2136"]] = Field(
         ["adc"],
-        description="Where names are published: the ADC's DNS, an RFC 2136 server, both, or none (SLB objects only)",
+        description="Where names are published: the ADC's DNS, an RFC 2136 server, both, or none (SLB objects "
+        "only); [] by default with a dialect that has no DNS (acos)",
     )
     verify: bool = Field(
         True, description="After each cycle, ask the DNS servers whether the names changed since resolve"
@@ -390,6 +399,25 @@ class Settings(BaseSettings):
     kube: KubeSettings = KubeSettings()
     leader: LeaderSettings = LeaderSettings()
     rfc2136: Rfc2136Settings = Rfc2136Settings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_adc_dns_by_default(cls, data: Any) -> Any:
+        """With a dialect that has no DNS capability, names go nowhere unless ``dns.targets`` says."""
+        if not isinstance(data, dict):
+            return data
+        adc = data.get("adc")
+        dialect = adc.get("dialect") if isinstance(adc, dict) else getattr(adc, "dialect", None)
+        if dialect not in DIALECTS_WITHOUT_DNS:
+            return data
+        dns = data.get("dns")
+        if dns is None:
+            return {**data, "dns": {"targets": []}}
+        if isinstance(dns, dict) and "targets" not in dns:
+            return {**data, "dns": {**dns, "targets": []}}
+        if isinstance(dns, DnsSettings) and "targets" not in dns.model_fields_set:
+            return {**data, "dns": dns.model_copy(update={"targets": []})}
+        return data
 
     @model_validator(mode="after")
     def _rfc2136_complete(self) -> Settings:

@@ -7,7 +7,8 @@ imports tenacity. What it guarantees:
 
 - **One session, reused.** The client logs in once and keeps the token; a 401 (expired,
   unknown) triggers one re-login under a lock, so a burst of concurrent requests that all
-  see the expiry opens one new session, not one each (appliances cap sessions).
+  see the expiry opens one new session, not one each (appliances cap sessions). A session
+  whose set-up (the wire's ``opened``) fails is logged out at once, not left open.
 - **The account is never locked by us.** A login refused for bad credentials is remembered
   by a fingerprint of the credentials and never tried again until they change (a rotated
   Secret): a loop cannot burn through the appliance's lockout threshold. Since the refusal is
@@ -108,6 +109,10 @@ class Wire(Protocol):
 
     def logout(self, token: str) -> Call | None:
         """The request that closes the session, if the appliance has one."""
+
+    def opened(self) -> tuple[Call, ...]:
+        """Requests that set a new session up, sent with it right after every login (an ACOS
+        session starts in the ``shared`` partition: it activates the bridge's); none for most."""
 
     def unwrap(self, response: httpx.Response, content: bytes, where: str, *, login: bool) -> Any:
         """The data of a non-transient answer, or the error it means (``SessionEnded`` to log in again)."""
@@ -304,10 +309,23 @@ class AdcClient:
             token = self._wire.token_of(data)
             if not token:
                 raise AdcProtocolError("login answer carries no token")
+            await self._set_up(token)
             self._refused = None
             self._show_refused(False)
             self._token = token
             log.info("logged in to the ADC as %s", credentials.username)
+
+    async def _set_up(self, token: str) -> None:
+        """The wire's set-up calls in the new session; a session they fail in is closed, not kept."""
+        try:
+            for call in self._wire.opened():
+                await self._send(Call(call.method, call.path, call.body, self._wire.authenticated(token)), None)
+        except AdcError:
+            logout = self._wire.logout(token)
+            if logout is not None:
+                with contextlib.suppress(AdcError):
+                    await self._send(logout, None)
+            raise
 
     # ------------------------------------------------------------------ one HTTP exchange
 

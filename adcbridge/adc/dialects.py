@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
-from adcbridge.adc import bigip, reference
+from adcbridge.adc import acos, bigip, reference
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
 from adcbridge.config import Settings, invalid_setting
 from adcbridge.errors import ConfigError
 from adcbridge.metrics import Metrics
 
-DIALECTS: dict[str, Dialect] = {dialect.name: dialect for dialect in (reference.DIALECT, bigip.DIALECT)}
+DIALECTS: dict[str, Dialect] = {dialect.name: dialect for dialect in (reference.DIALECT, bigip.DIALECT, acos.DIALECT)}
 
 
 def dialect_of(settings: Settings) -> Dialect:

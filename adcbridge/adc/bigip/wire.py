@@ -63,6 +63,9 @@ class BigipWire:
     def logout(self, token: str) -> Call | None:
         return Call("DELETE", f"shared/authz/tokens/{token}", None, self.authenticated(token))
 
+    def opened(self) -> tuple[Call, ...]:
+        return ()
+
     def unwrap(self, response: httpx.Response, content: bytes, where: str, *, login: bool) -> Any:
         status = response.status_code
         if 200 <= status < 300:

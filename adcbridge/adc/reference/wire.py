@@ -50,6 +50,9 @@ class ReferenceWire:
     def logout(self, token: str) -> Call | None:
         return Call("POST", "logout", None, self.authenticated(token))
 
+    def opened(self) -> tuple[Call, ...]:
+        return ()
+
     def unwrap(self, response: httpx.Response, content: bytes, where: str, *, login: bool) -> Any:
         """The envelope's ``data``, or the error its code means."""
         try:

@@ -1,0 +1,89 @@
+"""The A10 ACOS dialect (Thunder, aXAPI v3): SLB objects in a partition of the bridge's own.
+
+``wire.py`` is its HTTP level (signature sessions, the partition activated at every login, the
+unit's error codes), ``objects.py`` the model to ACOS objects and back, ``driver.py`` observes and
+applies (a model virtual server is a virtual port of the virtual-server holding its VIP),
+``units.py`` reads a unit's role so that only the vMaster or VRRP-A's active unit is written to
+(``adc.url`` may name both units of a pair). It manages nodes, pools, members and virtual
+servers; it has no DNS capability (ACOS GSLB is not the bridge's business), so names go to an
+RFC 2136 server or nowhere. Settings it cannot honour, refused at start: no partition, the
+``shared`` partition unless ``adc.allow_default_partition``, and ``adc`` in ``dns.targets``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from adcbridge.adc.acos.driver import AcosDriver
+from adcbridge.adc.acos.units import read_role
+from adcbridge.adc.acos.wire import AcosWire
+from adcbridge.adc.client import AdcClient
+from adcbridge.adc.contract import Adc, Dialect, SettingProblem
+from adcbridge.adc.credentials import credential_source
+from adcbridge.adc.units import Units
+from adcbridge.config import Settings
+from adcbridge.desired import owner_of
+from adcbridge.metrics import Metrics
+
+__all__ = ["DIALECT", "AcosDriver", "AcosWire"]
+DEFAULT_PARTITION = "shared"
+
+
+def problems(settings: Settings) -> list[SettingProblem]:
+    adc, found = settings.adc, []
+    if not adc.partition:
+        found.append(SettingProblem(("adc", "partition"), "required: the partition the bridge writes in"))
+    elif adc.partition == DEFAULT_PARTITION and not adc.allow_default_partition:
+        found.append(
+            SettingProblem(
+                ("adc", "partition"),
+                "shared is where administrators keep their objects; use a partition of the bridge's own "
+                "(or set adc.allow_default_partition)",
+            )
+        )
+    if "adc" in settings.dns.targets:
+        found.append(
+            SettingProblem(
+                ("dns", "targets"),
+                "adc: the bridge does not publish names on an ACOS unit (no GSLB); use rfc2136 "
+                "(dns.targets: [rfc2136]) or [] for SLB objects only",
+            )
+        )
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _open(
+    settings: Settings, metrics: Metrics | None, write_gate: Callable[[], bool] | None
+) -> AsyncIterator[Adc]:
+    adc = settings.adc
+    credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
+    wire = AcosWire(adc.partition)
+    async with contextlib.AsyncExitStack() as sessions:
+        clients = {
+            url: await sessions.enter_async_context(
+                AdcClient(
+                    adc,
+                    credentials,
+                    wire=wire,
+                    read_only=settings.dry_run,
+                    metrics=metrics,
+                    write_gate=write_gate,
+                    url=url,
+                )
+            )
+            for url in adc.urls
+        }
+        units = Units(clients, timeout=adc.timeout, read_role=read_role, appliance="ACOS", metrics=metrics)
+        yield AcosDriver(
+            units,
+            owner_of(settings),
+            partition=adc.partition,
+            concurrency=adc.concurrency,
+            save_config=adc.save_config,
+            metrics=metrics,
+        )
+
+
+DIALECT = Dialect("acos", AcosDriver.kinds, problems, _open, follows_failover=True)
