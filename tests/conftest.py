@@ -1,5 +1,6 @@
 """Shared fixtures: an emulated appliance on loopback port 0 and an HTTP client for it, the
-emulated BIG-IP (``mock_bigip``, ``bigip``, from ``bigip_fixtures``) and the fake Kubernetes
+emulated BIG-IP (``mock_bigip``, ``bigip``, from ``bigip_fixtures``), the emulated A10 Thunder
+(``mock_acos``, ``acos``, from ``acos_fixtures``) and the fake Kubernetes
 API server (``fake_kube``, ``kube_api``, from ``kube_fixtures``).
 
 Everything goes over real sockets: tests talk to the mocks the way the bridge will.
@@ -18,11 +19,13 @@ import pytest
 from hypothesis import settings
 
 from mocks.adc import AuthPolicy, MockADC, MockConfig
+from tests.acos_fixtures import acos, mock_acos
 from tests.bigip_fixtures import bigip, mock_bigip
 from tests.fake_dns import fake_dns
 from tests.kube_fixtures import fake_kube, kube_api
 
-__all__ = ["bigip", "fake_dns", "fake_kube", "kube_api", "mock_bigip"]  # fixtures, shared with every test module
+# Fixtures, shared with every test module.
+__all__ = ["acos", "bigip", "fake_dns", "fake_kube", "kube_api", "mock_acos", "mock_bigip"]
 
 # CI replays the same examples every run (a red CI must mean a change broke something);
 # developers' runs keep exploring new ones, from a seed drawn for the session and printed, so a
