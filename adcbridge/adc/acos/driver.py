@@ -17,8 +17,9 @@ the virtual ports that use it (tcp when none says).
 
 Applying settles races as on any appliance: "exists" on create reads the object and converges it if
 it is ours (a conflict otherwise), "not found" on delete is done, "not found" on update creates.
-A pool naming a health monitor the unit does not have fails with that said (the bridge references
-the operator's monitors, never makes one). After a plan that wrote, ``write memory``.
+A pool naming a health monitor the unit does not have (in our partition or ``shared``, where the
+unit looks, and where a session of our partition cannot) fails with that said: the bridge
+references the operator's monitors, never makes one. After a plan that wrote, ``write memory``.
 
 Every call goes through ``Units`` to the active unit (the vMaster, or VRRP-A's active unit);
 each observe is a resync, so the role is read again first.
@@ -191,7 +192,6 @@ class _Step:
         self._seen = driver._seen
         self._protocols = _protocols(plan, self._seen)
         self._new_ports = _ports_of_new_nodes(plan, self._protocols)
-        self._monitors: dict[str, asyncio.Future[None]] = {}
 
     async def execute(self, operation: Operation) -> None:
         obj = operation.obj
@@ -208,13 +208,13 @@ class _Step:
         if isinstance(obj, AdcVserver):
             await self._create_virtual_port(obj)
             return
-        if isinstance(obj, AdcPool):
-            await self._monitor_exists(obj)
         if isinstance(obj, AdcMember):
             await self._server_port(obj)
         try:
             await self._units.request("POST", f"{_collection(obj)}/", self._body(obj, creating=True))
         except AdcRejected as exc:
+            if isinstance(obj, AdcPool) and obj.healthcheck and exc.code in NOT_FOUND:
+                raise self._no_monitor(obj, exc) from None
             if exc.code not in EXISTS:
                 raise
             await self._converge_existing(obj, exc)
@@ -226,8 +226,6 @@ class _Step:
             }
 
     async def _update(self, obj: AdcObject) -> None:
-        if isinstance(obj, AdcPool):
-            await self._monitor_exists(obj)
         if isinstance(obj, AdcMember):
             await self._weight(obj)
         try:
@@ -313,26 +311,14 @@ class _Step:
         await self._units.request("POST", f"{SERVERS}/{_quoted(member.node)}/port/{key}", body)
         ports[key] = member.weight
 
-    async def _monitor_exists(self, pool: AdcPool) -> None:
-        """The pool's health monitor is on the unit (asked once per plan and monitor)."""
-        if not pool.healthcheck:
-            return
-        name = pool.healthcheck[0]
-        if name not in self._monitors:
-            self._monitors[name] = asyncio.ensure_future(self._ask_monitor(name))
-        await asyncio.shield(self._monitors[name])
-
-    async def _ask_monitor(self, name: str) -> None:
-        try:
-            await self._units.get(f"health/monitor/{_quoted(name)}")
-        except AdcRejected as exc:
-            if exc.code not in NOT_FOUND:
-                raise
-            raise AdcRejected(
-                f"health monitor {name!r} does not exist in partition {self._partition!r}: the bridge uses the "
-                "operator's monitors and never makes one; create it, or change pool.healthcheck",
-                code=exc.code,
-            ) from None
+    def _no_monitor(self, pool: AdcPool, refused: AdcRejected) -> AdcRejected:
+        """A service group refused as naming what does not exist: the only name it holds is its monitor."""
+        return AdcRejected(
+            f"pool {pool.name}: the unit has no health monitor {pool.healthcheck[0]!r} (in partition "
+            f"{self._partition!r} or shared); the bridge uses the operator's monitors and never makes one: "
+            f"create it, or change pool.healthcheck ({refused})",
+            code=refused.code,
+        )
 
     async def _create_virtual_port(self, vserver: AdcVserver) -> None:
         name = self._objects.virtual_server_name(vserver)

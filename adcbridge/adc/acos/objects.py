@@ -75,7 +75,7 @@ class Objects:
             "name": node.name,
             _address_key(node.ip, "host", "server-ipv6-addr"): node.ip,
             "action": _action(node.enable),
-            "user-tag": node.description,
+            "user-tag": node.description or None,
         }
         if ports:
             body["port-list"] = ports
@@ -94,7 +94,7 @@ class Objects:
         else:
             body |= {"lb-method": LB_METHODS.get(pool.method, pool.method), "lc-method": None}
         body["health-check"] = pool.healthcheck[0] if pool.healthcheck else None
-        body["user-tag"] = pool.description
+        body["user-tag"] = pool.description or None
         return body
 
     def member_body(self, member: AdcMember) -> dict[str, Any]:
@@ -102,7 +102,7 @@ class Objects:
             "name": member.node,
             "port": member.port,
             "member-state": _action(member.enable),
-            "user-tag": member.description,
+            "user-tag": member.description or None,
         }
 
     def virtual_port_body(self, vserver: AdcVserver) -> dict[str, Any]:
@@ -113,7 +113,7 @@ class Objects:
             "protocol": vserver.protocol,
             "service-group": vserver.pool or None,
             "action": _action(vserver.enable),
-            "user-tag": vserver.description,
+            "user-tag": vserver.description or None,
         }
         return body | _snat_body(vserver.snat)
 

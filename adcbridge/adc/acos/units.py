@@ -8,8 +8,9 @@ active. The role:
 
 - ``GET vcs/vcs-summary/oper``: with aVCS on (``vcs-enabled: Yes``), the unit's own entry of the
   ``member-list`` is the one marked ``(*)``; ``vMaster(*)`` is active, ``vBlade(*)`` standby;
-- otherwise ``GET vrrp-a/state/oper``: its ``state`` ``Active`` or ``Standby``; VRRP-A off (or
-  not configured: "not found") is a standalone unit, active.
+- otherwise ``GET vrrp-a/vrid/oper``: the state of each VRRP-A VRID, ``Active`` or ``Standby``;
+  the unit is active when every VRID is (a unit standby for any VRID is not written to); no VRID
+  (VRRP-A not configured: an empty list or "not found") is a standalone unit, active.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from adcbridge.adc.client import AdcClient
 from adcbridge.errors import AdcRejected, excerpt
 
 VCS_SUMMARY = "vcs/vcs-summary/oper"
-VRRP_STATE = "vrrp-a/state/oper"
+VRRP_STATE = "vrrp-a/vrid/oper"
 ACTIVE, STANDBY = "active", "standby"
 
 
@@ -59,16 +60,17 @@ def vcs_role(answer: Any) -> str:
 
 
 def vrrp_role(answer: Any) -> str:
-    """``active``/``standby`` from the VRRP-A state; active when VRRP-A is off or absent; "?" unreadable."""
+    """``active`` when every VRID is Active (or there is none), else the first other state; "?" unreadable."""
     if answer is None:
         return ACTIVE
-    oper = _dig(answer, "state", "oper")
-    if not isinstance(oper, Mapping):
+    vrids = answer.get("vrid-list", []) if isinstance(answer, Mapping) else None
+    if not isinstance(vrids, list):
         return "?"
-    state = oper.get("state")
-    if state is None:
-        return ACTIVE  # VRRP-A not enabled: a standalone unit
-    return excerpt(str(state)).lower()[:20]
+    states = [_dig(vrid, "oper", "state") for vrid in vrids]
+    if not all(isinstance(state, str) for state in states):
+        return "?"
+    other = [str(state).lower() for state in states if str(state).lower() != ACTIVE]
+    return excerpt(other[0])[:20] if other else ACTIVE
 
 
 def _dig(answer: Any, *keys: str) -> Any:

@@ -11,8 +11,9 @@ the session is logged off at once.
 What an answer means (acos-client's mapping, which ignores the HTTP status of a JSON body):
 
 - ``{"authorizationschema": {"code": 401|403, ...}}`` (no ``err.code``): 403, or 401 to the login,
-  the username or password is wrong (never retried until they change); 401 to anything else, the
-  session is unknown or expired (log in again, once);
+  the username or password is wrong (never retried until they change), unless its text speaks of
+  sessions (the unit's session limit: transient); 401 to anything else, the session is unknown or
+  expired (log in again, once);
 - ``{"response": {"status": "fail", "err": {"code": N, "msg": ...}}}``: by the code (``ERRORS``):
   an invalid session (log in again), a refused login, an object not found, one that exists, one in
   use, an invalid parameter; the system busy or not ready and the config manager not ready are
@@ -40,10 +41,14 @@ from adcbridge.errors import (
     AdcError,
     AdcProtocolError,
     AdcRejected,
+    AdcSessionLimit,
     excerpt,
 )
 
 SCHEMA_SESSION, SCHEMA_CREDENTIALS = 401, 403
+# A login refused because the unit holds its limit of aXAPI sessions (axapi-session-limit): transient,
+# sessions expire. Its wording is not on record; any refusal of a login that speaks of sessions is one.
+SESSION_LIMIT_TEXT = "session"
 NOT_FOUND = frozenset(
     {
         520749062,
@@ -117,7 +122,7 @@ class AcosWire:
                 return None
             raise AdcProtocolError(f"{where}: HTTP {status}, not an ACOS answer: {_excerpt_of(response, content)}")
         if isinstance(body, dict) and isinstance(body.get("authorizationschema"), dict):
-            _raise_schema(body["authorizationschema"], where, login=login, partition=self.partition)
+            _raise_schema(body["authorizationschema"], where, login=login)
         failure = _failure(body)
         if failure is not None:
             code, message = failure
@@ -147,12 +152,14 @@ def error_for(code: int | None, text: str, *, where: str = "", partition: str = 
     return AdcRejected(text, code=code)
 
 
-def _raise_schema(schema: dict[str, Any], where: str, *, login: bool, partition: str) -> None:
+def _raise_schema(schema: dict[str, Any], where: str, *, login: bool) -> None:
     code = schema.get("code")
     message = excerpt(str(schema.get("error", "")))
     text = f"{where}: {message or 'refused'} (authorization {code})"
     if code == SCHEMA_SESSION and not login:
         raise SessionEnded(text, code=SCHEMA_SESSION)
+    if login and SESSION_LIMIT_TEXT in message.lower():
+        raise AdcSessionLimit(text, code=code if isinstance(code, int) else None)
     raise AdcAuthError(text, code=code if isinstance(code, int) else SCHEMA_CREDENTIALS)
 
 
