@@ -7,7 +7,9 @@ applies (a model virtual server is a virtual port of the virtual-server holding 
 (``adc.url`` may name both units of a pair). It manages nodes, pools, members and virtual
 servers; it has no DNS capability (ACOS GSLB is not the bridge's business), so names go to an
 RFC 2136 server or nowhere. Settings it cannot honour, refused at start: no partition, the
-``shared`` partition unless ``adc.allow_default_partition``, and ``adc`` in ``dns.targets``.
+``shared`` partition unless ``adc.allow_default_partition``, ``adc`` in ``dns.targets``, and the
+settings of what ACOS does not have (``adc.batch_size``: no transactions; ``adc.page_size``: it
+reads each collection whole; BIG-IP's ``adc.gtm_server`` and ``adc.config_sync_group``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
 from adcbridge.adc.credentials import credential_source
 from adcbridge.adc.units import Units
-from adcbridge.config import Settings
+from adcbridge.config import AdcSettings, Settings
 from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
 
@@ -40,6 +42,19 @@ def problems(settings: Settings) -> list[SettingProblem]:
                 ("adc", "partition"),
                 "shared is where administrators keep their objects; use a partition of the bridge's own "
                 "(or set adc.allow_default_partition)",
+            )
+        )
+    defaults = AdcSettings.model_fields
+    if adc.batch_size != defaults["batch_size"].default:
+        found.append(SettingProblem(("adc", "batch_size"), "ACOS has no transactions: one request per operation"))
+    if adc.page_size != defaults["page_size"].default:
+        found.append(SettingProblem(("adc", "page_size"), "the acos dialect reads each collection whole"))
+    if adc.gtm_server:
+        found.append(SettingProblem(("adc", "gtm_server"), "BIG-IP DNS only; the acos dialect publishes no names"))
+    if adc.config_sync_group:
+        found.append(
+            SettingProblem(
+                ("adc", "config_sync_group"), "BIG-IP only; the bridge writes the ACOS vMaster or active unit"
             )
         )
     if "adc" in settings.dns.targets:

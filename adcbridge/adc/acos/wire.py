@@ -132,7 +132,8 @@ class AcosWire:
         raise AdcProtocolError(f"{where}: HTTP {status}, not an ACOS answer: {_excerpt_of(response, content)}")
 
     def bad_credentials(self, error: AdcError) -> bool:
-        return error.code in (SCHEMA_SESSION, SCHEMA_CREDENTIALS) or error.code in LOGIN_REFUSED
+        known = error.code in (SCHEMA_SESSION, SCHEMA_CREDENTIALS) or error.code in LOGIN_REFUSED
+        return isinstance(error, AdcAuthError) and known
 
 
 def error_for(code: int | None, text: str, *, where: str = "", partition: str = "") -> AdcError:
