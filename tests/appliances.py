@@ -31,13 +31,18 @@ from typing import Any
 import pytest
 
 from adcbridge.adc import Credentials
+from adcbridge.adc.acos import AcosWire
 from adcbridge.adc.bigip import BIGIP_WIRE
 from adcbridge.adc.client import Wire
 from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.config import Settings
+from mocks.acos import MockAcos
 from mocks.adc import MockADC
 from mocks.bigip import MockBigIP
 from tests import bigip_matrix
+from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, Axapi
+from tests.acos_fixtures import PARTITION as ACOS_PARTITION
+from tests.acos_fixtures import PREPARED as ACOS_PREPARED
 from tests.bigip_fixtures import (
     BIGIP_PASSWORD,
     BIGIP_USER,
@@ -50,7 +55,7 @@ from tests.bigip_fixtures import (
 from tests.builders import MARK, OWNER_ID, settings
 from tests.conftest import PASSWORD, USERNAME, Appliance
 
-DIALECTS = ("reference", "bigip")
+DIALECTS = ("reference", "bigip", "acos")
 FOREIGN_ADDRESS = "203.0.113.5"  # where a foreign name points
 
 
@@ -89,6 +94,11 @@ class Emulated:
 
     dialect = ""
     wire: Wire
+    publishes = True  # does the appliance publish names (an ACOS unit does not: RFC 2136 or nowhere)
+
+    def names(self, published: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """What :meth:`summary` shows as names when the bridge publishes ``published``."""
+        return published if self.publishes else {}
 
     async def prepare(self) -> None:
         """What an operator makes on the appliance before the bridge first runs."""
@@ -541,9 +551,191 @@ def _published(objects: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     return {name: tuple(sorted(addresses)) for name, addresses in names.items()}
 
 
+# ---------------------------------------------------------------------------- an ACOS unit
+
+
+ACOS_KINDS = {
+    "slb/server": "node",
+    "slb/server/port": "server-port",
+    "slb/service-group": "pool",
+    "slb/service-group/member": "member",
+    "slb/virtual-server": "vserver",  # made with its first virtual port
+    "slb/virtual-server/port": "vserver",
+}
+ACOS_METHODS = {"round-robin": "rr", "weighted-rr": "wrr", "src-ip-only-hash": "ip-hash", "least-connection": "lc"}
+SESSION_CALLS = ("POST /axapi/v3/auth", "POST /axapi/v3/logoff", "POST /axapi/v3/active-partition/")
+
+
+def _acos_post(path: str, wrapper: str, partition: str = ACOS_PARTITION, **body: Any) -> dict[str, Any]:
+    return {"method": "POST", "path": f"/axapi/v3/{path}", "body": {wrapper: body}, "partition": partition}
+
+
+ACOS_FOREIGN_SEED = [
+    # an administrator's objects in shared, among them a VIP of ours on another port
+    _acos_post("slb/server/", "server", "shared", name="legacy-web", host="10.9.9.9"),
+    _acos_post("slb/service-group/", "service-group", "shared", name="legacy-pool", protocol="tcp"),
+    _acos_post(
+        "slb/virtual-server/",
+        "virtual-server",
+        "shared",
+        name="legacy-vs",
+        **{"ip-address": "192.0.2.99", "port-list": [{"port-number": 80, "protocol": "tcp"}]},
+    ),
+    # look-alikes in our partition without our marker, one holding the name of one of our nodes
+    _acos_post("slb/server/", "server", name="k8s-c1-lookalike", host="10.9.9.3"),
+    _acos_post("slb/server/", "server", name="k8s-c1-node-3", host="10.9.9.4", **{"user-tag": "by hand"}),
+    _acos_post("slb/service-group/", "service-group", name="k8s-c1-lookalike-pool", **{"user-tag": OTHER_MARKER}),
+]
+ACOS_FOREIGN = {  # what ``seed_foreign`` makes, by partition, kind and name
+    "shared": {"slb/server": ("legacy-web",), "slb/service-group": ("legacy-pool",), "slb/virtual-server": ("legacy-vs",)},
+    ACOS_PARTITION: {"slb/server": ("k8s-c1-lookalike", "k8s-c1-node-3"), "slb/service-group": ("k8s-c1-lookalike-pool",)},
+}
+
+
+class AcosAppliance(Emulated):
+    """The emulated ACOS unit (``mocks/acos``): our objects in partition ``k8s``; it publishes no names."""
+
+    dialect = "acos"
+    publishes = False
+
+    def __init__(self, mock: MockAcos, unit: Axapi) -> None:
+        self.mock = mock
+        self.unit = unit
+        self.wire = AcosWire(ACOS_PARTITION)
+
+    async def prepare(self) -> None:
+        """The bridge's partition, made outside the change log."""
+        await self.control("POST", "seed", {"requests": ACOS_PREPARED})
+
+    def settings(self, **overrides: Any) -> Settings:
+        adc = {
+            "dialect": "acos",
+            "url": self.mock.url,
+            "username": ACOS_USER,
+            "password": ACOS_PASSWORD,
+            "partition": ACOS_PARTITION,
+            "verify_tls": False,
+            "operation_deadline": 20.0,
+        }
+        return settings(adc={**adc, **overrides.pop("adc", {})}, **overrides)
+
+    def credentials(self) -> Credentials:
+        return Credentials(ACOS_USER, ACOS_PASSWORD)
+
+    async def control(self, method: str, path: str, body: Any = None) -> Any:
+        return await self.unit.control(method, path, body)
+
+    async def summary(self) -> Summary:
+        """Our servers, service groups (members inline) and, in our virtual-servers, our virtual ports."""
+        objects = (await self.control("GET", "state"))["objects"][ACOS_PARTITION]
+
+        def ours(path: str) -> list[dict[str, Any]]:
+            return [item for item in objects[path] if item.get("user-tag") == MARK]
+
+        groups = ours("slb/service-group")
+        return Summary(
+            nodes={s["name"]: (s.get("host") or s["server-ipv6-addr"], s["action"] != "disable") for s in ours("slb/server")},
+            pools={g["name"]: ACOS_METHODS[g.get("lc-method") or g.get("lb-method", "round-robin")] for g in groups},
+            members={
+                g["name"]: {f"{m['name']}:{m['port']}": m["member-state"] != "disable" for m in g.get("member-list", [])}
+                for g in groups
+            },
+            vservers={
+                port["name"]: (f"{vs.get('ip-address') or vs['ipv6-address']}:{port['port-number']}", port.get("service-group", ""))
+                for vs in ours("slb/virtual-server")
+                for port in vs.get("port-list", [])
+                if port.get("user-tag") == MARK
+            },
+        )
+
+    def is_save(self, change: dict[str, Any]) -> bool:
+        return bool(change["kind"] == "write/memory")
+
+    def write(self, change: dict[str, Any]) -> Write:
+        kind = ACOS_KINDS.get(change["kind"], change["kind"])
+        last = change["path"].rstrip("/").rsplit("/", 1)[-1]
+        creates = change["method"] == "POST" and last == change["kind"].rsplit("/", 1)[-1]
+        action = "create" if creates else ACTIONS.get(change["method"], change["method"])
+        if change["method"] == "POST" and not creates:
+            action = "update"
+        return Write(action, kind, change["name"], 200 <= int(change["status"]) < 300)
+
+    async def unsaved(self) -> bool:
+        return bool((await self.control("GET", "state"))["unsaved_partitions"])
+
+    async def foreign(self) -> str:
+        objects = (await self.control("GET", "state"))["objects"]
+        picked = {
+            partition: {
+                path: sorted((item for item in objects[partition][path] if item["name"] in names), key=lambda i: i["name"])
+                for path, names in kinds.items()
+            }
+            for partition, kinds in ACOS_FOREIGN.items()
+        }
+        return json.dumps(picked, sort_keys=True)
+
+    async def login_attempts(self) -> int:
+        return int((await self.control("GET", "stats"))["paths"].get("POST /axapi/v3/auth", 0))
+
+    async def write_requests(self) -> int:
+        paths = (await self.control("GET", "stats"))["paths"]
+        return sum(
+            int(count)
+            for path, count in paths.items()
+            if not path.startswith("GET ") and not path.startswith(SESSION_CALLS) and " /axapi/v3/" in path
+        )
+
+    async def can_log_in(self) -> bool:
+        probe = Axapi(self.unit.http)
+        if (await probe.login()).status_code != 200:
+            return False
+        await probe.logoff()
+        return True
+
+    async def _by_hand(self, method: str, path: str, body: Any = None) -> None:
+        """A change an administrator makes in our partition (outside the bridge's session, logged)."""
+        admin = Axapi(self.unit.http)
+        assert (await admin.login()).status_code == 200
+        await admin.ok("POST", f"/axapi/v3/active-partition/{ACOS_PARTITION}")
+        await admin.ok(method, f"/axapi/v3/{path}", body)
+        await admin.logoff()
+
+    async def drop_member(self, pool: str, member: str) -> None:
+        server, port = member.rsplit(":", 1)
+        await self._by_hand("DELETE", f"slb/service-group/{pool}/member/{server}+{port}")
+
+    async def disable_member(self, pool: str, member: str) -> None:
+        server, port = member.rsplit(":", 1)
+        body = {"member": {"member-state": "disable"}}
+        await self._by_hand("POST", f"slb/service-group/{pool}/member/{server}+{port}", body)
+
+    async def disable_node(self, node: str) -> None:
+        await self._by_hand("POST", f"slb/server/{node}", {"server": {"action": "disable"}})
+
+    async def least_connections(self, pool: str) -> None:
+        await self._by_hand("POST", f"slb/service-group/{pool}", {"service-group": {"lc-method": "least-connection"}})
+
+    async def repoint_vserver(self, vserver: str, pool: str) -> None:
+        objects = (await self.control("GET", "state"))["objects"][ACOS_PARTITION]["slb/virtual-server"]
+        (vs, port) = next((vs, p) for vs in objects for p in vs.get("port-list", []) if p.get("name") == vserver)
+        key = f"{port['port-number']}+{port['protocol']}"
+        await self._by_hand("POST", f"slb/virtual-server/{vs['name']}/port/{key}", {"port": {"service-group": pool}})
+
+    async def add_foreign_node(self, name: str, address: str) -> None:
+        await self.control("POST", "seed", {"requests": [_acos_post("slb/server/", "server", name=name, host=address)]})
+
+    async def seed_foreign(self) -> None:
+        await self.control("POST", "seed", {"requests": ACOS_FOREIGN_SEED})
+
+    async def expire_sessions(self) -> None:
+        await self.control("POST", "sessions/end")
+
+
 def emulated(dialect: str, request: pytest.FixtureRequest, directory: Path) -> Emulated:
     """The emulated appliance of ``dialect``, built on the fixtures of ``request`` (its server and
     client; they stop with the test). A BIG-IP still needs :meth:`BigipAppliance.prepare`."""
     if dialect == "reference":
         return ReferenceAppliance(request.getfixturevalue("mock_adc"), request.getfixturevalue("adc"))
+    if dialect == "acos":
+        return AcosAppliance(request.getfixturevalue("mock_acos"), request.getfixturevalue("acos"))
     return BigipAppliance(request.getfixturevalue("mock_bigip"), request.getfixturevalue("bigip"), directory)
