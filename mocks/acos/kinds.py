@@ -69,6 +69,8 @@ class Kind:
     label: str = ""
     # Fields that exclude each other: a merge that sets one drops the others it does not set.
     exclusive: tuple[tuple[str, ...], ...] = ()
+    # Attributes this type does not have although others do (refused as unknown).
+    refused: frozenset[str] = frozenset({"description"})
 
     @property
     def segment(self) -> str:
@@ -152,7 +154,6 @@ def _address(fields: Mapping[str, Any], name: str, version: int, title: str) -> 
 def _common(fields: Mapping[str, Any], title: str) -> None:
     _text(fields, "name", NAME_MAX, title)
     _text(fields, "user-tag", TAG_MAX, title)
-    _text(fields, "description", DESCRIPTION_MAX, title)
 
 
 def check_server(fields: Mapping[str, Any]) -> None:
@@ -197,6 +198,7 @@ def check_member(fields: Mapping[str, Any]) -> None:
 
 def check_virtual_server(fields: Mapping[str, Any]) -> None:
     _common(fields, "virtual-server")
+    _text(fields, "description", DESCRIPTION_MAX, "virtual-server")
     _address(fields, "ip-address", 4, "virtual-server")
     _address(fields, "ipv6-address", 6, "virtual-server")
     addresses = [name for name in ("ip-address", "ipv6-address") if fields.get(name) is not None]
@@ -213,7 +215,6 @@ def check_virtual_port(fields: Mapping[str, Any]) -> None:
     _text(fields, "service-group", NAME_MAX, "port")
     _text(fields, "pool", NAME_MAX, "port")
     _text(fields, "user-tag", TAG_MAX, "port")
-    _text(fields, "description", DESCRIPTION_MAX, "port")
     _flag(fields, "auto", "port")
     _flag(fields, "extended-stats", "port")
     _one_of(fields, "action", ("enable", "disable"), "port")
@@ -223,6 +224,7 @@ def check_virtual_port(fields: Mapping[str, Any]) -> None:
 
 def check_monitor(fields: Mapping[str, Any]) -> None:
     _text(fields, "name", 31, "monitor")
+    _text(fields, "user-tag", TAG_MAX, "monitor")
     method = fields.get("method")
     if method is not None and not isinstance(method, dict):
         raise errors.invalid("monitor: method must be an object")
@@ -298,6 +300,7 @@ VIRTUAL_SERVER = Kind(
     defaults={"arp-disable": 0, "enable-disable-action": "enable", "stats-data-action": "stats-data-enable"},
     children=(VIRTUAL_PORT,),
     check=check_virtual_server,
+    refused=frozenset(),  # only the virtual server has a description; every type here has a user-tag
 )
 MONITOR = Kind(
     "monitor",
@@ -306,7 +309,13 @@ MONITOR = Kind(
     check=check_monitor,
     label="health monitor",
 )
-NAT_POOL = Kind("pool", (KeyField("pool-name"),), check=check_nat_pool, label="NAT pool")
+NAT_POOL = Kind(
+    "pool",
+    (KeyField("pool-name"),),
+    check=check_nat_pool,
+    label="NAT pool",
+    refused=frozenset({"description", "user-tag"}),
+)
 
 TOP_LEVEL: dict[str, Kind] = {
     "slb/server": SERVER,

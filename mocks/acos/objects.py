@@ -166,6 +166,8 @@ def _object(kind: Kind, value: Any) -> dict[str, Any]:
     for name in value:
         if "_" in name:
             raise errors.json_format(f'unknown attribute "{name}" of {kind.wrapper} (aXAPI keys use dashes)')
+        if name in kind.refused:
+            raise errors.json_format(f'unknown attribute "{name}" of {kind.wrapper}')
     return value
 
 
