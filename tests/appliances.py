@@ -586,9 +586,16 @@ ACOS_FOREIGN_SEED = [
     _acos_post("slb/server/", "server", name="k8s-c1-node-3", host="10.9.9.4", **{"user-tag": "by hand"}),
     _acos_post("slb/service-group/", "service-group", name="k8s-c1-lookalike-pool", **{"user-tag": OTHER_MARKER}),
 ]
-ACOS_FOREIGN = {  # what ``seed_foreign`` makes, by partition, kind and name
-    "shared": {"slb/server": ("legacy-web",), "slb/service-group": ("legacy-pool",), "slb/virtual-server": ("legacy-vs",)},
-    ACOS_PARTITION: {"slb/server": ("k8s-c1-lookalike", "k8s-c1-node-3"), "slb/service-group": ("k8s-c1-lookalike-pool",)},
+ACOS_FOREIGN: dict[str, dict[str, tuple[str, ...]]] = {  # what ``seed_foreign`` makes, by partition, kind and name
+    "shared": {
+        "slb/server": ("legacy-web",),
+        "slb/service-group": ("legacy-pool",),
+        "slb/virtual-server": ("legacy-vs",),
+    },
+    ACOS_PARTITION: {
+        "slb/server": ("k8s-c1-lookalike", "k8s-c1-node-3"),
+        "slb/service-group": ("k8s-c1-lookalike-pool",),
+    },
 }
 
 
@@ -634,14 +641,22 @@ class AcosAppliance(Emulated):
 
         groups = ours("slb/service-group")
         return Summary(
-            nodes={s["name"]: (s.get("host") or s["server-ipv6-addr"], s["action"] != "disable") for s in ours("slb/server")},
+            nodes={
+                s["name"]: (s.get("host") or s["server-ipv6-addr"], s["action"] != "disable")
+                for s in ours("slb/server")
+            },
             pools={g["name"]: ACOS_METHODS[g.get("lc-method") or g.get("lb-method", "round-robin")] for g in groups},
             members={
-                g["name"]: {f"{m['name']}:{m['port']}": m["member-state"] != "disable" for m in g.get("member-list", [])}
+                g["name"]: {
+                    f"{m['name']}:{m['port']}": m["member-state"] != "disable" for m in g.get("member-list", [])
+                }
                 for g in groups
             },
             vservers={
-                port["name"]: (f"{vs.get('ip-address') or vs['ipv6-address']}:{port['port-number']}", port.get("service-group", ""))
+                port["name"]: (
+                    f"{vs.get('ip-address') or vs['ipv6-address']}:{port['port-number']}",
+                    port.get("service-group", ""),
+                )
                 for vs in ours("slb/virtual-server")
                 for port in vs.get("port-list", [])
                 if port.get("user-tag") == MARK
@@ -667,7 +682,9 @@ class AcosAppliance(Emulated):
         objects = (await self.control("GET", "state"))["objects"]
         picked = {
             partition: {
-                path: sorted((item for item in objects[partition][path] if item["name"] in names), key=lambda i: i["name"])
+                path: sorted(
+                    (item for item in objects[partition][path] if item["name"] in names), key=lambda i: i["name"]
+                )
                 for path, names in kinds.items()
             }
             for partition, kinds in ACOS_FOREIGN.items()

@@ -57,9 +57,7 @@ def test_a_session_is_a_signature_in_an_a10_header_and_the_partition_is_activate
     logout = WIRE.logout("abc")
     assert logout is not None
     assert (logout.method, logout.path) == ("POST", "logoff")
-    assert [(call.method, call.path, call.body) for call in WIRE.opened()] == [
-        ("POST", "active-partition/k8s", None)
-    ]
+    assert [(call.method, call.path, call.body) for call in WIRE.opened()] == [("POST", "active-partition/k8s", None)]
 
 
 # ---------------------------------------------------------------------------- answers

@@ -145,10 +145,11 @@ def error_for(code: int | None, text: str, *, where: str = "", partition: str = 
     if code in TRANSIENT:
         return AdcBusy(text, code=code)
     if code in NOT_FOUND and where.startswith("POST active-partition/"):
+        # No code: this refusal of the session's set-up is not the answer to the call that logged in
+        # (a list read as empty, a unit read as having no VRRP-A).
         return AdcRejected(
             f"partition {partition!r} does not exist on the ACOS unit; create it first "
-            f"(the bridge never creates partitions): {text}",
-            code=code,
+            f"(the bridge never creates partitions): {text}"
         )
     return AdcRejected(text, code=code)
 
