@@ -218,5 +218,5 @@ def _record(table: dict[Key, Record], target: Target) -> Record:
 
 def _object_key(target: Target) -> Key:
     if target.key is None:
-        raise errors.method_not_allowed("this method", target.url())
+        raise errors.method_not_allowed("a write", target.url())
     return target.key
