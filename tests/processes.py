@@ -36,9 +36,24 @@ async def mock_bigip_process(*args: str) -> AsyncIterator[RunningMock]:
 
 
 @asynccontextmanager
+async def mock_acos_process(*args: str) -> AsyncIterator[RunningMock]:
+    """Start ``python -m mocks.acos ARGS`` on port 0 (it has no DNS listener), yield its URL, stop it
+    with SIGTERM."""
+    async with _listening("mocks.acos", "--listen", "127.0.0.1:0", *args) as mock:
+        yield mock
+
+
+@asynccontextmanager
 async def _appliance(module: str, *args: str) -> AsyncIterator[RunningMock]:
-    """An emulated appliance that prints one JSON "listening" line with its URL and DNS address."""
-    async with _emulator(module, "--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0", *args) as process:
+    """An emulated appliance with a DNS listener, both on port 0."""
+    async with _listening(module, "--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0", *args) as mock:
+        yield mock
+
+
+@asynccontextmanager
+async def _listening(module: str, *args: str) -> AsyncIterator[RunningMock]:
+    """An emulator that prints one JSON "listening" line with its URL and DNS address (or null)."""
+    async with _emulator(module, *args) as process:
         line = await _first_line(process)
         if not line:
             raise RuntimeError(f"{module} did not start: {await _stderr(process)}")

@@ -302,3 +302,20 @@ async def test_the_client_logs_in_again_when_its_session_ends(connect: Connect, 
 
     assert await asyncio.to_thread(lambda: relogin(connect(), end_sessions)) == ["s1", "new session"]
     assert len(mock_acos.state.sessions.open) == 1
+
+
+def partition_lifecycle(c: Any) -> dict[str, Any]:
+    partition = c.system.partition
+    partition.create("p2")
+    seen: dict[str, Any] = {
+        "listed": [p["partition-name"] for p in partition.all()["partition-all"]["oper"]["partition-list"]]
+    }
+    partition.delete("p2")
+    seen["after delete"] = partition.exists("p2")
+    seen["next id"] = partition.available()["partition-available-id"]["oper"]["range-list"][0]["start"]
+    return seen
+
+
+async def test_partitions_are_deleted_the_way_acos_client_deletes_them(connect: Connect) -> None:
+    seen = await asyncio.to_thread(lambda: partition_lifecycle(connect()))
+    assert seen == {"listed": ["p2"], "after delete": False, "next id": 1}

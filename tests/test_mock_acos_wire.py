@@ -208,3 +208,64 @@ async def test_controls_answer_loopback_only_and_need_no_session(mock_acos: Mock
         state = (await http.get("/_mock/state")).json()
     assert state["role"] == "active"
     assert state["objects"]["shared"]["slb/server"] == []
+
+
+async def test_a_server_name_may_hold_a_plus_in_member_keys(acos: Axapi) -> None:
+    await acos.ok("POST", SERVERS, server("web+1"))
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1"}})
+    await acos.ok("POST", f"{GROUPS}/g1/member", {"member": {"name": "web+1", "port": 8080}})
+    member = (await acos.ok("GET", f"{GROUPS}/g1/member/web%2B1+8080"))["member"]
+    assert (member["name"], member["port"], member["a10-url"]) == ("web+1", 8080, f"{GROUPS}/g1/member/web+1+8080")
+
+
+async def test_shared_monitors_serve_every_partition_and_stay_while_named(acos: Axapi) -> None:
+    await acos.ok("POST", MONITORS, {"monitor": {"name": "hm1"}})
+    await acos.partition()
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1", "health-check": "hm1"}})
+    await acos.ok("POST", "/axapi/v3/active-partition/shared")
+    err = await acos.fails("DELETE", f"{MONITORS}/hm1", status=400, code=codes.IN_USE)
+    assert err["msg"] == "The health monitor hm1 is in use by service-group g1 and cannot be deleted"
+    await acos.ok("POST", f"/axapi/v3/active-partition/{PARTITION}")
+    await acos.ok("POST", f"{GROUPS}/g1", {"service-group": {"health-check": None}})
+    await acos.ok("POST", "/axapi/v3/active-partition/shared")
+    await acos.ok("DELETE", f"{MONITORS}/hm1")
+
+
+async def test_description_is_only_for_virtual_servers(acos: Axapi) -> None:
+    await acos.fails("POST", SERVERS, server(description="x"), status=400, code=codes.JSON_FORMAT)
+    group = {"service-group": {"name": "g1", "description": "x"}}
+    await acos.fails("POST", GROUPS, group, status=400, code=codes.JSON_FORMAT)
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1", "user-tag": "owner=bridge"}})
+    await acos.ok("POST", VIRTUALS, {"virtual-server": {"name": "v1", "ip-address": "10.1.0.1", "description": "x"}})
+    vport = {"port": {"port-number": 80, "protocol": "tcp", "description": "x"}}
+    await acos.fails("POST", f"{VIRTUALS}/v1/port", vport, status=400, code=codes.JSON_FORMAT)
+    long_tag = {"service-group": {"user-tag": "x" * 128}}
+    await acos.fails("POST", f"{GROUPS}/g1", long_tag, status=400, code=codes.INVALID_PARAMETER)
+
+
+async def test_exclusive_fields_and_fixed_addresses(acos: Axapi) -> None:
+    both = {"service-group": {"name": "g1", "lb-method": "round-robin", "lc-method": "least-connection"}}
+    await acos.fails("POST", GROUPS, both, status=400, code=codes.INVALID_PARAMETER)
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1", "lb-method": "round-robin"}})
+    await acos.ok("POST", f"{GROUPS}/g1", {"service-group": {"lc-method": "least-connection"}})
+    shown = (await acos.ok("GET", f"{GROUPS}/g1"))["service-group"]
+    assert (shown["lc-method"], "lb-method" in shown) == ("least-connection", False)
+    await acos.ok("POST", SERVERS, server())
+    err = await acos.fails("POST", f"{SERVERS}/s1", server(host="10.0.0.2"), status=400, code=codes.INVALID_PARAMETER)
+    assert "host cannot be modified" in err["msg"]
+    await acos.fails("POST", f"{SERVERS}/s1", server("s2"), status=400, code=codes.INVALID_PARAMETER)
+
+
+async def test_a_merge_merges_child_lists_entry_by_entry(acos: Axapi) -> None:
+    await acos.ok("POST", SERVERS, server("a"))
+    await acos.ok("POST", SERVERS, server("b", "10.0.0.2"))
+    members = [{"name": "a", "port": 80}, {"name": "b", "port": 80, "member-state": "disable"}]
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1", "member-list": members}})
+    change = {"service-group": {"member-list": [{"name": "b", "port": 80, "member-state": "enable"}]}}
+    await acos.ok("POST", f"{GROUPS}/g1", change)
+    shown = (await acos.ok("GET", f"{GROUPS}/g1"))["service-group"]["member-list"]
+    assert [(m["name"], m["member-state"]) for m in shown] == [("a", "enable"), ("b", "enable")]
+    await acos.ok("PUT", f"{GROUPS}/g1", change)
+    shown = (await acos.ok("GET", f"{GROUPS}/g1"))["service-group"]["member-list"]
+    assert [m["name"] for m in shown] == ["b"]
+    await acos.ok("DELETE", f"{SERVERS}/a")  # no member names it any more

@@ -160,7 +160,8 @@ async def axapi(request: web.Request) -> web.Response:
     partition = state.config.partitions[session.partition]
     if method == "GET":
         return reply(objects.read(partition, target))
-    if target.view is not None or method not in ("POST", "PUT", "DELETE"):
+    collection_write = target.key is None and method != "POST"
+    if target.view is not None or collection_write or method not in ("POST", "PUT", "DELETE"):
         raise errors.method_not_allowed(method, request.path)
     with _audited(
         state, method, request.path, kind=target.table(), partition=partition.name, name=target.name()
@@ -195,7 +196,8 @@ def _system_write(state: UnitState, session: Session, method: str, relative: str
 
 
 def _partition_route(state: UnitState, method: str, relative: str, body: Any) -> dict[str, Any] | None:
-    """``partition/<name>`` (GET, DELETE), ``partition`` (POST) and ``delete/partition`` (POST)."""
+    """``partition/<name>`` (GET; a DELETE answers "does not exist"), ``partition`` (POST) and
+    ``delete/partition`` (POST, which deletes)."""
     parts = relative.split("/")
     one = parts[0] == "partition" and len(parts) == 2
     if one and method == "GET":
@@ -204,8 +206,10 @@ def _partition_route(state: UnitState, method: str, relative: str, body: Any) ->
         with _audited(state, method, f"{BASE}/{relative}", kind="partition", partition=SHARED, name=_named(body)):
             system.partition_create(state, body)
         return system.OK
-    if (one and method == "DELETE") or (relative == "delete/partition" and method == "POST"):
-        name = parts[1] if one else _named(body)
+    if one and method == "DELETE":
+        raise errors.not_found("partition")  # a partition goes with POST delete/partition (acos-client's way)
+    if relative == "delete/partition" and method == "POST":
+        name = _named(body)
         with _audited(state, method, f"{BASE}/{relative}", kind="partition", partition=SHARED, name=name):
             system.partition_delete(state, name)
         return system.OK

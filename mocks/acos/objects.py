@@ -63,6 +63,8 @@ def create(config: Config, partition: Partition, target: Target, body: Any) -> l
         references.check(config, partition, kind, record)
         made[key] = record
     table.update(made)
+    for record in made.values():
+        references.track(partition, kind, None, record)
     return list(made)
 
 
@@ -75,6 +77,7 @@ def merge(config: Config, partition: Partition, target: Target, body: Any) -> No
     _unchanged(old, record)
     references.check(config, partition, target.kind, record)
     table[key] = record
+    references.track(partition, target.kind, old, record)
 
 
 def replace(config: Config, partition: Partition, target: Target, body: Any) -> None:
@@ -86,16 +89,18 @@ def replace(config: Config, partition: Partition, target: Target, body: Any) -> 
     _unchanged(old, record)
     references.check(config, partition, target.kind, record)
     table[key] = record
+    references.track(partition, target.kind, old, record)
 
 
 def delete(config: Config, partition: Partition, target: Target) -> None:
     table, key = _table(partition, target), _object_key(target)
-    _record(table, target)
+    old = _record(table, target)
     if not target.parents:
         user = next(references.users(config, partition, target.kind, key[0]), None)
         if user is not None:
             raise errors.in_use(f"{target.kind.title} {key[0]}", user)
     del table[key]
+    references.track(partition, target.kind, old, None)
 
 
 # Building records -------------------------------------------------------------------------------
@@ -218,5 +223,5 @@ def _record(table: dict[Key, Record], target: Target) -> Record:
 
 def _object_key(target: Target) -> Key:
     if target.key is None:
-        raise errors.method_not_allowed("this method", target.url())
+        raise errors.method_not_allowed("a write", target.url())
     return target.key

@@ -10,6 +10,7 @@ JSON form of the state file and of ``/_mock/state``.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,9 @@ class Partition:
     id: int
     fields: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, dict[Key, Record]] = field(default_factory=lambda: {path: {} for path in TOP_LEVEL})
+    # How often each (top-level path, name) is named by the partition's objects; built on first
+    # use and kept up to date by every write (``references.uses``), so "in use" costs O(1).
+    uses: Counter[tuple[str, str]] | None = field(default=None, repr=False)
 
     def table(self, path: str) -> dict[Key, Record]:
         return self.tables[path]
