@@ -10,16 +10,16 @@ write); the role is read from aVCS and VRRP-A answers.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
 from adcbridge.adc import acos
 from adcbridge.adc.acos.objects import Objects
-from adcbridge.adc.acos.units import vcs_role, vrrp_role
+from adcbridge.adc.acos.units import read_role, vcs_role, vrrp_role
 from adcbridge.adc.acos.wire import AcosWire
-from adcbridge.adc.client import Credentials, SessionEnded
+from adcbridge.adc.client import AdcClient, Credentials, SessionEnded
 from adcbridge.adc.dialects import DIALECTS
 from adcbridge.errors import AdcAuthError, AdcBusy, AdcError, AdcProtocolError, AdcRejected, AdcSessionLimit
 from adcbridge.model import AdcMember, AdcNode, AdcPool, AdcVserver
@@ -239,6 +239,32 @@ def test_the_role_is_the_vmaster_with_avcs_on() -> None:
     assert vcs_role(vcs("Yes", "vMaster", "vBlade")) == "?"  # which one is this unit?
     assert vcs_role(vcs("No")) == ""  # aVCS off: ask VRRP-A
     assert vcs_role(None) == ""
+
+
+class Answers:
+    """A session that answers each GET from a table (a missing path: the unit's "not found")."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    async def request(self, method: str, path: str, *, deadline: float) -> Any:
+        if path not in self.answers:
+            raise AdcRejected(f"GET {path}: not found", code=1023460352)
+        return self.answers[path]
+
+
+@pytest.mark.parametrize(
+    ("answers", "role"),
+    [
+        ({"vcs/vcs-summary/oper": vcs("Yes", "vBlade(*)"), "vrrp-a/vrid/oper": vrids("Active")}, "standby"),
+        ({"vcs/vcs-summary/oper": vcs("Yes", "vMaster(*)"), "vrrp-a/vrid/oper": vrids("Standby")}, "active"),
+        ({"vcs/vcs-summary/oper": vcs("No"), "vrrp-a/vrid/oper": vrids("Standby")}, "standby"),
+        ({"vrrp-a/vrid/oper": vrids("Active")}, "active"),  # a unit without aVCS
+        ({}, "active"),  # neither: a standalone unit
+    ],
+)
+async def test_the_role_is_read_from_avcs_first_then_vrrp_a(answers: dict[str, Any], role: str) -> None:
+    assert await read_role(cast(AdcClient, Answers(answers)), 0) == role
 
 
 def test_the_role_is_vrrp_as_with_avcs_off_and_active_only_when_every_vrid_is() -> None:
