@@ -31,7 +31,7 @@ import dns.rcode
 import httpx
 
 from mocks.kube import manifests
-from tests import bigip_matrix
+from tests import acos_matrix, bigip_matrix
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
 from tests.processes import (
@@ -39,6 +39,7 @@ from tests.processes import (
     RunningKube,
     RunningMock,
     fake_kube_process,
+    mock_acos_process,
     mock_adc_process,
     mock_bigip_process,
 )
@@ -264,7 +265,7 @@ class Cluster:
     @property
     def dialect_env(self) -> dict[str, str]:
         """What a bridge needs besides the usual settings to speak this cluster's appliance."""
-        return bigip_matrix.ENV if self.dialect == "bigip" else {}
+        return {"bigip": bigip_matrix.ENV, "acos": acos_matrix.ENV}.get(self.dialect, {})
 
     @property
     def adc_url(self) -> str:
@@ -336,6 +337,8 @@ class Cluster:
 
     def succeeded(self, change: dict[str, Any]) -> bool:
         """Whether a write of ``/_mock/changes`` went through."""
+        if self.dialect == "acos":
+            return acos_matrix.succeeded(change)
         return bigip_matrix.succeeded(change) if self.dialect == "bigip" else change["code"] == 0
 
     async def last_change(self) -> int:
@@ -440,7 +443,7 @@ async def running_cluster(
 
 def appliance_process(dialect: str, *args: str) -> Any:
     """The emulator of ``dialect`` as a process, with the usual credentials."""
-    start = mock_bigip_process if dialect == "bigip" else mock_adc_process
+    start = {"bigip": mock_bigip_process, "acos": mock_acos_process}.get(dialect, mock_adc_process)
     return start("--username", USERNAME, "--password", PASSWORD, *args)
 
 
@@ -603,6 +606,9 @@ async def seed_foreign(cluster: Cluster) -> str:
     if cluster.dialect == "bigip":
         await cluster.mock("POST", "seed", {"requests": bigip_matrix.FOREIGN_SEED})
         return bigip_matrix.pick_foreign(await cluster.adc_state())
+    if cluster.dialect == "acos":
+        await cluster.mock("POST", "seed", {"requests": acos_matrix.FOREIGN_SEED})
+        return acos_matrix.pick_foreign(await cluster.adc_state())
     add = cluster.admin
     await add("POST", "slb/node", {"name": "other-node", "ip": "10.9.9.1", "description": OTHER_MARKER})
     await add("POST", "slb/node", {"name": "legacy-node", "ip": "10.9.9.2"})
@@ -717,11 +723,15 @@ class Reader:
     built_in: Mapping[str, frozenset[str]]
 
     def owned(self, state: dict[str, Any], want: Expected) -> dict[str, dict[Any, Any]]:
+        if self.dialect == "acos":
+            return acos_matrix.owned_objects(state, want.owner)
         if self.dialect == "bigip":
             return bigip_matrix.owned_objects(state, want.owner)
         return owned_objects(state, want.owner)
 
     def wanted(self, want: Expected) -> dict[str, dict[Any, Any]]:
+        if self.dialect == "acos":
+            return acos_matrix.expected(want.owner, want.nodes, want.vip, want.ports)
         if self.dialect == "bigip":
             return bigip_matrix.expected(want.owner, want.nodes, want.vip, want.ports)
         return want.objects()
@@ -729,11 +739,18 @@ class Reader:
     def strays(self, state: dict[str, Any]) -> dict[str, list[str]]:
         if self.dialect == "reference":
             return stray_names(state, self.expected, built_in=self.built_in)
+        if self.dialect == "acos":
+            wanted = acos_matrix.expected_names([self.wanted(want) for want in self.expected], state)
+            return differences(acos_matrix.all_names(state), wanted)
         wanted = bigip_matrix.expected_names([self.wanted(want) for want in self.expected])
         return differences(bigip_matrix.all_names(state), wanted)
 
     def foreign(self, state: dict[str, Any]) -> str:
+        if self.dialect == "acos":
+            return acos_matrix.pick_foreign(state)
         return bigip_matrix.pick_foreign(state) if self.dialect == "bigip" else FOREIGN.pick(state)
 
     def recreated(self, changes: list[dict[str, Any]]) -> list[str]:
+        if self.dialect == "acos":
+            return acos_matrix.recreated(changes)
         return bigip_matrix.recreated(changes) if self.dialect == "bigip" else recreated(changes)

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from mocks.kube import manifests
-from tests import bigip_matrix
+from tests import acos_matrix, bigip_matrix
 from tests.bigip_matrix import members_of
 from tests.conftest import PASSWORD, USERNAME
 from tests.live import until
@@ -81,6 +81,10 @@ HOST_CLAIMS = (
 # planner's guards and the elector, vendor-neutral. A dialect would only repeat the ADC side that
 # rows 1, 3 and 4 already run for each.
 DIALECTS = pytest.mark.parametrize("dialect", ["reference", "bigip"])
+# Rows 2 (the appliance restarted empty) and 11 (two owners on one appliance) run on an ACOS unit too
+# (``tests/acos_matrix.py``): what its dialect does its own way (a partition activated per session, a
+# virtual-server per VIP holding the ports of two model virtual servers) meets a restart and a neighbour.
+WITH_ACOS = pytest.mark.parametrize("dialect", ["reference", "bigip", "acos"])
 
 
 @asynccontextmanager
@@ -230,10 +234,13 @@ async def _member_sessions(cluster: Cluster, session: str) -> bool:
 # bridge never creates one: until the operator makes it again, every cycle fails naming it, nothing
 # is written, the bridge keeps running; from the partition's return (made again with the
 # other owners' objects), it rebuilds within one resync.
-PARTITION_MISSING = f"partition {bigip_matrix.PARTITION!r} does not exist on the BIG-IP"
+PARTITION_MISSING = {
+    "bigip": f"partition {bigip_matrix.PARTITION!r} does not exist on the BIG-IP",
+    "acos": acos_matrix.PARTITION_MISSING,
+}
 
 
-@DIALECTS
+@WITH_ACOS
 async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path, dialect: str) -> None:
     async with (
         matrix(tmp_path, dialect=dialect) as (cluster, foreign),
@@ -242,10 +249,12 @@ async def test_adc_restarted_empty_is_rebuilt_within_one_resync(tmp_path: Path, 
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
 
         async with restarted_adc(cluster):  # no state file: the appliance comes back empty
-            if dialect == "bigip":
+            if dialect in PARTITION_MISSING:
                 await waits_for_its_partition(cluster, bridge)
             restarted = time.monotonic()
-            reseeded = await seed_foreign(cluster)  # the other owners rebuild theirs (on a BIG-IP, our partition)
+            reseeded = await seed_foreign(
+                cluster
+            )  # the other owners rebuild theirs (on a BIG-IP or ACOS, our partition)
 
             took = await until(lambda: holds(cluster, Expected()), seconds=RESYNC + 8, what="the ADC rebuilt")
             print(f"rebuilt {took:.2f} s after the restart or the partition's return (resync period {RESYNC} s)")
@@ -269,7 +278,8 @@ async def waits_for_its_partition(cluster: Cluster, bridge: Bridge) -> None:
 
     await until(failing, seconds=2 * RESYNC + 5, what="two failed cycles on the unit without our partition")
     assert await cluster.adc_changes() == [], "the bridge wrote to a unit without its partition"
-    assert f"cycle failed: {PARTITION_MISSING}" in bridge.output(), "the failed cycles do not name the partition"
+    missing = PARTITION_MISSING[cluster.dialect]
+    assert f"cycle failed: {missing}" in bridge.output(), "the failed cycles do not name the partition"
 
 
 # ---------------------------------------------------------------------------- 3. ADC restarted with its state
@@ -855,11 +865,22 @@ DELETED: dict[str, set[str]] = {
         for owner, node in (("e2e", "node-b"), ("cluster-b", "node-c"))
         for port in ("", ":30080", ":30443")
     },
+    "acos": {  # as the unit's change log names them: a member by its group, server and port
+        name
+        for owner, node in (("e2e", "node-b"), ("cluster-b", "node-c"))
+        for name in (
+            f"k8s-{owner}-{node}",
+            *(
+                f"k8s-{owner}-{port}-tcp/k8s-{owner}-{node}+{node_port}"
+                for port, node_port in ((80, 30080), (443, 30443))
+            ),
+        )
+    },
 }
 
 
 @pytest.mark.slow
-@DIALECTS
+@WITH_ACOS
 async def test_two_owners_share_one_adc_and_never_touch_each_other(tmp_path: Path, dialect: str) -> None:
     b_nodes = tuple((name, ip.replace("10.0.0.", "10.0.1.")) for name, ip in NODE_IPS.items())
     b_hosts = frozenset(host.replace("example.com", "example.org") for host in PUBLISHED)
@@ -889,8 +910,8 @@ async def test_two_owners_share_one_adc_and_never_touch_each_other(tmp_path: Pat
 
 
 async def shrink_a(cluster: Cluster) -> Expected:
-    """Cluster A loses a host (the reference) or node-b (a BIG-IP); what A asks for then."""
-    if cluster.dialect == "bigip":
+    """Cluster A loses a host (the reference) or node-b (a BIG-IP, an ACOS unit); what A asks for then."""
+    if cluster.dialect in ("bigip", "acos"):
         await cluster.kube_call("DELETE", "/api/v1/nodes/node-b")
         return Expected(nodes=tuple((node, ip) for node, ip in NODE_IPS.items() if node != "node-b"))
     await cluster.delete_ingress("static", "web")
