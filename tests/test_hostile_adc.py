@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from adcbridge.adc import AdcClient, Credentials
 from adcbridge.adc import client as client_module
+from adcbridge.adc.acos import AcosWire
 from adcbridge.adc.bigip import BIGIP_WIRE
 from adcbridge.adc.client import Wire
 from adcbridge.adc.reference import REFERENCE_WIRE, ReferenceDriver
@@ -88,6 +89,17 @@ def bigip_success(status: int, body: bytes) -> tuple[bool, Any]:
         return False, None
 
 
+def acos_success(status: int, body: bytes) -> tuple[bool, Any]:
+    """An ACOS unit answers a success with HTTP 2xx and its JSON (or nothing), unless that JSON is its
+    fail envelope or an ``authorizationschema`` body; any other status is a refusal."""
+    success, data = bigip_success(status, body)
+    if not success or not isinstance(data, dict):
+        return success, data
+    response = data.get("response")
+    failed = isinstance(response, dict) and response.get("status") == "fail"
+    return not (failed or isinstance(data.get("authorizationschema"), dict)), None if failed else data
+
+
 @dataclass(frozen=True)
 class WireCase:
     """One dialect's HTTP level: its wire, where its session calls go, and what a success is."""
@@ -99,10 +111,11 @@ class WireCase:
     logout: tuple[str, str]  # the logout call's method and path under ``api``
     ok_login: dict[str, Any]
     success: Callable[[int, bytes], tuple[bool, Any]]
+    set_up: str = ""  # the call that sets a new session up (ACOS: activating the partition), if any
 
     def session_call(self, request: httpx.Request) -> bool:
         path = request.url.path
-        login = request.method == "POST" and path == f"{self.api_path}/{self.login}"
+        login = request.method == "POST" and path in {f"{self.api_path}/{self.login}", f"{self.api_path}/{self.set_up}"}
         return login or (request.method == self.logout[0] and path == f"{self.api_path}/{self.logout[1]}")
 
     @property
@@ -135,7 +148,17 @@ BIGIP = WireCase(
     {"username": USERNAME, "token": {"token": "t0k3n", "userName": USERNAME, "timeout": 1200}},
     bigip_success,
 )
-WIRES = pytest.mark.parametrize("case", [REFERENCE, BIGIP], ids=lambda case: case.name)
+ACOS = WireCase(
+    "acos",
+    AcosWire("k8s"),
+    f"{URL}/axapi/v3",
+    "auth",
+    ("POST", "logoff"),
+    {"authresponse": {"signature": "s1gn4tur3", "description": "the signature should be set in Authorization header"}},
+    acos_success,
+    set_up="active-partition/k8s",
+)
+WIRES = pytest.mark.parametrize("case", [REFERENCE, BIGIP, ACOS], ids=lambda case: case.name)
 
 
 def assert_ours(error: BaseException) -> None:
@@ -234,6 +257,7 @@ async def test_an_error_page_that_echoes_the_login_request_does_not_leak_the_pas
 REFUSALS = {  # how each appliance refuses a password, here echoing it
     "reference": {"res": {"status": "failure", "code": 4013, "msg": f"bad password {PASSWORD}"}, "data": {}},
     "bigip": {"code": 401, "message": f"Authentication failed for {PASSWORD}", "errorStack": []},
+    "acos": {"authorizationschema": {"code": 401, "error": f"Incorrect user name or password {PASSWORD}"}},
 }
 
 
