@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from adcbridge.adc import open_adc
+from adcbridge.metrics import Metrics
 from adcbridge.model import Kind
 from mocks.acos import AcosConfig, MockAcos
 from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, PARTITION, PREPARED, Axapi, bridge_env, trust
@@ -123,6 +125,14 @@ async def test_a_process_logs_off_on_sigterm(unit: AcosAppliance, mock_acos: Moc
     assert process.returncode == 0
     counters = await sessions(unit)
     assert (await bridge_sessions(unit), counters["logins"], counters["logoffs"]) == ([], 2, 1)  # the test's own too
+
+
+async def test_check_describes_the_unit_its_version_and_role(unit: AcosAppliance) -> None:
+    async with open_adc(unit.settings(), Metrics()) as adc:
+        info = await adc.describe()
+        assert (info.version.split(",")[0], info.role, info.unit) == ("5.2.1-p9", "active", "")
+        await unit.control("POST", "role", {"role": "standby", "vcs": True})
+        assert (await adc.describe()).role == "standby"
 
 
 # ---------------------------------------------------------------------------- the partition

@@ -31,7 +31,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 from adcbridge.adc.acos.objects import DEFAULT_PROTOCOL, Objects, VirtualServer, port_key, split_vip
@@ -354,15 +354,28 @@ class _Step:
         key = _vport_key(vserver)
         async with self._driver.vip_lock(name):
             await _ignoring(NOT_FOUND, self._units.request("DELETE", f"{VIRTUALS}/{_quoted(name)}/port/{key}"))
-            virtual = self._seen.virtuals.get(name) or await self._read_virtual(name)
+            virtual = self._seen.virtuals.get(name) or await self._read_virtual(name, missing_ok=True)
+            if virtual is None:
+                return  # the virtual-server is gone already, with its ports
             left = virtual.ports - {key}
             self._seen.virtuals[name] = VirtualServer(name, virtual.ours, left)
             if virtual.ours and not left:
                 await _ignoring(NOT_FOUND, self._units.request("DELETE", f"{VIRTUALS}/{_quoted(name)}"))
                 del self._seen.virtuals[name]
 
-    async def _read_virtual(self, name: str) -> VirtualServer:
-        answer = await self._units.get(f"{VIRTUALS}/{_quoted(name)}")
+    @overload
+    async def _read_virtual(self, name: str) -> VirtualServer: ...
+
+    @overload
+    async def _read_virtual(self, name: str, *, missing_ok: bool) -> VirtualServer | None: ...
+
+    async def _read_virtual(self, name: str, *, missing_ok: bool = False) -> VirtualServer | None:
+        try:
+            answer = await self._units.get(f"{VIRTUALS}/{_quoted(name)}")
+        except AdcRejected as exc:
+            if missing_ok and exc.code in NOT_FOUND:
+                return None
+            raise
         item = answer.get("virtual-server") if isinstance(answer, Mapping) else None
         if not isinstance(item, Mapping):
             raise AdcProtocolError(f"GET {VIRTUALS}/{name}: not an object")
