@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from mocks.acos import MockAcos
+from mocks.acos import MockAcos, references
 from mocks.acos import errors as codes
 from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, PARTITION, Axapi, trust
 
@@ -269,3 +269,49 @@ async def test_a_merge_merges_child_lists_entry_by_entry(acos: Axapi) -> None:
     shown = (await acos.ok("GET", f"{GROUPS}/g1"))["service-group"]["member-list"]
     assert [m["name"] for m in shown] == ["b"]
     await acos.ok("DELETE", f"{SERVERS}/a")  # no member names it any more
+
+
+async def test_unbinding_frees_an_object_once_refused_as_in_use(acos: Axapi) -> None:
+    await acos.ok("POST", SERVERS, server())
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1", "member-list": [{"name": "s1", "port": 80}]}})
+    await acos.ok("POST", VIRTUALS, {"virtual-server": {"name": "v1", "ip-address": "10.1.0.1"}})
+    await acos.ok(
+        "POST", f"{VIRTUALS}/v1/port", {"port": {"port-number": 80, "protocol": "tcp", "service-group": "g1"}}
+    )
+    await acos.fails("DELETE", f"{SERVERS}/s1", status=400, code=codes.IN_USE)
+    await acos.fails("DELETE", f"{GROUPS}/g1", status=400, code=codes.IN_USE)
+    await acos.ok("DELETE", f"{GROUPS}/g1/member/s1+80")
+    await acos.ok("DELETE", f"{SERVERS}/s1")
+    await acos.ok("DELETE", f"{VIRTUALS}/v1")
+    await acos.ok("DELETE", f"{GROUPS}/g1")
+
+
+async def test_the_count_of_names_in_use_follows_every_write(acos: Axapi, mock_acos: MockAcos) -> None:
+    """The in-use index, kept up to date write by write, equals one counted afresh."""
+    await acos.ok("POST", MONITORS, {"monitor": {"name": "hm1"}})
+    await acos.ok("POST", SERVERS, {"server-list": [server("a")["server"], server("b", "10.0.0.2")["server"]]})
+    await acos.ok("POST", GROUPS, {"service-group": {"name": "g1", "member-list": [{"name": "a", "port": 80}]}})
+    await acos.fails("DELETE", f"{SERVERS}/a", status=400, code=codes.IN_USE)  # the index is built here
+    await acos.ok("POST", f"{GROUPS}/g1/member", {"member": {"name": "b", "port": 80}})
+    await acos.ok("POST", f"{GROUPS}/g1", {"service-group": {"health-check": "hm1"}})
+    await acos.ok("DELETE", f"{GROUPS}/g1/member/a+80")
+    await acos.ok("PUT", f"{GROUPS}/g1", {"service-group": {"member-list": [{"name": "a", "port": 81}]}})
+    await acos.ok("POST", VIRTUALS, {"virtual-server": {"name": "v1", "ip-address": "10.1.0.1"}})
+    await acos.ok(
+        "POST", f"{VIRTUALS}/v1/port", {"port": {"port-number": 80, "protocol": "tcp", "service-group": "g1"}}
+    )
+    await acos.ok("DELETE", f"{VIRTUALS}/v1")
+    partition = mock_acos.state.config.partitions["shared"]
+    kept = partition.uses
+    assert kept is not None
+    partition.uses = None
+    assert {name: count for name, count in kept.items() if count} == +references.uses(partition)
+
+
+async def test_object_urls_answer_with_and_without_a_trailing_slash(acos: Axapi) -> None:
+    await acos.ok("POST", f"{SERVERS}/", server())
+    await acos.ok("POST", f"{SERVERS}/s1/port/", {"port": {"port-number": 80, "protocol": "tcp"}})
+    for path in (f"{SERVERS}/s1", f"{SERVERS}/s1/", f"{SERVERS}/s1/port/80+tcp", f"{SERVERS}/s1/port/80+tcp/"):
+        assert (await acos.ok("GET", path)) != {}
+    await acos.ok("DELETE", f"{SERVERS}/s1/port/80+tcp/")
+    await acos.ok("DELETE", f"{SERVERS}/s1/")

@@ -24,24 +24,24 @@ FIXED = ("host", "server-ipv6-addr", "fqdn-name")  # "modify-not-allowed": delet
 
 
 def read(partition: Partition, target: Target) -> dict[str, Any]:
-    table = _table(partition, target)
+    table = _table(partition, target, reading=True)
     kind = target.kind
     if target.key is None:
         if not table:
             raise errors.not_found(kind.title)  # UNCONFIRMED: an empty collection answers "does not exist"
         if target.view is not None:
-            return {kind.list_key: [_view(kind, key, record, target) for key, record in table.items()]}
+            return {kind.list_key: [_view(kind, record, target) for record in table.values()]}
         base = target.url()
         return {
             kind.list_key: [views.render(kind, record, f"{base}/{kind.url_key(key)}") for key, record in table.items()]
         }
     record = _record(table, target)
     if target.view is not None:
-        return {kind.wrapper: _view(kind, target.key, record, target)}
+        return {kind.wrapper: _view(kind, record, target)}
     return {kind.wrapper: views.render(kind, record, target.url())}
 
 
-def _view(kind: Kind, key: Key, record: Record, target: Target) -> dict[str, Any]:
+def _view(kind: Kind, record: Record, target: Target) -> dict[str, Any]:
     return views.oper(kind, record) if target.view == "oper" else views.stats(kind, record)
 
 
@@ -202,15 +202,16 @@ def _unchanged(old: Record, new: Record) -> None:
 # Finding records -------------------------------------------------------------------------------
 
 
-def _table(partition: Partition, target: Target) -> dict[Key, Record]:
-    """The table the target's objects live in; a missing parent answers "does not exist"."""
+def _table(partition: Partition, target: Target, *, reading: bool = False) -> dict[Key, Record]:
+    """The table the target's objects live in; a missing parent answers "does not exist". A read
+    of a child list the parent never had gets an empty table without adding one."""
     table = partition.table(target.path)
     for index, (kind, key) in enumerate(target.parents):
         parent = table.get(key)
         if parent is None:
             raise errors.not_found(kind.title)
         child = target.parents[index + 1][0] if index + 1 < len(target.parents) else target.kind
-        table = parent.child_table(child)
+        table = parent.children.get(child.list_key, {}) if reading else parent.child_table(child)
     return table
 
 

@@ -62,8 +62,9 @@ def top_level(segments: list[str]) -> tuple[str, list[str]] | None:
 
 
 def parse(relative: str) -> Target | None:
-    """The object ``relative`` (the path after ``/axapi/v3/``) names, or None when it names no object type."""
-    segments = [segment for segment in relative.split("/") if segment]
+    """The object ``relative`` (the path after ``/axapi/v3/``, without its slashes at either end)
+    names, or None when it names no object type."""
+    segments = relative.split("/") if relative else []
     found = top_level(segments)
     if found is None:
         return None
