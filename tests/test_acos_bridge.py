@@ -156,6 +156,17 @@ async def test_everything_is_in_our_partition_and_the_save_names_it(unit: AcosAp
     assert (await partition(unit, "shared"))["slb/server"] == []
 
 
+async def test_shared_when_allowed_is_activated_and_saved_like_any_partition(unit: AcosAppliance) -> None:
+    allowed = {"partition": "shared", "allow_default_partition": True}
+    async with running(unit, adc=allowed) as bridge:
+        assert (await bridge.cycle()).converged
+        assert await bridge_sessions(unit) == [(ACOS_USER, "shared")]
+    assert {change["partition"] for change in await unit.changes_since(0)} == {"shared"}
+    assert len((await partition(unit, "shared"))["slb/virtual-server"]) == 1
+    assert (await partition(unit))["slb/server"] == []
+    assert not await unit.unsaved()
+
+
 # ---------------------------------------------------------------------------- write memory
 
 
