@@ -234,6 +234,37 @@ async def test_a_udp_port_gets_a_udp_service_group_server_ports_and_virtual_port
     assert [(p["port-number"], p["protocol"]) for p in virtual["port-list"]] == [(53, "udp")]
 
 
+async def test_a_new_exposed_port_adds_its_port_to_each_existing_server_before_the_members(unit: AcosAppliance) -> None:
+    async with running_with(unit.settings(), cluster(service_=service(port(80, 30080, name="http")))) as bridge:
+        assert (await bridge.cycle()).converged
+        seq = await unit.last_seq()
+        assert (await bridge.cycle(cluster())).converged  # 443 exposed too
+    servers = (await partition(unit))["slb/server"]
+    assert {s["name"]: sorted(p["port-number"] for p in s["port-list"]) for s in servers} == {
+        f"k8s-c1-node-{index}": [30080, 30443] for index in (1, 2, 3)
+    }
+    written = [(w.kind, w.action, w.name) for w in await unit.writes_since(seq) if w.ok]
+    ports = [("server-port", "create", f"k8s-c1-node-{index}/30443+tcp") for index in (1, 2, 3)]
+    members = [("member", "create", f"k8s-c1-443-tcp/k8s-c1-node-{index}+30443") for index in (1, 2, 3)]
+    assert (written[0][0], sorted(written[1:7]), written[7][0]) == ("pool", sorted(ports + members), "vserver")
+    for made, member in zip(ports, members, strict=True):  # each server's port before the member standing on it
+        assert written.index(made) < written.index(member)
+
+
+async def test_a_members_weight_is_its_server_ports_and_drift_there_is_repaired(unit: AcosAppliance) -> None:
+    async with running(unit) as bridge:
+        assert (await bridge.cycle()).converged
+        await unit._by_hand("POST", "slb/server/k8s-c1-node-1/port/30080+tcp", {"port": {"weight": 5}})
+        repaired = await bridge.cycle()
+        assert repaired.converged
+        assert repaired.plan is not None
+        assert [(op.action.value, op.obj.key) for op in repaired.plan.operations] == [
+            ("update", "k8s-c1-80-tcp/k8s-c1-node-1:30080")
+        ]
+    (server,) = [item for item in (await partition(unit))["slb/server"] if item["name"] == "k8s-c1-node-1"]
+    assert {(port["port-number"], port["weight"]) for port in server["port-list"]} == {(30080, 1), (30443, 1)}
+
+
 # ---------------------------------------------------------------------------- snat and monitors
 
 
