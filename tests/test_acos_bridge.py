@@ -265,6 +265,27 @@ async def test_a_members_weight_is_its_server_ports_and_drift_there_is_repaired(
     assert {(port["port-number"], port["weight"]) for port in server["port-list"]} == {(30080, 1), (30443, 1)}
 
 
+async def test_answers_lost_after_the_unit_acted_settle_as_exists_and_not_found(unit: AcosAppliance) -> None:
+    """A create whose answer is lost is sent again and refused as existing: the bridge reads the object,
+    finds it ours and as wanted, and is done; a delete whose answer is lost is refused as missing: done."""
+    lost = {"kind": "reset", "after_apply": True, "count": 1}
+    await unit.faults([lost | {"path": "/axapi/v3/slb/server/", "methods": ["POST"]}])
+    async with running(unit, nodes={"drain_grace_seconds": 0}) as bridge:
+        made = await bridge.cycle()
+        assert made.converged, made.error
+        assert await unit.fired() == [1]
+        refused = [w for w in await unit.writes_since(0) if not w.ok]
+        assert [(w.kind, w.action) for w in refused] == [("node", "create")]  # the second attempt: exists
+        await unit.faults([lost | {"path": "/axapi/v3/slb/server/*", "methods": ["DELETE"]}])
+        seq = await unit.last_seq()
+        shrunk = await bridge.cycle(cluster(nodes=NODES[:2]))
+        assert shrunk.converged, shrunk.error
+        assert await unit.fired() == [1]
+        deletes = [(w.kind, w.name, w.ok) for w in await unit.writes_since(seq) if w.action == "delete"]
+        assert ("node", "k8s-c1-node-3", False) in deletes  # the second attempt: not found
+    assert set((await unit.summary()).nodes) == {"k8s-c1-node-1", "k8s-c1-node-2"}
+
+
 # ---------------------------------------------------------------------------- snat and monitors
 
 
