@@ -244,11 +244,17 @@ class _Step:
     async def _converge_existing(self, obj: AdcObject, refused: AdcRejected) -> None:
         """Someone created it first (often our own earlier attempt whose answer was lost)."""
         try:
-            current = self._parse_one(obj, await self._units.get(_item(obj, self._objects)))
+            data = await self._units.get(_item(obj, self._objects))
         except AdcRejected as exc:
             if exc.code not in NOT_FOUND:
                 raise
             raise refused from None
+        current = self._parse_one(obj, data)
+        if isinstance(obj, AdcNode):  # the ports it has, so that a member adds only a missing one
+            try:
+                self._seen.ports[obj.name] = self._objects.server_ports(data["server"])
+            except ValueError as exc:
+                raise AdcProtocolError(f"GET {_item(obj, self._objects)}: {exc}") from None
         ours = isinstance(obj, AdcMember) or self._owner.owns(current.description)
         if not ours:
             raise AdcRejected(f"{obj.kind.label} {obj.key} already exists and is not ours", code=refused.code)
