@@ -33,7 +33,7 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from tests import bind_server
+from mocks import bind as bind_server
 from tests.bind_server import ALGORITHMS, BindServer, StartBind, TsigKey, ZoneSpec, bind, start_bind
 
 __all__ = ["bind", "start_bind"]  # fixtures
