@@ -42,9 +42,11 @@ import dns.asyncquery
 import dns.exception
 import dns.message
 import dns.name
+import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsig
+import dns.zone
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
@@ -331,6 +333,23 @@ def free_port() -> int:
                     continue
                 return port
     raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+
+
+def zone_records(server: tuple[str, int], zone: str, key: TsigKey) -> list[tuple[str, str, str]]:
+    """``(name, type, data)`` of every record in ``zone`` but its SOA and NS, read by a zone transfer
+    (AXFR, signed with ``key``) from ``server``: what the zone holds, whoever wrote it."""
+    transferred = dns.zone.from_xfr(
+        dns.query.xfr(server[0], zone, port=server[1], keyring=key.keyring, keyname=key.name, lifetime=10)
+    )
+    origin, rows = transferred.origin, []
+    assert origin is not None  # a transferred zone has its origin
+    for name, rdataset in transferred.iterate_rdatasets():
+        if rdataset.rdtype in (dns.rdatatype.SOA, dns.rdatatype.NS):
+            continue
+        fqdn = name.derelativize(origin).to_text(omit_final_dot=True)
+        for item in rdataset:
+            rows.append((fqdn, dns.rdatatype.to_text(rdataset.rdtype), item.to_text()))
+    return sorted(rows)
 
 
 # ---------------------------------------------------------------------------- the command line
