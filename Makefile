@@ -195,6 +195,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py
 	$(BIN)/python benchmarks/engine_sync.py
 	$(BIN)/python benchmarks/bigip_sync.py
+	$(BIN)/python benchmarks/acos_sync.py
 	$(BIN)/python benchmarks/k8s_sync.py
 	$(BIN)/python benchmarks/dns_publish.py
 
