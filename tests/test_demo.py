@@ -124,6 +124,7 @@ async def test_the_acos_demo_fills_the_partition_over_verified_tls_and_sends_the
             [f"{host}.example.com", "A", "192.0.2.10", "192.0.2.10"],
             [f"{host}.example.com", "TXT", '"managed-by=adcbridge;owner=demo.njet"', "-"],
         ]
+    assert _rows(out, "example.com") == []  # the zone's own SOA and NS are not listed
     assert _row(out, "intranet.example.com") == ["intranet.example.com", "NXDOMAIN"]
     assert _row(out, "old_site.example.com") == ["old_site.example.com", "NXDOMAIN"]
     assert "Ingress web/legacy  HostRejected  host 'old_site.example.com' not published" in out
