@@ -513,11 +513,11 @@ class AcosUnit(Appliance):
         done = ["POST /axapi/v3/auth (the administrator's session)"]
         try:
             for path, body in self.OPERATOR_SETUP:
-                self.axapi(path, body, token)
-                done.append(f"POST {path}" + (f" {json.dumps(body)}" if body else ""))
+                answer = self.axapi(path, body, token)
+                done.append(f"POST {path}" + (f" {json.dumps(body)}" if body else "") + f"  -> {status(answer)}")
         finally:
-            self.axapi("/axapi/v3/logoff", None, token)
-        done.append("POST /axapi/v3/logoff")
+            ended = self.axapi("/axapi/v3/logoff", None, token)
+        done.append(f"POST /axapi/v3/logoff  -> {status(ended)}")
         return done
 
     def axapi(self, path: str, body: dict[str, Any] | None, signature: str = "") -> Any:
@@ -572,6 +572,12 @@ class AcosUnit(Appliance):
 
     def follow(self) -> None:
         acos_show.follow(self.demo.adc_url, self.context(), 1.0, then=self.names)
+
+
+def status(answer: Any) -> str:
+    """The ``response.status`` of an aXAPI answer (``OK``), or ``?``."""
+    response = answer.get("response") if isinstance(answer, dict) else None
+    return str(response.get("status", "?")) if isinstance(response, dict) else "?"
 
 
 APPLIANCES: dict[str, type[Appliance]] = {"reference": ReferenceAdc, "bigip": BigipUnit, "acos": AcosUnit}

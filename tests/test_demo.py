@@ -96,8 +96,9 @@ async def test_the_bigip_demo_sets_up_the_partition_and_gtm_server_and_fills_the
 
 async def test_the_acos_demo_fills_the_partition_over_verified_tls_and_sends_the_names_to_bind() -> None:
     out, err = await demo("--adc", "acos")
-    assert 'POST /axapi/v3/partition {"partition": {"partition-name": "k8s", "id": 7}}' in out
-    assert "POST /axapi/v3/logoff" in out  # the administrator's session is not left open
+    assert 'POST /axapi/v3/partition {"partition": {"partition-name": "k8s", "id": 7}}  -> OK' in out
+    assert "POST /axapi/v3/write/memory  -> OK" in out
+    assert "POST /axapi/v3/logoff  -> OK" in out  # the administrator's session is not left open
     for letter, address in (("a", "10.0.0.11"), ("b", "10.0.0.12"), ("c", "10.0.0.13")):
         server = f"k8s-demo.njet-node-{letter}"
         assert _row(out, "k8s", server) == ["k8s", server, address, "enable", "30080/tcp", "30443/tcp", "yes"]
