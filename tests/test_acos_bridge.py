@@ -25,9 +25,9 @@ from adcbridge.model import Kind
 from mocks.acos import AcosConfig, MockAcos
 from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, PARTITION, PREPARED, Axapi, bridge_env, trust
 from tests.appliances import AcosAppliance
-from tests.builders import MARK, VIP4, port, service
+from tests.builders import MARK, VIP4, node, port, service
 from tests.live import until
-from tests.test_bridge_against_mock import Bridge, cluster, running_with
+from tests.test_bridge_against_mock import NODES, Bridge, cluster, running_with
 
 DEMO = Path(__file__).parent.parent / "config" / "demo"
 OURS = f"k8s-c1-{VIP4}"  # the bridge's virtual-server for VIP4
@@ -161,6 +161,14 @@ async def test_write_memory_only_after_a_cycle_that_wrote(unit: AcosAppliance) -
         assert (await bridge.cycle()).converged
         assert await saves(unit) == 2
         assert not await unit.unsaved()
+        # a cycle whose one write the unit refuses saves nothing (a unit does not change a server's host)
+        moved = [NODES[0], node("node-2", "10.0.0.22"), NODES[2]]
+        refused = await bridge.cycle(cluster(nodes=moved))
+        assert refused.applied is not None
+        assert [(result.outcome, result.operation.obj.key) for result in refused.applied.results] == [
+            ("failed", "k8s-c1-node-2")
+        ]
+        assert await saves(unit) == 2
     async with running(unit, dry_run=True) as dry:
         await unit.disable_node("k8s-c1-node-2")
         assert (await dry.cycle()).plan is not None

@@ -10,18 +10,21 @@ write); the role is read from aVCS and VRRP-A answers.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
+from adcbridge.adc import acos
 from adcbridge.adc.acos.objects import Objects
-from adcbridge.adc.acos.units import vcs_role, vrrp_role
+from adcbridge.adc.acos.units import read_role, vcs_role, vrrp_role
 from adcbridge.adc.acos.wire import AcosWire
-from adcbridge.adc.client import Credentials, SessionEnded
+from adcbridge.adc.client import AdcClient, Credentials, SessionEnded
+from adcbridge.adc.dialects import DIALECTS
 from adcbridge.errors import AdcAuthError, AdcBusy, AdcError, AdcProtocolError, AdcRejected, AdcSessionLimit
 from adcbridge.model import AdcMember, AdcNode, AdcPool, AdcVserver
-from tests.builders import MARK, OTHER_MARK, OWNER
+from tests.builders import MARK, OTHER_MARK, OWNER, settings
+from tests.test_config_fuzz import run_cli
 
 WIRE = AcosWire("k8s")
 OBJECTS = Objects(OWNER)
@@ -94,8 +97,11 @@ def test_the_fail_envelope_is_read_by_its_code_whatever_the_http_status(code: in
 
 
 def test_a_missing_partition_says_so_and_that_the_bridge_never_creates_one() -> None:
-    with pytest.raises(AdcRejected, match="partition 'k8s' does not exist on the ACOS unit; create it first"):
+    with pytest.raises(
+        AdcRejected, match="partition 'k8s' does not exist on the ACOS unit; create it first"
+    ) as missing:
         answer(404, fail(1023460352), where="POST active-partition/k8s")
+    assert missing.value.code is None  # not to be read as the answer to the call that logged in
 
 
 def test_authorizationschema_bodies_carry_no_code_and_mean_session_or_credentials() -> None:
@@ -235,6 +241,32 @@ def test_the_role_is_the_vmaster_with_avcs_on() -> None:
     assert vcs_role(None) == ""
 
 
+class Answers:
+    """A session that answers each GET from a table (a missing path: the unit's "not found")."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    async def request(self, method: str, path: str, *, deadline: float) -> Any:
+        if path not in self.answers:
+            raise AdcRejected(f"GET {path}: not found", code=1023460352)
+        return self.answers[path]
+
+
+@pytest.mark.parametrize(
+    ("answers", "role"),
+    [
+        ({"vcs/vcs-summary/oper": vcs("Yes", "vBlade(*)"), "vrrp-a/vrid/oper": vrids("Active")}, "standby"),
+        ({"vcs/vcs-summary/oper": vcs("Yes", "vMaster(*)"), "vrrp-a/vrid/oper": vrids("Standby")}, "active"),
+        ({"vcs/vcs-summary/oper": vcs("No"), "vrrp-a/vrid/oper": vrids("Standby")}, "standby"),
+        ({"vrrp-a/vrid/oper": vrids("Active")}, "active"),  # a unit without aVCS
+        ({}, "active"),  # neither: a standalone unit
+    ],
+)
+async def test_the_role_is_read_from_avcs_first_then_vrrp_a(answers: dict[str, Any], role: str) -> None:
+    assert await read_role(cast(AdcClient, Answers(answers)), 0) == role
+
+
 def test_the_role_is_vrrp_as_with_avcs_off_and_active_only_when_every_vrid_is() -> None:
     assert vrrp_role(vrids("Active")) == "active"
     assert vrrp_role(vrids("Standby")) == "standby"
@@ -242,3 +274,52 @@ def test_the_role_is_vrrp_as_with_avcs_off_and_active_only_when_every_vrid_is() 
     assert vrrp_role(vrids()) == "active"  # no VRID: a standalone unit
     assert vrrp_role(None) == "active"  # VRRP-A not configured
     assert vrrp_role({"vrid-list": [{"vrid-val": 0}]}) == "?"
+
+
+# ---------------------------------------------------------------------------- settings
+
+ACOS = {
+    "ADCBRIDGE_OWNER_ID": "c1",
+    "ADCBRIDGE_ADC__URL": "https://127.0.0.1:9",
+    "ADCBRIDGE_ADC__DIALECT": "acos",
+    "ADCBRIDGE_VIP__ADDRESSES": '["192.0.2.10"]',
+}
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({}, "adc.partition (ADCBRIDGE_ADC__PARTITION): required"),
+        ({"ADCBRIDGE_ADC__PARTITION": "shared"}, "adc.partition (ADCBRIDGE_ADC__PARTITION): shared is where"),
+        (
+            {"ADCBRIDGE_ADC__PARTITION": "k8s", "ADCBRIDGE_DNS__TARGETS": '["adc"]'},
+            "dns.targets (ADCBRIDGE_DNS__TARGETS): adc: the bridge does not publish names on an ACOS unit (no GSLB); "
+            "use rfc2136",
+        ),
+        ({"ADCBRIDGE_ADC__PARTITION": "k8s", "ADCBRIDGE_ADC__BATCH_SIZE": "10"}, "adc.batch_size"),
+        ({"ADCBRIDGE_ADC__PARTITION": "k8s", "ADCBRIDGE_ADC__PAGE_SIZE": "10"}, "adc.page_size"),
+        ({"ADCBRIDGE_ADC__PARTITION": "k8s", "ADCBRIDGE_ADC__GTM_SERVER": "/Common/g"}, "adc.gtm_server"),
+        ({"ADCBRIDGE_ADC__PARTITION": "k8s", "ADCBRIDGE_ADC__CONFIG_SYNC_GROUP": "g"}, "adc.config_sync_group"),
+    ],
+)
+def test_settings_an_acos_unit_cannot_honour_exit_2_naming_the_field(variables: dict[str, str], named: str) -> None:
+    code, err = run_cli(["check"], {**ACOS, **variables})
+    assert code == 2
+    assert named in err
+    assert "(adc.dialect acos)" in err
+
+
+def test_names_go_nowhere_by_default_with_acos_and_shared_needs_allowing() -> None:
+    assert settings(adc={"dialect": "acos", "partition": "k8s"}).dns.targets == []
+    assert settings(adc={"dialect": "acos"}, dns={"ttl": 60}).dns.targets == []
+    assert settings(adc={"dialect": "bigip"}).dns.targets == ["adc"]  # the others publish on the ADC by default
+    allowed = settings(adc={"dialect": "acos", "partition": "shared", "allow_default_partition": True})
+    assert acos.problems(allowed) == []
+    rfc2136 = {"server": "127.0.0.1:53", "zones": ["example.com"], "tsig_key_name": "k"}
+    assert (
+        acos.problems(
+            settings(adc={"dialect": "acos", "partition": "k8s"}, dns={"targets": ["rfc2136"]}, rfc2136=rfc2136)
+        )
+        == []
+    )
+    assert DIALECTS["acos"].follows_failover  # adc.url may name both units of a pair

@@ -111,6 +111,15 @@ COMBINATIONS: dict[str, Obj] = {
         },
         "dns": {"targets": []},
     },
+    "ACOS HA pair in a partition of its own, SLB objects only": {
+        "adc": {
+            "dialect": "acos",
+            "partition": "k8s",
+            "url": ["https://thunder-a.example.net", "https://thunder-b.example.net"],
+            "snat": "natpool-k8s",
+        },
+        "dns": {"targets": []},
+    },
     "sidecar": {
         "mode": "sidecar",
         "kic": {"serviceAccountName": "njet-ingress", "podLabels": {"app": "njet-ingress"}},
@@ -435,6 +444,15 @@ REFUSED = [
     ({"adc": {"dialect": "bigip", "partition": "k8s", "url": []}}, "/adc/url"),
     ({"adc": {"dialect": "bigip", "partition": "k8s", "url": ["https://a/path"]}}, "/adc/url"),
     ({"adc": {"configSyncGroup": "g"}}, "/adc/configSyncGroup"),
+    ({"adc": {"dialect": "acos"}, "dns": {"targets": []}}, "/adc/partition"),
+    (
+        {"adc": {"dialect": "acos", "partition": "k8s"}},
+        "/dns/targets",
+    ),  # the default [adc]: an ACOS unit publishes none
+    (
+        {"adc": {"dialect": "acos", "partition": "k8s", "configSyncGroup": "g"}, "dns": {"targets": []}},
+        "/adc/configSyncGroup",
+    ),
     ({"prometheusRule": {"alerts": {"AdcbridgeNoLeader": {"for": "five minutes"}}}}, "/prometheusRule/alerts"),
     ({"prometheusRule": {"alerts": {"AdcbridgeNoLeadr": {"for": "5m"}}}}, "/prometheusRule/alerts"),
     ({"grafanaDashboard": {"labels": {"grafana_dashboard": 1}}}, "/grafanaDashboard/labels"),
