@@ -335,6 +335,16 @@ def free_port() -> int:
     raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
 
 
+def soa_serial(server: tuple[str, int], zone: str) -> int | None:
+    """The zone's SOA serial as ``server`` answers it (it moves with every update); None unanswered."""
+    try:
+        reply = dns.query.udp(dns.message.make_query(zone, "SOA"), server[0], port=server[1], timeout=2)
+    except (dns.exception.DNSException, OSError):
+        return None
+    serials = [int(item.serial) for rrset in reply.answer if rrset.rdtype == dns.rdatatype.SOA for item in rrset]
+    return serials[0] if serials else None
+
+
 def zone_records(server: tuple[str, int], zone: str, key: TsigKey) -> list[tuple[str, str, str]]:
     """``(name, type, data)`` of every record in ``zone`` but its SOA and NS, read by a zone transfer
     (AXFR, signed with ``key``) from ``server``: what the zone holds, whoever wrote it."""

@@ -49,7 +49,7 @@ from mocks.acos import show as acos_show
 from mocks.adc import show
 from mocks.bigip import show as bigip_show
 from mocks.bigip.certificates import self_signed
-from mocks.bind import TsigKey, zone_records
+from mocks.bind import TsigKey, soa_serial, zone_records
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "config" / "demo"
@@ -571,7 +571,16 @@ class AcosUnit(Appliance):
         ]
 
     def follow(self) -> None:
-        acos_show.follow(self.demo.adc_url, self.context(), 1.0, then=self.names)
+        """Print the unit and the zone again when either moves: a new name alone changes only the zone."""
+        seen: tuple[int, int | None] | None = None
+        while True:
+            now = (acos_show.changes(self.demo.adc_url, self.context()), soa_serial(self.demo.dns_server(), self.ZONE))
+            if now != seen:
+                seen = now
+                shown = f"{self.report()}\n\n{self.names()}"
+                print(f"\n== the ACOS unit and BIND at {time.strftime('%H:%M:%S')} (change #{now[0]}) ==\n{shown}")
+                sys.stdout.flush()
+            time.sleep(1.0)
 
 
 def status(answer: Any) -> str:

@@ -123,15 +123,18 @@ def report(url: str, context: ssl.SSLContext) -> str:
     return "\n\n".join(section(state) for section in SECTIONS)
 
 
-def follow(url: str, context: ssl.SSLContext, interval: float, then: Callable[[], str] | None = None) -> None:
-    """Print the unit again whenever its change log moves (and ``then()`` below it, when given)."""
+def changes(url: str, context: ssl.SSLContext) -> int:
+    """How many writes the unit's change log holds: it moves with every write."""
+    return int(fetch(url, "changes?since=0", context)["total"])
+
+
+def follow(url: str, context: ssl.SSLContext, interval: float) -> None:
     seen = -1
     while True:
-        latest = int(fetch(url, "changes?since=0", context)["total"])
+        latest = changes(url, context)
         if latest != seen:
             seen = latest
-            shown = report(url, context) + (f"\n\n{then()}" if then else "")
-            print(f"\n== the ACOS unit at {time.strftime('%H:%M:%S')} (change #{latest}) ==\n{shown}")
+            print(f"\n== the ACOS unit at {time.strftime('%H:%M:%S')} (change #{latest}) ==\n{report(url, context)}")
             sys.stdout.flush()
         time.sleep(interval)
 
