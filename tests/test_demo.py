@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,8 @@ from mocks.acos.show import member_text as acos_member_text
 from mocks.bigip.show import member_text
 from mocks.demo import PASSWORD as DEMO_PASSWORD
 from tests.conftest import PASSWORD
+from tests.kubectl import run_kubectl
+from tests.live import until
 
 
 async def demo(*arguments: str) -> tuple[str, str]:
@@ -132,6 +136,34 @@ async def test_the_acos_demo_fills_the_partition_over_verified_tls_and_sends_the
     assert DEMO_PASSWORD not in out + err
 
 
+async def test_the_acos_demo_prints_a_new_name_that_changed_only_the_zone_and_stops_on_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "demo.out"
+    with log.open("w") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mocks.demo", "--any-ports", "--adc", "acos", stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        await until(lambda: _printed(log, "Stop everything with Ctrl-C."), seconds=90, what="the demo's guide")
+        text = _text(log)
+        kubeconfig = Path(_found(r"export KUBECONFIG=(\S+)", text))
+        blog = _found(r"kubectl apply -f (\S+)", text)
+        code, said = await run_kubectl(kubeconfig, "apply", "-f", blog, home=tmp_path)
+        assert code == 0, said
+        await until(lambda: _printed(log, "blog.example.com    A"), seconds=30, what="the new name printed")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
+    text = _text(log)
+    assert process.returncode == 0, text[-3000:]
+    assert text.rstrip().endswith("stopping ..."), text[-3000:]
+    printed = re.findall(r"== the ACOS unit and BIND at \S+ \(change #(\d+)\) ==", text)
+    assert len(printed) >= 2, text[-3000:]
+    assert printed[-1] == printed[-2]  # printed again with no write on the unit: the zone alone moved
+    assert _rows(text.split("== the ACOS unit and BIND")[-1], "blog.example.com")[0][:4] == [
+        "blog.example.com", "A", "192.0.2.10", "192.0.2.10"
+    ]  # fmt: skip
+
+
 def test_make_demo_adc_bigip_passes_the_appliance_and_the_plain_demo_runs_as_before() -> None:
     assert _make_demo() == ".venv/bin/python -m mocks.demo"
     assert _make_demo("ADC=bigip") == ".venv/bin/python -m mocks.demo --adc bigip"
@@ -173,6 +205,20 @@ def _make_demo_lines(*variables: str) -> str:
     command = [make, "--no-print-directory", "-n", "demo", *variables]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True, env=env)
     return done.stdout
+
+
+async def _printed(log: Path, words: str) -> bool:
+    return words in _text(log)
+
+
+def _text(log: Path) -> str:
+    return log.read_text()
+
+
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not printed:\n{text[-3000:]}"
+    return match.group(1)
 
 
 def _row(out: str, *first: str) -> list[str]:
