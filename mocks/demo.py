@@ -15,10 +15,16 @@ trusts the emulator's certificate (made here, as an operator installs one), runs
 the ``bigip`` dialect publishing names on BIG-IP DNS (``dns.targets: [adc]``, ``adc.gtm_server``,
 the bridge's DNS check asking the emulator's DNS listener) and prints the unit's nodes, pools,
 members, virtual servers and wide IPs with what its DNS listener answers (``mocks/bigip/show.py``).
+``--adc acos`` (``make demo ADC=acos``) runs the A10 Thunder emulator: the demo makes the bridge's
+partition over aXAPI (and saves it), trusts the emulator's certificate, and, since ACOS publishes no
+names, starts a BIND 9 on loopback (``mocks/bind.py``, zone ``example.com`` open to updates signed with
+a fresh TSIG key); the bridge runs with the ``acos`` dialect and ``dns.targets: [rfc2136]``, and the demo
+prints the unit's servers, service groups with members and virtual servers with their ports
+(``mocks/acos/show.py``), then the zone as BIND transfers it, with BIND's answers.
 Each appliance is a class below (``APPLIANCES``): what to start, what an operator prepares, the bridge's settings
 and how to print the appliance.
 
-Fixed ports by default (ADC 8443, DNS 8053, API server 6443, bridge 9102) so the printed
+Fixed ports by default (ADC 8443, DNS 8053 (BIND's, with ACOS), API server 6443, bridge 9102) so the printed
 lines stay the same; ``--any-ports`` takes free ones (tests). ``--once`` prints and stops.
 It drives the bridge as a process and reads the mocks over HTTP(S) and DNS; it imports
 nothing of ``adcbridge``.
