@@ -31,7 +31,7 @@ endef
 NAMED := /usr/sbin/named
 bind9:
 	@if [ -x $(NAMED) ] || command -v named >/dev/null 2>&1; then exit 0; fi; \
-	$(call apt_install,bind9,named (BIND 9),the DNS tests)
+	$(call apt_install,bind9,named (BIND 9),the DNS tests and make demo ADC=acos)
 
 # The kubectl tests run kubectl against the fake API server (tests/kubectl.py): the one
 # ADCBRIDGE_TEST_KUBECTL names, else the one on PATH, else Debian's (kubectl 1.20).
@@ -186,14 +186,16 @@ lock:
 		--strip-extras --no-emit-index-url --no-emit-find-links --output-file config/image/build-requirements.txt \
 		config/image/build-requirements.in
 
-# make demo ADC=bigip: the BIG-IP emulator instead of the mock ADC (mocks/demo.py).
-demo: $(STAMP)
+# make demo ADC=bigip: the BIG-IP emulator instead of the mock ADC (mocks/demo.py); make demo ADC=acos:
+# the A10 Thunder emulator, with the names sent to a local BIND 9 by RFC 2136 (installed as make test does).
+demo: $(STAMP) $(if $(filter acos,$(ADC)),bind9)
 	$(BIN)/python -m mocks.demo$(if $(ADC), --adc $(ADC))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/mock_adc_throughput.py
 	$(BIN)/python benchmarks/engine_sync.py
 	$(BIN)/python benchmarks/bigip_sync.py
+	$(BIN)/python benchmarks/acos_sync.py
 	$(BIN)/python benchmarks/k8s_sync.py
 	$(BIN)/python benchmarks/dns_publish.py
 

@@ -240,9 +240,9 @@ class MockBigip(Emulated):
         await self.control("POST", "seed", {"requests": requests})
 
 
-def write_certificate(directory: Path) -> tuple[Path, Path]:
+def write_certificate(directory: Path, name: str = "bigip") -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key (mode 0600) in ``directory``."""
-    certificate, key = directory / "bigip.pem", directory / "bigip-key.pem"
+    certificate, key = directory / f"{name}.pem", directory / f"{name}-key.pem"
     certificate_pem, key_pem = self_signed("127.0.0.1")
     certificate.write_bytes(certificate_pem)
     key.touch(mode=0o600)
@@ -264,6 +264,33 @@ async def mock_bigip(latency_ms: int, cpu: int | None, *, start_timeout: float =
         try:
             url = json.loads(await first_line(child, "the BIG-IP emulator", seconds=start_timeout))["url"]
             unit = MockBigip(child, url, certificate)
+            try:
+                await unit.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
+                yield unit
+            finally:
+                await unit.controls.aclose()
+        finally:
+            await child.stop()
+
+
+class MockAcos(MockBigip):
+    """The running ``python -m mocks.acos``: the same loopback-only controls, plain JSON, over HTTPS."""
+
+
+@asynccontextmanager
+async def mock_acos(latency_ms: int, cpu: int | None, *, start_timeout: float = 20.0) -> AsyncIterator[MockAcos]:
+    """The ACOS emulator on port 0 with a certificate made here (so clients verify it) and ``latency_ms``
+    added to every ``/axapi`` request, the login included; stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix="adcbridge-bench.") as directory:
+        certificate, key = write_certificate(Path(directory), "acos")
+        child = await spawn(
+            sys.executable, "-m", "mocks.acos", "--listen", "127.0.0.1:0",
+            "--username", USERNAME, "--password", PASSWORD, "--tls-cert", str(certificate), "--tls-key", str(key),
+            cpu=cpu,
+        )  # fmt: skip
+        try:
+            url = json.loads(await first_line(child, "the ACOS emulator", seconds=start_timeout))["url"]
+            unit = MockAcos(child, url, certificate)
             try:
                 await unit.control("POST", "faults", {"rules": [{"kind": "latency", "latency_ms": latency_ms}]})
                 yield unit

@@ -15,10 +15,16 @@ trusts the emulator's certificate (made here, as an operator installs one), runs
 the ``bigip`` dialect publishing names on BIG-IP DNS (``dns.targets: [adc]``, ``adc.gtm_server``,
 the bridge's DNS check asking the emulator's DNS listener) and prints the unit's nodes, pools,
 members, virtual servers and wide IPs with what its DNS listener answers (``mocks/bigip/show.py``).
+``--adc acos`` (``make demo ADC=acos``) runs the A10 Thunder emulator: the demo makes the bridge's
+partition over aXAPI (and saves it), trusts the emulator's certificate, and, since ACOS publishes no
+names, starts a BIND 9 on loopback (``mocks/bind.py``, zone ``example.com`` open to updates signed with
+a fresh TSIG key); the bridge runs with the ``acos`` dialect and ``dns.targets: [rfc2136]``, and the demo
+prints the unit's servers, service groups with members and virtual servers with their ports
+(``mocks/acos/show.py``), then the zone as BIND transfers it, with BIND's answers.
 Each appliance is a class below (``APPLIANCES``): what to start, what an operator prepares, the bridge's settings
 and how to print the appliance.
 
-Fixed ports by default (ADC 8443, DNS 8053, API server 6443, bridge 9102) so the printed
+Fixed ports by default (ADC 8443, DNS 8053 (BIND's, with ACOS), API server 6443, bridge 9102) so the printed
 lines stay the same; ``--any-ports`` takes free ones (tests). ``--once`` prints and stops.
 It drives the bridge as a process and reads the mocks over HTTP(S) and DNS; it imports
 nothing of ``adcbridge``.
@@ -45,9 +51,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+from mocks.acos import show as acos_show
 from mocks.adc import show
 from mocks.bigip import show as bigip_show
 from mocks.bigip.certificates import self_signed
+from mocks.bind import TsigKey, soa_serial, zone_records
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "config" / "demo"
@@ -448,7 +456,146 @@ class BigipUnit(Appliance):
         bigip_show.follow(self.demo.adc_url, self.context(), 1.0, self.demo.dns_server())
 
 
-APPLIANCES: dict[str, type[Appliance]] = {"reference": ReferenceAdc, "bigip": BigipUnit}
+class AcosUnit(Appliance):
+    """The A10 Thunder emulator (aXAPI v3), with a certificate made here that the bridge verifies, and
+    what an operator makes over aXAPI before installing the bridge: its partition, saved. ACOS publishes
+    no names (its GSLB is not the bridge's business), so the demo also runs a BIND 9 on loopback with the
+    zone ``example.com`` open to dynamic updates signed with a fresh TSIG key (``mocks/bind.py``), and
+    the bridge sends the names there by RFC 2136 (``dns.targets: [rfc2136]``); the secret reaches the
+    bridge as a file in its ``secrets_dir``, as a mounted Secret would."""
+
+    name, label, title = "mock-acos", "ACOS emulator and a BIND 9", "ACOS unit"
+    ZONE = "example.com"
+    OPERATOR_SETUP: ClassVar[tuple[tuple[str, dict[str, Any] | None], ...]] = (
+        ("/axapi/v3/partition", {"partition": {"partition-name": PARTITION, "id": 7}}),
+        ("/axapi/v3/write/memory", None),
+    )
+
+    def __init__(self, demo: Demo) -> None:
+        super().__init__(demo)
+        self.key_name = ""
+
+    @property
+    def certificate(self) -> Path:
+        return self.demo.work / "acos.pem"
+
+    @property
+    def secrets(self) -> Path:
+        return self.demo.work / "secrets"
+
+    def start(self) -> tuple[str, str]:
+        key = self.demo.work / "acos-key.pem"
+        certificate_pem, key_pem = self_signed("127.0.0.1")
+        self.certificate.write_bytes(certificate_pem)
+        key.touch(mode=0o600)
+        key.write_bytes(key_pem)
+        started = self.demo.start(
+            self.name,
+            [
+                *("mocks.acos", "--listen", f"127.0.0.1:{self.demo.ports.adc}"),
+                *("--username", USERNAME, "--password", PASSWORD),
+                *("--tls-cert", str(self.certificate), "--tls-key", str(key)),
+            ],
+        )
+        url = json.loads(wait_for_line(started, lambda text: '"listening"' in text))["url"]
+        self.secrets.mkdir(mode=0o700)
+        bind = self.demo.start(
+            "bind",
+            [
+                *("mocks.bind", "--zone", self.ZONE, "--port", str(self.demo.ports.dns)),
+                *("--secret-file", str(self.secrets / "rfc2136-tsig-secret")),
+            ],
+        )
+        listening = json.loads(wait_for_line(bind, lambda text: '"listening"' in text))
+        self.key_name = listening["key_name"]
+        return url, str(listening["server"])
+
+    def context(self) -> ssl.SSLContext:
+        return bigip_show.trusting(self.certificate)
+
+    def prepare(self) -> list[str]:
+        signature = self.axapi("/axapi/v3/auth", {"credentials": {"username": USERNAME, "password": PASSWORD}})
+        token = str(signature["authresponse"]["signature"])
+        done = ["POST /axapi/v3/auth (the administrator's session)"]
+        try:
+            for path, body in self.OPERATOR_SETUP:
+                answer = self.axapi(path, body, token)
+                done.append(f"POST {path}" + (f" {json.dumps(body)}" if body else "") + f"  -> {status(answer)}")
+        finally:
+            ended = self.axapi("/axapi/v3/logoff", None, token)
+        done.append(f"POST /axapi/v3/logoff  -> {status(ended)}")
+        return done
+
+    def axapi(self, path: str, body: dict[str, Any] | None, signature: str = "") -> Any:
+        """One aXAPI POST (in the session ``signature`` when given; the certificate verified)."""
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"A10 {signature}"} if signature else {})
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.demo.adc_url}{path}", data=data, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.context()) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise DemoError(f"POST {path}: HTTP {exc.code} {exc.read().decode(errors='replace')}") from None
+
+    def bridge_env(self) -> dict[str, str]:
+        return {
+            "ADCBRIDGE_ADC__DIALECT": "acos",
+            "ADCBRIDGE_ADC__PARTITION": PARTITION,
+            "ADCBRIDGE_ADC__CA_FILE": str(self.certificate),
+            "ADCBRIDGE_DNS__TARGETS": json.dumps(["rfc2136"]),
+            "ADCBRIDGE_RFC2136__SERVER": self.demo.dns,
+            "ADCBRIDGE_RFC2136__ZONES": json.dumps([self.ZONE]),
+            "ADCBRIDGE_RFC2136__TSIG_KEY_NAME": self.key_name,
+            "ADCBRIDGE_SECRETS_DIR": str(self.secrets),  # holds rfc2136-tsig-secret
+        }
+
+    def heading(self) -> str:
+        return f"The ACOS unit ({self.demo.adc_url}; the bridge writes in partition {PARTITION})"
+
+    def report(self) -> str:
+        return acos_show.report(self.demo.adc_url, self.context())
+
+    def names(self) -> str:
+        return f"{self.zone()}\n\n{self.demo.left_out()}"
+
+    def zone(self) -> str:
+        """The zone's records as BIND transfers them, with what BIND answers for each name."""
+        key = TsigKey(self.key_name, (self.secrets / "rfc2136-tsig-secret").read_text().strip())
+        rows = [("NAME", "TYPE", "RECORD", "BIND ANSWERS")]
+        for name, rdtype, data in zone_records(self.demo.dns_server(), self.ZONE, key):
+            answer = show.resolve(name, rdtype, self.demo.dns_server()) if rdtype in ("A", "AAAA") else "-"
+            rows.append((name, rdtype, data, answer))
+        return f"== The names in BIND ({self.demo.dns}, zone {self.ZONE}, written by the bridge by RFC 2136) ==\n" + (
+            show.table(rows)
+        )
+
+    def guide_lines(self) -> list[str]:
+        return [
+            f"python -m mocks.acos.show --url {self.demo.adc_url} --ca-file {self.certificate}   # the unit's objects",
+            self.demo.dig_line(),
+            f"curl -s --cacert {self.certificate} {self.demo.adc_url}/_mock/state   # the unit's objects as JSON",
+        ]
+
+    def follow(self) -> None:
+        """Print the unit and the zone again when either moves: a new name alone changes only the zone."""
+        seen: tuple[int, int | None] | None = None
+        while True:
+            now = (acos_show.changes(self.demo.adc_url, self.context()), soa_serial(self.demo.dns_server(), self.ZONE))
+            if now != seen:
+                seen = now
+                shown = f"{self.report()}\n\n{self.names()}"
+                print(f"\n== the ACOS unit and BIND at {time.strftime('%H:%M:%S')} (change #{now[0]}) ==\n{shown}")
+                sys.stdout.flush()
+            time.sleep(1.0)
+
+
+def status(answer: Any) -> str:
+    """The ``response.status`` of an aXAPI answer (``OK``), or ``?``."""
+    response = answer.get("response") if isinstance(answer, dict) else None
+    return str(response.get("status", "?")) if isinstance(response, dict) else "?"
+
+
+APPLIANCES: dict[str, type[Appliance]] = {"reference": ReferenceAdc, "bigip": BigipUnit, "acos": AcosUnit}
 
 
 # ---------------------------------------------------------------------------- the run
@@ -481,7 +628,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="print the ADC once and stop everything")
     parser.add_argument("--any-ports", action="store_true", help="free ports instead of 8443/8053/6443/9102")
     parser.add_argument(
-        "--adc", choices=sorted(APPLIANCES), default="reference", help="the appliance: the mock ADC or the BIG-IP"
+        "--adc",
+        choices=sorted(APPLIANCES),
+        default="reference",
+        help="the appliance: the mock ADC, the BIG-IP or the A10 Thunder (ACOS)",
     )
     args = parser.parse_args(argv)
     ports = Ports(0, 0, 0, 0) if args.any_ports else Ports()

@@ -24,7 +24,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
-SCRIPTS = ("mock_adc_throughput.py", "engine_sync.py", "bigip_sync.py", "k8s_sync.py", "dns_publish.py")
+SCRIPTS = (
+    "mock_adc_throughput.py",
+    "engine_sync.py",
+    "bigip_sync.py",
+    "acos_sync.py",
+    "k8s_sync.py",
+    "dns_publish.py",
+)
 RUN_TIMEOUT = 120.0  # a smoke run takes 2-4 s alone; this only bounds a hung one
 
 

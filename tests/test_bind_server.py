@@ -33,7 +33,7 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from tests import bind_server
+from mocks import bind as bind_server
 from tests.bind_server import ALGORITHMS, BindServer, StartBind, TsigKey, ZoneSpec, bind, start_bind
 
 __all__ = ["bind", "start_bind"]  # fixtures
@@ -193,6 +193,19 @@ async def test_a_taken_port_makes_it_retry_on_another(start_bind: StartBind, mon
         async with start_bind([ZoneSpec("example.test")]) as server:
             assert server.port != taken
             assert (await server.query("example.test", "SOA")).rcode() == dns.rcode.NOERROR
+
+
+async def test_a_fixed_port_is_taken_as_given_and_a_taken_one_is_an_error(start_bind: StartBind) -> None:
+    wanted = bind_server.free_port()
+    async with start_bind([ZoneSpec("example.test")], listen_port=wanted) as server:
+        assert server.port == wanted
+        assert (await server.query("example.test", "SOA")).rcode() == dns.rcode.NOERROR
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        taken = squatter.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"could not listen on port {taken}"):
+            async with start_bind([ZoneSpec("example.test")], listen_port=taken):
+                pass
 
 
 async def test_stopping_ends_named_and_removes_its_directory(start_bind: StartBind) -> None:
