@@ -1,10 +1,12 @@
 """The loop: snapshot -> desired -> observe -> plan -> apply, again and again.
 
 Level-triggered: a change in the cluster view only wakes the loop; every cycle rebuilds
-the whole desired state and re-reads the whole ADC, so a missed event costs a delay, never
-a wrong state. A periodic resync re-reads the ADC even when the cluster is quiet, which is
-what repairs drift (a member removed by hand comes back). A draining node's grace period
-ending also wakes the loop.
+the whole desired state, so a missed event costs a delay, never a wrong state. The ADC is read
+whole at start and then kept (``adc/caching.py``): a change cycle plans against the state last
+read plus our own writes since, and writes only the difference. The whole ADC is read again
+once the last read is ``reconcile.resync_seconds`` old, which is what repairs drift (a member
+removed by hand comes back), and after anything that leaves a doubt: a write not known to be
+done, a failed cycle, a failover. A draining node's grace period ending also wakes the loop.
 
 Failure handling: one object's failure is reported and the others go on; a cycle that
 cannot run (ADC unreachable, snapshot unreadable, even a bug) is counted and retried with
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from adcbridge.adc import Adc, ApplyReport
+from adcbridge.adc.caching import StateCache
 from adcbridge.config import Settings
 from adcbridge.desired import build_desired, owner_of
 from adcbridge.errors import AdcBridgeError
@@ -178,29 +181,36 @@ class Reconciler:
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
         self._streak: _FailingStreak | None = None
+        self.adc_cache = StateCache(settings.reconcile.resync_seconds)  # the ADC between full reads
         self.last: CycleReport | None = None
         self.last_success_at: float | None = None
 
     # ------------------------------------------------------------------ one cycle
 
-    async def run_once(self, *, at_once: bool = False) -> CycleReport:
+    async def run_once(self, *, at_once: bool = False, resync: bool = False) -> CycleReport:
         """One cycle. ``at_once``: started by a change after a quiet period, with no batch window
-        behind it; its deletions wait for the next cycle (see :func:`defer_deletions`)."""
+        behind it; its deletions wait for the next cycle (see :func:`defer_deletions`). ``resync``:
+        read the whole ADC even if the state kept since the last read is still good."""
         report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
         began = time.perf_counter()
         try:
-            await self._cycle(report, at_once=at_once)
+            await self._cycle(report, at_once=at_once, resync=resync)
         except AdcBridgeError as exc:
+            self.adc_cache.forget()
             report.error = str(exc)
             self._log_failure(report.error)
         except Exception as exc:  # a bug must not end the loop; it is logged with its traceback
+            self.adc_cache.forget()
             report.error = f"internal error: {type(exc).__name__}: {exc}"
             self._log_failure(report.error, traceback=True)
+        except BaseException:  # cancelled, perhaps in the middle of writing: what the ADC holds is unknown
+            self.adc_cache.forget()
+            raise
         report.duration = time.perf_counter() - began
         self._finish(report)
         return report
 
-    async def _cycle(self, report: CycleReport, *, at_once: bool = False) -> None:
+    async def _cycle(self, report: CycleReport, *, at_once: bool = False, resync: bool = False) -> None:
         snapshot = await self._source.snapshot()
         report.snapshot = snapshot
         desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
@@ -208,7 +218,7 @@ class Reconciler:
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
         self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
-        observed = await self._adc.observe()
+        observed = await self._observe(resync=resync)
         report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
         if at_once:
             report.plan, report.deferred = defer_deletions(report.plan)
@@ -217,6 +227,7 @@ class Reconciler:
         self._log_plan(report.plan)
         if not report.plan.empty and not self._settings.dry_run:
             report.applied = await self._adc.apply(report.plan)
+            self.adc_cache.wrote(report.applied, self._adc.active_unit())
             self._log_applied(report.applied)
         self._count(desired, report.plan, report.applied, owned(observed, self._owner))
         if self._zones is not None:
@@ -224,6 +235,17 @@ class Reconciler:
         for reason, count in rejected_by_reason(desired, report.plan, report.records).items():
             self._metrics.rejected_hosts.labels(reason).set(count)
         self._previous = desired
+
+    async def _observe(self, *, resync: bool) -> AdcState:
+        """The ADC as kept since the last full read, or read whole when that is due (see ``StateCache``)."""
+        kept = None if resync else self.adc_cache.current(self._adc.active_unit())
+        if kept is not None:
+            return kept
+        self.adc_cache.forget()
+        started = self.adc_cache.clock()
+        observed = await self._adc.observe()
+        self.adc_cache.read(observed, self._adc.active_unit(), at=started)
+        return observed
 
     async def _publish_records(
         self, report: CycleReport, desired: DesiredState, zones: ZoneTarget, *, at_once: bool = False
@@ -358,6 +380,7 @@ class Reconciler:
     # ------------------------------------------------------------------ the loop
 
     async def run_forever(self) -> None:
+        self.adc_cache.forget()  # (re)elected: another replica may have written meanwhile
         failures = 0
         at_once = False
         while True:

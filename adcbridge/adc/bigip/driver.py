@@ -21,7 +21,10 @@ status: "Changes Pending" (the group did not take our changes) is logged and cou
 the cycle.
 
 Every call goes through ``Units`` (``units.py``) to the active unit of an HA pair; each observe
-is a resync, so it reads the failover status again first.
+is a resync, so it reads the failover status again first. Each apply reads it too (the reconciler
+may have planned on the state it kept since its last read, seconds or minutes ago), and writes
+nothing if another unit is active now than at that read: the plan was made against the other
+unit's objects, so the cycle fails (transient) and the next one reads the new unit whole.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from adcbridge.adc.bigip.objects import Place
 from adcbridge.adc.bigip.units import Units, stats_status
 from adcbridge.adc.contract import AdcInfo
 from adcbridge.adc.reading import keep, read_item
-from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected
+from adcbridge.errors import AdcError, AdcProtocolError, AdcRejected, AdcStandby
 from adcbridge.metrics import Metrics
 from adcbridge.model import (
     Action,
@@ -175,6 +178,7 @@ class BigipDriver:
     # ------------------------------------------------------------------ apply
 
     async def apply(self, plan: Plan) -> ApplyReport:
+        await self._confirm_unit()
         report = ReportBuilder()
         batches = Batches(
             self._units, size=self._batch_size, concurrency=self._concurrency, write=self._write, execute=self._execute
@@ -193,6 +197,14 @@ class BigipDriver:
         if report.report.writes and self._sync_group:
             await self._sync()
         return report.report
+
+    async def _confirm_unit(self) -> None:
+        """Read the failover status (one GET per unit) before writing, and write nothing to another
+        unit than the one the plan was made from (the one last read)."""
+        planned_on = self._units.active  # "" before any read: nothing to compare with
+        active = await self._units.check()
+        if planned_on and active != planned_on:
+            raise AdcStandby(f"the active BIG-IP unit is now {active}; nothing written before it is read whole")
 
     def _write(self, operation: Operation) -> Write:
         """The request that carries ``operation`` out (queued in a transaction)."""

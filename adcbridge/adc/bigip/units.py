@@ -6,9 +6,12 @@ to any other. ``adc.url`` names one unit or each unit of a pair; every unit has 
 own (one ``AdcClient`` per URL: a token is good only on the unit that issued it), and ``Units``
 sends every call, reads included, to the unit last read as active.
 
-When the failover status is read: at start and at every full observe (the reconciler's resync:
-one GET per unit a cycle), and after any error (a failover often shows as one: a unit that stops
-answering, a refused write), never before each write. Each unit is asked once; only when none of
+When the failover status is read: at start and at every full observe (the reconciler's resync),
+before the writes of every cycle that writes (``check``: one GET per unit, concurrently; the
+reconciler may have planned on the state it kept since its last read, and a standby accepts
+writes silently, so a failover between two resyncs must not be learnt from its side effects),
+and after any error (a failover often shows as one: a unit that stops answering, a refused
+write), never before each write. Each unit is asked once; only when none of
 them answered active are the ones that failed transiently (a 503 burst, a reset) asked again, with
 the retries of any call but only for the status read's timeout (``adc.timeout``): a fault on that
 read does not cost a cycle, and a unit of a pair that is down costs one at most two timeouts.
@@ -65,6 +68,12 @@ class Units:
     def forget(self) -> None:
         """Read the failover status again before the next call (a resync, an error)."""
         self._known = False
+
+    async def check(self) -> str:
+        """Read the failover status now; the active unit's URL (``AdcStandby`` when there is none)."""
+        self.forget()
+        await self._active_client()
+        return self.active
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.request("GET", path, params=params or None)
