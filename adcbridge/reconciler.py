@@ -3,7 +3,8 @@
 Level-triggered: a change in the cluster view only wakes the loop; every cycle rebuilds
 the whole desired state, so a missed event costs a delay, never a wrong state. The ADC is read
 whole at start and then kept (``adc/caching.py``): a change cycle plans against the state last
-read plus our own writes since, and writes only the difference. The whole ADC is read again
+read plus our own writes since, and writes only the difference (a plan that updates or deletes
+what exists is made again on a fresh read: ``only_creates``). The whole ADC is read again
 once the last read is ``reconcile.resync_seconds`` old, which is what repairs drift (a member
 removed by hand comes back), and after anything that leaves a doubt: a write not known to be
 done, a failed cycle, a failover. A draining node's grace period ending also wakes the loop.
@@ -218,12 +219,13 @@ class Reconciler:
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
         self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
-        observed = await self._observe(resync=resync)
-        report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
-        if at_once:
-            report.plan, report.deferred = defer_deletions(report.plan)
-            if report.deferred:
-                log.info("%d deletion(s) wait for the batch window, to be judged with what follows", report.deferred)
+        observed, kept = await self._observe(resync=resync)
+        report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
+        if kept and not only_creates(report.plan):  # what exists is changed on facts read in this cycle only
+            observed, _ = await self._observe(resync=True)
+            report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
+        if report.deferred:
+            log.info("%d deletion(s) wait for the batch window, to be judged with what follows", report.deferred)
         self._log_plan(report.plan)
         if not report.plan.empty and not self._settings.dry_run:
             report.applied = await self._adc.apply(report.plan)
@@ -236,16 +238,22 @@ class Reconciler:
             self._metrics.rejected_hosts.labels(reason).set(count)
         self._previous = desired
 
-    async def _observe(self, *, resync: bool) -> AdcState:
-        """The ADC as kept since the last full read, or read whole when that is due (see ``StateCache``)."""
+    async def _observe(self, *, resync: bool) -> tuple[AdcState, bool]:
+        """The ADC as kept since the last full read, or read whole when that is due (see ``StateCache``);
+        and whether it is the kept state (True) or was read now."""
         kept = None if resync else self.adc_cache.current(self._adc.active_unit())
         if kept is not None:
-            return kept
+            return kept, True
         self.adc_cache.forget()
         started = self.adc_cache.clock()
         observed = await self._adc.observe()
         self.adc_cache.read(observed, self._adc.active_unit(), at=started)
-        return observed
+        return observed, False
+
+    def _planned(self, desired: DesiredState, observed: AdcState, *, at_once: bool) -> tuple[Plan, int]:
+        """The plan, and how many deletions wait for the batch window (a cycle started at once)."""
+        current = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
+        return defer_deletions(current) if at_once else (current, 0)
 
     async def _publish_records(
         self, report: CycleReport, desired: DesiredState, zones: ZoneTarget, *, at_once: bool = False
@@ -438,6 +446,15 @@ def defer_deletions(current: Plan) -> tuple[Plan, int]:
     """
     kept = tuple(operation for operation in current.operations if operation.action is not Action.DELETE)
     return replace(current, operations=kept), len(current.operations) - len(kept)
+
+
+def only_creates(current: Plan) -> bool:
+    """Does ``current`` only create? Then it may be carried out on the ADC's state kept since the last
+    read: the appliance refuses a name or an address someone took meanwhile, and the dialect settles
+    that as a conflict. An update or a delete of an existing object is planned on a read of this
+    cycle, so that an object someone replaced since (our name deleted and made again by hand, not
+    ours) is never changed or deleted on the strength of a marker seen minutes ago."""
+    return all(operation.action is Action.CREATE for operation in current.operations)
 
 
 def batch_delay(now: float, last_start: float, window: float) -> float:

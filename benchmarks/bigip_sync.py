@@ -196,7 +196,6 @@ def steps(hosts: int, nodes: int, config: Settings) -> list[Step]:
     ports, dns = len(PORTS), publishes(config)
     empty, before, after = ((0, 0, 0), (1, 1, hosts), (1, 1, hosts + 1)) if dns else (None, None, None)
     converged = observe_gets(nodes, ports, ports, before)
-    added = observe_gets(nodes, ports, ports, after)
     final = observe_gets(nodes + 1, ports, ports, after)
     return [
         Step("cold sync", None, object_count(nodes, hosts if dns else 0), observe_gets(0, 0, 0, empty) + STATUS_READS),

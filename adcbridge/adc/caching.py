@@ -7,7 +7,12 @@ onto it: a create or update leaves the desired object (what the dialect wrote, w
 fresh read gives back: every dialect reads its own writes back into the same model value, or the
 no-op resync would write forever), a delete removes the object, and a pool's delete its members
 too (an appliance deletes a pool's members with it; the planner sends no delete for them). A
-change cycle then plans against this state, as if it had read the appliance.
+change cycle then plans against this state, as if it had read the appliance; when that plan only
+creates, it is carried out so (the appliance refuses a name or an address taken meanwhile, and
+the dialect settles that as a conflict). A plan that updates or deletes an existing object is made
+again on a read of its own cycle (``reconciler.only_creates``): ownership is proven by the marker,
+and an object deleted and made again by hand since the last read must not be changed or deleted
+on the strength of a marker seen then.
 
 It is vendor-neutral: it knows the model, the ``ApplyReport`` and ``Adc.active_unit()``, never
 an appliance's API. What the cache cannot know is what changed on the appliance without us
