@@ -394,14 +394,13 @@ LOST_ANSWERS = {
 @DIALECTS
 async def test_a_write_whose_answer_was_lost_is_read_back_by_the_next_cycle(tmp_path: Path, dialect: str) -> None:
     """The bridge cannot know whether a write it got no answer to was done: it drops the state it
-    kept, and the next cycle reads the appliance. It finds the node there and creates the rest
-    (its members, skipped for want of it): no second create of the node, no error loop."""
-    deadline = {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "1"}
+    kept, and the next cycle, even one for a change, reads the appliance. It finds the node there
+    and creates the rest (its members, skipped for want of it): no second create, no error loop.
+    The resync period is long here, so that only that rule makes the next cycle read."""
+    env = MATRIX_ENV | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "1", "ADCBRIDGE_RECONCILE__RESYNC_SECONDS": "120"}
     async with (
         matrix(tmp_path, dialect=dialect) as (cluster, foreign),
-        bridge_process(
-            cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env | deadline
-        ) as bridge,
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env | cluster.dialect_env) as bridge,
     ):
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
         mark = await cluster.last_change()
@@ -415,12 +414,13 @@ async def test_a_write_whose_answer_was_lost_is_read_back_by_the_next_cycle(tmp_
         await cluster.mock("DELETE", "faults")
         cleared = await cluster.last_change()
         assert [c for c in await cluster.adc_changes(mark) if _node_d(c) and cluster.succeeded(c)], "never applied"
+        await cluster.create_ingress("late", "shop", "late.example.com")  # the next cycle: a change
 
-        expected = Expected(nodes=(*NODE_IPS.items(), NODE_D))
-        await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark)
+        expected = Expected(hosts=PUBLISHED | {"late.example.com"}, nodes=(*NODE_IPS.items(), NODE_D))
+        await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark, resync=False)
         created = [c for c in await cluster.adc_changes(mark) if _node_d(c) and cluster.succeeded(c)]
         assert len(created) == 1, f"the node created more than once: {created}"
-        assert [c for c in await cluster.adc_changes(cleared) if _node_d(c)] == [], "created again after a read"
+        assert [c for c in await cluster.adc_changes(cleared) if _node_d(c)] == [], "created again: a stale plan"
         assert await deletes(cluster, mark) == set()
 
 
