@@ -419,7 +419,7 @@ class Reconciler:
         period. Deletions a cycle deferred are due when its window ends, changes or not: the wait
         ends there, and the cycle after it is never one started at once."""
         window = self._settings.reconcile.batch_window_seconds
-        timeout = self._settings.reconcile.resync_seconds
+        timeout = self.adc_cache.due_in()  # the resync: one period after the last full read, not after this cycle
         if report.desired is not None and report.desired.next_change_at is not None:
             timeout = min(timeout, max(0.0, report.desired.next_change_at - self._clock()) + 0.01)
         if report.deferred:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adcbridge import reconciler as reconciler_module
 from adcbridge.adc import Adc, AdcInfo, ApplyReport, OperationResult, open_adc
 from adcbridge.adc.caching import StateCache, after
 from adcbridge.metrics import Metrics
@@ -261,6 +262,30 @@ async def test_the_loop_reads_the_whole_adc_when_it_starts_again(appliance: Emul
         assert (await appliance.summary()).nodes["k8s-c1-node-3"][1] is True
 
 
+async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
+    appliance: Emulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not one period after the last cycle: change cycles on the kept state must not put drift
+    repair off (a read at 100, a change cycle at 120: the resync is due at 130, not at 150)."""
+    timeouts: list[float] = []
+
+    async def times_out(waited: Any, timeout: float) -> None:  # noqa: ASYNC109 - stands in for asyncio.wait_for
+        waited.close()
+        timeouts.append(timeout)
+        raise TimeoutError
+
+    now = [100.0]
+    async with running(appliance, cluster(), reconcile={"resync_seconds": 30}) as bridge:
+        cache = bridge.reconciler.adc_cache
+        cache.clock = lambda: now[0]
+        await bridge.cycle()
+        now[0] = 120.0
+        changed = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
+        monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
+        assert await bridge.reconciler._wait_for_reason(changed) is False
+    assert timeouts == [10.0]
+
+
 async def test_in_dry_run_nothing_is_kept_as_written(appliance: Emulated) -> None:
     async with running_with(appliance.settings(dry_run=True), cluster()) as bridge:
         first = await bridge.cycle()
@@ -333,3 +358,16 @@ def test_the_kept_state_is_due_for_a_read_at_the_resync_period_on_another_unit_a
     cache.read(AdcState(), "", at=130.0)
     cache.forget()
     assert cache.current("") is None
+
+
+def test_a_quiet_loop_wakes_to_read_one_resync_period_after_the_last_read() -> None:
+    now = [100.0]
+    cache = StateCache(30.0, clock=lambda: now[0])
+    assert cache.due_in() == 30.0  # nothing kept: a whole period (the next cycle reads anyway)
+    cache.read(AdcState(), "", at=100.0)
+    now[0] = 120.0  # change cycles ran on the kept state since: the resync is still due at 130
+    assert cache.due_in() == 10.0
+    now[0] = 131.0
+    assert cache.due_in() == 0.0
+    cache.forget()  # after a failed write: not at once, again and again
+    assert cache.due_in() == 30.0

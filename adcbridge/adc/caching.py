@@ -59,6 +59,15 @@ class StateCache:
             return None
         return self.state
 
+    def due_in(self) -> float:
+        """Seconds until the kept state is a resync period old: when a quiet loop wakes to read the
+        ADC, so drift is repaired one period after the last read, whatever change cycles ran since.
+        A whole period when nothing is kept (the next cycle reads anyway; after a failed write it
+        must not retry at once, again and again)."""
+        if self.state is None:
+            return self.resync_seconds
+        return max(0.0, self.read_at + self.resync_seconds - self.clock())
+
     def read(self, state: AdcState, unit: str, *, at: float) -> None:
         """A full read that started at ``at`` (by ``clock``): the age of what it saw."""
         self.state, self.unit, self.read_at = state, unit, at
