@@ -1,10 +1,13 @@
 """The loop: snapshot -> desired -> observe -> plan -> apply, again and again.
 
 Level-triggered: a change in the cluster view only wakes the loop; every cycle rebuilds
-the whole desired state and re-reads the whole ADC, so a missed event costs a delay, never
-a wrong state. A periodic resync re-reads the ADC even when the cluster is quiet, which is
-what repairs drift (a member removed by hand comes back). A draining node's grace period
-ending also wakes the loop.
+the whole desired state, so a missed event costs a delay, never a wrong state. The ADC is read
+whole at start and then kept (``adc/caching.py``): a change cycle plans against the state last
+read plus our own writes since, and writes only the difference (a plan that updates or deletes
+what exists is made again on a fresh read: ``only_creates``). The whole ADC is read again
+once the last read is ``reconcile.resync_seconds`` old, which is what repairs drift (a member
+removed by hand comes back), and after anything that leaves a doubt: a write not known to be
+done, a failed cycle, a failover. A draining node's grace period ending also wakes the loop.
 
 Failure handling: one object's failure is reported and the others go on; a cycle that
 cannot run (ADC unreachable, snapshot unreadable, even a bug) is counted and retried with
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from adcbridge.adc import Adc, ApplyReport
+from adcbridge.adc.caching import StateCache
 from adcbridge.config import Settings
 from adcbridge.desired import build_desired, owner_of
 from adcbridge.errors import AdcBridgeError
@@ -178,29 +182,36 @@ class Reconciler:
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
         self._streak: _FailingStreak | None = None
+        self.adc_cache = StateCache(settings.reconcile.resync_seconds)  # the ADC between full reads
         self.last: CycleReport | None = None
         self.last_success_at: float | None = None
 
     # ------------------------------------------------------------------ one cycle
 
-    async def run_once(self, *, at_once: bool = False) -> CycleReport:
+    async def run_once(self, *, at_once: bool = False, resync: bool = False) -> CycleReport:
         """One cycle. ``at_once``: started by a change after a quiet period, with no batch window
-        behind it; its deletions wait for the next cycle (see :func:`defer_deletions`)."""
+        behind it; its deletions wait for the next cycle (see :func:`defer_deletions`). ``resync``:
+        read the whole ADC even if the state kept since the last read is still good."""
         report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
         began = time.perf_counter()
         try:
-            await self._cycle(report, at_once=at_once)
+            await self._cycle(report, at_once=at_once, resync=resync)
         except AdcBridgeError as exc:
+            self.adc_cache.forget()
             report.error = str(exc)
             self._log_failure(report.error)
         except Exception as exc:  # a bug must not end the loop; it is logged with its traceback
+            self.adc_cache.forget()
             report.error = f"internal error: {type(exc).__name__}: {exc}"
             self._log_failure(report.error, traceback=True)
+        except BaseException:  # cancelled, perhaps in the middle of writing: what the ADC holds is unknown
+            self.adc_cache.forget()
+            raise
         report.duration = time.perf_counter() - began
         self._finish(report)
         return report
 
-    async def _cycle(self, report: CycleReport, *, at_once: bool = False) -> None:
+    async def _cycle(self, report: CycleReport, *, at_once: bool = False, resync: bool = False) -> None:
         snapshot = await self._source.snapshot()
         report.snapshot = snapshot
         desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
@@ -208,15 +219,17 @@ class Reconciler:
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
         self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
-        observed = await self._adc.observe()
-        report.plan = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
-        if at_once:
-            report.plan, report.deferred = defer_deletions(report.plan)
-            if report.deferred:
-                log.info("%d deletion(s) wait for the batch window, to be judged with what follows", report.deferred)
+        observed, kept = await self._observe(resync=resync)
+        report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
+        if kept and not only_creates(report.plan):  # what exists is changed on facts read in this cycle only
+            observed, _ = await self._observe(resync=True)
+            report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
+        if report.deferred:
+            log.info("%d deletion(s) wait for the batch window, to be judged with what follows", report.deferred)
         self._log_plan(report.plan)
         if not report.plan.empty and not self._settings.dry_run:
             report.applied = await self._adc.apply(report.plan)
+            self.adc_cache.wrote(report.applied, self._adc.active_unit())
             self._log_applied(report.applied)
         self._count(desired, report.plan, report.applied, owned(observed, self._owner))
         if self._zones is not None:
@@ -224,6 +237,23 @@ class Reconciler:
         for reason, count in rejected_by_reason(desired, report.plan, report.records).items():
             self._metrics.rejected_hosts.labels(reason).set(count)
         self._previous = desired
+
+    async def _observe(self, *, resync: bool) -> tuple[AdcState, bool]:
+        """The ADC as kept since the last full read, or read whole when that is due (see ``StateCache``);
+        and whether it is the kept state (True) or was read now."""
+        kept = None if resync else self.adc_cache.current(self._adc.active_unit())
+        if kept is not None:
+            return kept, True
+        self.adc_cache.forget()
+        started = self.adc_cache.clock()
+        observed = await self._adc.observe()
+        self.adc_cache.read(observed, self._adc.active_unit(), at=started)
+        return observed, False
+
+    def _planned(self, desired: DesiredState, observed: AdcState, *, at_once: bool) -> tuple[Plan, int]:
+        """The plan, and how many deletions wait for the batch window (a cycle started at once)."""
+        current = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
+        return defer_deletions(current) if at_once else (current, 0)
 
     async def _publish_records(
         self, report: CycleReport, desired: DesiredState, zones: ZoneTarget, *, at_once: bool = False
@@ -358,6 +388,7 @@ class Reconciler:
     # ------------------------------------------------------------------ the loop
 
     async def run_forever(self) -> None:
+        self.adc_cache.forget()  # (re)elected: another replica may have written meanwhile
         failures = 0
         at_once = False
         while True:
@@ -388,7 +419,7 @@ class Reconciler:
         period. Deletions a cycle deferred are due when its window ends, changes or not: the wait
         ends there, and the cycle after it is never one started at once."""
         window = self._settings.reconcile.batch_window_seconds
-        timeout = self._settings.reconcile.resync_seconds
+        timeout = self.adc_cache.due_in()  # the resync: one period after the last full read, not after this cycle
         if report.desired is not None and report.desired.next_change_at is not None:
             timeout = min(timeout, max(0.0, report.desired.next_change_at - self._clock()) + 0.01)
         if report.deferred:
@@ -415,6 +446,15 @@ def defer_deletions(current: Plan) -> tuple[Plan, int]:
     """
     kept = tuple(operation for operation in current.operations if operation.action is not Action.DELETE)
     return replace(current, operations=kept), len(current.operations) - len(kept)
+
+
+def only_creates(current: Plan) -> bool:
+    """Does ``current`` only create? Then it may be carried out on the ADC's state kept since the last
+    read: the appliance refuses a name or an address someone took meanwhile, and the dialect settles
+    that as a conflict. An update or a delete of an existing object is planned on a read of this
+    cycle, so that an object someone replaced since (our name deleted and made again by hand, not
+    ours) is never changed or deleted on the strength of a marker seen minutes ago."""
+    return all(operation.action is Action.CREATE for operation in current.operations)
 
 
 def batch_delay(now: float, last_start: float, window: float) -> float:

@@ -8,8 +8,11 @@ and the app wire them) runs in this process. Scenarios, in order, on one mock pe
 
 1. cold sync: an empty ADC is filled (one write per object, then one configuration save);
 2. no-op resync: nothing changed, so 0 object writes and one GET per page of 500 per kind;
-3. one host added: exactly 1 object write (the domain);
-4. one node added: exactly ports + 1 object writes (the node and one member per pool).
+3. one host added: exactly 1 object write (the domain), planned on the ADC's state kept since the
+   resync: no GET, so 2 requests (the write and the save; the target is at most 3);
+4. one node added: exactly ports + 1 object writes (the node and one member per pool), no GET;
+5. resync after the changes: the whole ADC read again, 0 object writes (what the bridge kept after
+   its writes is what the appliance holds).
 
 Why: the targets are a cold sync under 60 s at concurrency 8 and a no-op resync under 2 s,
 and the write and read counts are what keeps a large, shared appliance quiet. The write counts and
@@ -83,7 +86,9 @@ VIP = "192.0.2.10"
 PORTS = (ServicePort("http", "TCP", 80, 30080), ServicePort("https", "TCP", 443, 30443))
 PAGE_SIZE = 500  # the appliance's cap, and the bridge's page size
 OBJECT_KINDS = frozenset({"slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"})
-SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added")
+SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added", "resync after the changes")
+CHANGES = ("one host added", "one node added")  # change cycles: planned on the kept state, no observation
+CHANGE_REQUESTS = 3  # a single-host change: at most the write, the save and nothing else
 TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time
 TAKEN_AT = 1000.0
 SMOKE = {"hosts": 300, "nodes": 5, "rounds": 1, "latency_ms": 1, "cpu_runs": 1}  # --smoke
@@ -193,6 +198,9 @@ class TimedAdc:
         finally:
             self.apply_seconds += time.perf_counter() - started
 
+    def active_unit(self) -> str:
+        return self.driver.active_unit()
+
     async def connect(self, *, within: float) -> None:
         await self.driver.connect(within=within)
 
@@ -232,12 +240,13 @@ async def run_scenario(
     expect_writes: int,
     expect_gets: int,
     result: Round,
+    resync: bool,
 ) -> None:
     before = await mock.requests()
     driver.observe_seconds = driver.apply_seconds = 0.0
     bridge_cpu, mock_cpu = time.process_time(), mock.child.cpu()
     started = time.perf_counter()
-    report = await reconciler.run_once()
+    report = await reconciler.run_once(resync=resync)
     wall = time.perf_counter() - started
     bridge_cpu, mock_cpu = time.process_time() - bridge_cpu, mock.child.cpu() - mock_cpu
     requests = await mock.requests()
@@ -264,6 +273,10 @@ async def run_scenario(
     expect_count(problems, f"{name}: failed writes", 0, sample.failed_writes)
     expect_count(problems, f"{name}: GETs (one per page)", expect_gets, sample.requests["GET"])
     expect_count(problems, f"{name}: config saves", 1 if expect_writes else 0, sample.saves)
+    if name in CHANGES:  # the writes and the save, nothing else
+        expect_count(problems, f"{name}: ADC requests", expect_writes + 1, sample.requests.total())
+    if name == "one host added":
+        expect_count(problems, f"{name}: ADC requests", CHANGE_REQUESTS, sample.requests.total(), at_most=True)
 
 
 async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None], *, keep_observed: bool) -> Round:
@@ -273,8 +286,9 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
     steps: list[tuple[str, ClusterSnapshot | None, int, int]] = [  # scenario, new view, object writes, GETs
         ("cold sync", None, object_count(hosts, nodes), observe_gets(0, 0)),
         ("no-op resync", None, 0, observe_gets(hosts, nodes)),
-        ("one host added", cluster(hosts + 1, nodes), 1, observe_gets(hosts, nodes)),
-        ("one node added", cluster(hosts + 1, nodes + 1), len(PORTS) + 1, observe_gets(hosts + 1, nodes)),
+        ("one host added", cluster(hosts + 1, nodes), 1, 0),
+        ("one node added", cluster(hosts + 1, nodes + 1), len(PORTS) + 1, 0),
+        ("resync after the changes", None, 0, observe_gets(hosts + 1, nodes + 1)),
     ]
     async with mock_adc(args.latency_ms, cpus[0]) as mock:
         config = bench_settings(mock.url, args.concurrency)
@@ -293,8 +307,9 @@ async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None
             for name, view, writes, gets in steps:
                 if view is not None:
                     source.view = view
+                resync = name not in CHANGES  # the cold sync reads anyway: nothing is kept yet
                 await run_scenario(
-                    name, mock, reconciler, driver, expect_writes=writes, expect_gets=gets, result=result
+                    name, mock, reconciler, driver, expect_writes=writes, expect_gets=gets, result=result, resync=resync
                 )
                 if name == "no-op resync" and keep_observed:
                     result.observed = driver.last_observed

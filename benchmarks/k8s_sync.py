@@ -544,7 +544,8 @@ def latency_lines(found: Latencies) -> list[str]:
         f"| 201 to domain seen in the change log (10 ms polls) | {statistics.median(seen):.3f} "
         f"| {percentile(seen, 0.9):.3f} | {percentile(seen, 0.99):.3f} | {max(seen):.3f} | — |",
         "",
-        f"ADC requests per change (the whole cycle: observe, write, save): median "
+        f"ADC requests per change (the whole cycle: write and save on the ADC state kept since the last "
+        f"read; a resync or a cycle after a failure reads it whole): median "
         f"{statistics.median(totals):.0f} ({by_method}), min {min(totals)}, max {max(totals)}. "
         f"Cycles during the changes: {found.cycles} (one per change expected), mean reconcile duration "
         f"{found.cycle_seconds:.3f} s (the bridge's own histogram; the batch window not included).",

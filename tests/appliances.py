@@ -142,6 +142,10 @@ class Emulated:
     async def login_attempts(self) -> int:
         raise NotImplementedError
 
+    async def read_requests(self) -> int:
+        """API reads the appliance received (logins aside)."""
+        raise NotImplementedError
+
     async def write_requests(self) -> int:
         """Requests the appliance received that may change its configuration, faulted ones included
         (a BIG-IP's token logins and logouts aside)."""
@@ -294,6 +298,10 @@ class ReferenceAppliance(Emulated):
         # The mock counts requests by method: every POST, read by the tests while a refused login
         # keeps the bridge from creating anything.
         return int((await self.control("GET", "stats"))["requests"].get("POST", 0))
+
+    async def read_requests(self) -> int:
+        """API reads: every GET the appliance received."""
+        return int((await self.control("GET", "stats"))["requests"].get("GET", 0))
 
     async def write_requests(self) -> int:
         """Logins included: the appliance counts requests by method only."""
@@ -469,6 +477,11 @@ class BigipAppliance(Emulated):
 
     async def login_attempts(self) -> int:
         return int((await self.control("GET", "stats"))["paths"].get("POST /mgmt/shared/authn/login", 0))
+
+    async def read_requests(self) -> int:
+        """API reads: every GET of ``/mgmt/tm/`` (the failover status included)."""
+        paths = (await self.control("GET", "stats"))["paths"]
+        return sum(int(count) for path, count in paths.items() if path.startswith("GET /mgmt/tm/"))
 
     async def write_requests(self) -> int:
         paths = (await self.control("GET", "stats"))["paths"]

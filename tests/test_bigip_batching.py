@@ -26,6 +26,7 @@ from adcbridge.adc import open_adc
 from adcbridge.adc.applying import ApplyReport
 from adcbridge.adc.bigip import BIGIP_WIRE, BigipDriver
 from adcbridge.adc.bigip.batching import COORDINATION
+from adcbridge.adc.bigip.units import Units
 from adcbridge.adc.client import AdcClient, Credentials
 from adcbridge.adc.contract import Adc, AdcInfo
 from adcbridge.config import Settings
@@ -112,6 +113,10 @@ async def test_a_cold_sync_goes_in_transactions_of_batch_size_one_level_at_a_tim
     )
 
 
+# The failover status of an active unit, as ``GET /mgmt/tm/cm/failover-status`` answers it.
+ACTIVE = {"entries": {"status": {"nestedStats": {"entries": {"status": {"description": "ACTIVE"}}}}}}
+
+
 class RaceBeforeApply:
     """The bridge's ADC, with someone else's writes landing between its observation and its apply."""
 
@@ -132,6 +137,9 @@ class RaceBeforeApply:
 
     async def describe(self) -> AdcInfo:
         return await self._adc.describe()
+
+    def active_unit(self) -> str:
+        return self._adc.active_unit()
 
 
 @asynccontextmanager
@@ -274,6 +282,8 @@ async def test_a_transaction_that_does_not_say_completed_is_sent_again_one_opera
             return httpx.Response(200, json=opened)
         if path.startswith("/mgmt/tm/transaction/"):
             return httpx.Response(200, json=committed)
+        if path == "/mgmt/tm/cm/failover-status":  # read before writing
+            return httpx.Response(200, json=ACTIVE)
         if request.method == "POST" and path == "/mgmt/tm/ltm/node":
             name = json.loads(request.content)["name"]
             (queued if COORDINATION in request.headers else direct).append(name)
@@ -284,8 +294,9 @@ async def test_a_transaction_that_does_not_say_completed_is_sent_again_one_opera
         config.adc, lambda: Credentials("u", "p"), wire=BIGIP_WIRE, transport=httpx.MockTransport(answer)
     )
     async with client:
+        unit = Units({"https://bigip.test": client}, timeout=2.0)
         driver = BigipDriver(
-            client, owner_of(config), partition=PARTITION, page_size=10, concurrency=2, save_config=False, batch_size=10
+            unit, owner_of(config), partition=PARTITION, page_size=10, concurrency=2, save_config=False, batch_size=10
         )
         nodes = [adc_node(f"k8s-c1-node-{index}", f"10.0.0.{index}") for index in (1, 2)]
         report = await driver.apply(Plan(tuple(Operation(Action.CREATE, item) for item in nodes)))

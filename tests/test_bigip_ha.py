@@ -36,7 +36,7 @@ from tests.bigip_bridge import native
 from tests.bigip_fixtures import BIGIP_PASSWORD, BIGIP_USER, PARTITION, Unit, trust
 from tests.builders import node, settings
 from tests.live import until
-from tests.test_bridge_against_mock import StaticSource, cluster
+from tests.test_bridge_against_mock import NODES, StaticSource, cluster
 from tests.test_config_fuzz import run_cli
 
 GROUP = "pair-group"
@@ -176,6 +176,38 @@ async def test_no_write_reaches_the_standby_of_a_pair(tmp_path: Path) -> None:
         assert "sys/config" in kinds
 
 
+async def test_a_change_cycle_reads_the_role_first_and_writes_nothing_after_a_silent_failover(tmp_path: Path) -> None:
+    """A change cycle plans on the state the bridge kept since its last read (of unit a). A failover
+    that no error showed: the status read before writing finds b active, and the cycle writes
+    nothing (a standby would accept it; b was not read). The next cycle reads b whole and writes there."""
+    async with units(2, tmp_path) as (a, b):
+        config = ha_settings([a, b], tmp_path)
+        source = StaticSource(cluster())
+        async with open_adc(config, Metrics()) as adc:
+            reconciler = Reconciler(config, source, adc, Metrics())
+            assert (await reconciler.run_once()).converged
+            written_to_a, reads = len(await a.changes()), await a.status_reads()
+            source.view = cluster(nodes=[*NODES, node("node-4", "10.0.0.4")])
+            assert (await reconciler.run_once()).converged  # a change cycle: only the status is read
+            assert await a.status_reads() == reads + 1
+            assert len(await a.changes()) > written_to_a
+            written_to_a = len(await a.changes())
+
+            await a.role("standby")
+            await b.role("active")
+            source.view = cluster(nodes=[*NODES, node("node-4", "10.0.0.4"), node("node-5", "10.0.0.5")])
+            refused = await reconciler.run_once()
+            assert f"the active BIG-IP unit is now {b.url}" in refused.error
+            assert len(await a.changes()) == written_to_a
+            assert await b.changes() == []
+
+            again = await reconciler.run_once()
+            assert again.converged, again.error
+            assert adc.active_unit() == b.url
+        assert len(await a.changes()) == written_to_a
+        assert len(await b.virtuals()) == 2
+
+
 async def test_when_no_unit_is_active_the_cycle_fails_without_writing_and_recovers(tmp_path: Path) -> None:
     async with units(2, tmp_path) as (a, b):
         await a.role("standby")
@@ -264,10 +296,12 @@ async def test_the_failover_status_is_read_at_each_observe_and_after_an_error_no
         config = ha_settings([a, b], tmp_path)
         async with open_adc(config, Metrics()) as adc:
             reconciler = Reconciler(config, StaticSource(cluster()), adc, Metrics())
-            assert (await reconciler.run_once()).converged  # a dozen writes, one status read per unit
-            assert (await a.status_reads(), await b.status_reads()) == (1, 1)
-            assert (await reconciler.run_once()).converged  # a resync reads it again
+            assert (await reconciler.run_once()).converged  # a dozen writes: read at the observe, again to write
             assert (await a.status_reads(), await b.status_reads()) == (2, 2)
+            assert (await reconciler.run_once()).converged  # nothing to write on the state kept: not read
+            assert (await a.status_reads(), await b.status_reads()) == (2, 2)
+            assert (await reconciler.run_once(resync=True)).converged  # a resync reads it again
+            assert (await a.status_reads(), await b.status_reads()) == (3, 3)
 
         clients = {
             member.url: AdcClient(config.adc, _credentials, wire=BIGIP_WIRE, url=member.url) for member in (a, b)
@@ -277,11 +311,11 @@ async def test_the_failover_status_is_read_at_each_observe_and_after_an_error_no
             pool = {"name": "by-hand", "partition": PARTITION}
             await pair.request("POST", "tm/ltm/pool", pool)
             await pair.request("DELETE", f"tm/ltm/pool/~{PARTITION}~by-hand")
-            assert (await a.status_reads(), await b.status_reads()) == (3, 3)  # once, not before each write
+            assert (await a.status_reads(), await b.status_reads()) == (4, 4)  # once, not before each write
             with pytest.raises(AdcRejected):
                 await pair.get(f"tm/ltm/pool/~{PARTITION}~by-hand")
             await pair.get(f"tm/auth/partition/{PARTITION}")
-            assert (await a.status_reads(), await b.status_reads()) == (4, 4)  # again after the error
+            assert (await a.status_reads(), await b.status_reads()) == (5, 5)  # again after the error
         finally:
             for client in clients.values():
                 await client.close()

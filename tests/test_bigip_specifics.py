@@ -85,7 +85,7 @@ async def test_virtual_servers_translate_as_adc_snat_says_and_a_change_by_hand_i
         name = sorted(virtuals)[0]
         uri = f"/mgmt/tm/ltm/virtual/~{PARTITION}~{name}"
         await unit.ok("PATCH", uri, {"sourceAddressTranslation": {"type": other}})
-        repaired = await bridge.cycle()
+        repaired = await bridge.cycle(resync=True)
         assert repaired.converged
         assert repaired.plan is not None
         assert [(op.action.value, op.obj.key) for op in repaired.plan.operations] == [("update", name)]

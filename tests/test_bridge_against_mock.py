@@ -64,10 +64,11 @@ class Bridge:
         self.source = source
         self.metrics = metrics
 
-    async def cycle(self, view: ClusterSnapshot | None = None) -> CycleReport:
+    async def cycle(self, view: ClusterSnapshot | None = None, *, resync: bool = False) -> CycleReport:
+        """One cycle; ``resync``: one that reads the whole appliance (a change cycle plans on what it kept)."""
         if view is not None:
             self.source.view = view
-        return await self.reconciler.run_once()
+        return await self.reconciler.run_once(resync=resync)
 
     def sample(self, name: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(name, labels)
@@ -255,7 +256,7 @@ async def test_drift_is_repaired_on_the_next_resync(appliance: Emulated) -> None
         assert drifted.vservers[f"k8s-c1-{VIP4}-80-tcp"] == (f"{VIP4}:80", "k8s-c1-443-tcp")
         assert drifted.pools["k8s-c1-443-tcp"] == "lc"
         assert drifted.names.get("shop.example.com") != (VIP4,)
-        report = await bridge.cycle()
+        report = await bridge.cycle(resync=True)
         assert report.converged
         assert await appliance.summary() == before
         assert bridge.sample("adcbridge_drift_repairs_total", kind="member") == 2
@@ -440,7 +441,7 @@ async def test_rejected_hosts_are_counted_by_reason_and_neither_degrade_nor_bloc
         assert bridge.sample("adcbridge_degraded") == 0
         if appliance.publishes:  # a name held by someone else is in the way
             await appliance.take_name("other.example.com")
-            assert not (await bridge.cycle()).converged
+            assert not (await bridge.cycle(resync=True)).converged
             assert bridge.sample("adcbridge_rejected_hosts", reason="conflict") == 1
         assert (await bridge.cycle(cluster())).converged
         assert {

@@ -48,6 +48,9 @@ class RecordingAdc:
     async def describe(self) -> AdcInfo:
         return AdcInfo("test", "active")
 
+    def active_unit(self) -> str:
+        return ""
+
 
 def test_the_reference_dialect_manages_every_kind_and_refuses_nothing() -> None:
     config = settings()

@@ -369,6 +369,76 @@ async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, diale
         assert await deletes(cluster, edited) == set()
 
 
+@DIALECTS
+async def test_drift_between_two_change_cycles_is_repaired_at_the_next_resync(tmp_path: Path, dialect: str) -> None:
+    """A change cycle plans on the state the bridge kept since its last read: it does not see drift
+    made since, and must not make it worse; the resync reads the appliance and repairs it."""
+    async with (
+        matrix(tmp_path, dialect=dialect) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+        for method, path, body in DRIFT[dialect]:
+            await cluster.admin(method, path, body)
+        edited = await cluster.last_change()
+        await cluster.kube_call("POST", "/api/v1/nodes", manifests.node(*NODE_D))  # a change: creates only
+
+        expected = Expected(nodes=(*NODE_IPS.items(), NODE_D))
+        await assert_settled(
+            cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=edited, seconds=RESYNC + 5
+        )
+        assert await cluster.metric_sum(bridge, "adcbridge_drift_repairs_total") >= 5
+        assert await deletes(cluster, edited) == set()
+        refused = [change for change in await cluster.adc_changes(edited) if not cluster.succeeded(change)]
+        assert refused == [], "a write on stale facts, refused by the appliance"
+
+
+# Node creates, applied by the appliance but answered with a reset, on every attempt until the
+# bridge's operation deadline (1 s): the write fails though it was done.
+LOST_ANSWERS = {
+    "reference": {"kind": "reset", "path": "/adc/v3.0/slb/node", "methods": ["POST"], "after_apply": True},
+    "bigip": {"kind": "reset", "path": "/mgmt/tm/ltm/node", "methods": ["POST"], "after_apply": True},
+}
+
+
+@DIALECTS
+async def test_a_write_whose_answer_was_lost_is_read_back_by_the_next_cycle(tmp_path: Path, dialect: str) -> None:
+    """The bridge cannot know whether a write it got no answer to was done: it drops the state it
+    kept, and the next cycle, even one for a change, reads the appliance. It finds the node there
+    and creates the rest (its members, skipped for want of it): no second create, no error loop.
+    The resync period is long here, so that only that rule makes the next cycle read."""
+    env = MATRIX_ENV | {"ADCBRIDGE_ADC__OPERATION_DEADLINE": "1", "ADCBRIDGE_RECONCILE__RESYNC_SECONDS": "120"}
+    async with (
+        matrix(tmp_path, dialect=dialect) as (cluster, foreign),
+        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=env | cluster.dialect_env) as bridge,
+    ):
+        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
+        mark = await cluster.last_change()
+        await cluster.mock("POST", "faults", {"rules": [LOST_ANSWERS[dialect]], "seed": 7})
+        await cluster.kube_call("POST", "/api/v1/nodes", manifests.node(*NODE_D))
+
+        async def failed_once() -> bool:
+            return await cluster.metric_sum(bridge, "adcbridge_operations_total", result="failed") >= 1
+
+        await until(failed_once, seconds=10, what="the node's create failing for want of an answer")
+        await cluster.mock("DELETE", "faults")
+        cleared = await cluster.last_change()
+        assert [c for c in await cluster.adc_changes(mark) if _node_d(c) and cluster.succeeded(c)], "never applied"
+        await cluster.create_ingress("late", "shop", "late.example.com")  # the next cycle: a change
+
+        expected = Expected(hosts=PUBLISHED | {"late.example.com"}, nodes=(*NODE_IPS.items(), NODE_D))
+        await assert_settled(cluster, expected=[expected], foreign=foreign, bridges=[bridge], since=mark, resync=False)
+        created = [c for c in await cluster.adc_changes(mark) if _node_d(c) and cluster.succeeded(c)]
+        assert len(created) == 1, f"the node created more than once: {created}"
+        assert [c for c in await cluster.adc_changes(cleared) if _node_d(c)] == [], "created again: a stale plan"
+        assert await deletes(cluster, mark) == set()
+
+
+def _node_d(change: dict[str, Any]) -> bool:
+    """A create of node-d itself (not of its members)."""
+    return change["method"] == "POST" and change["kind"] in ("slb/node", "ltm/node") and "node-d" in change["name"]
+
+
 # ---------------------------------------------------------------------------- 5. standby and failover
 
 

@@ -125,7 +125,7 @@ async def test_readiness_follows_the_cycles(mock_adc: MockADC, adc: Appliance) -
                 await adc.ok(
                     "POST", "dns/domain", {"name": "taken.example.com", "type": "A", "addresses": ["203.0.113.9"]}
                 )
-                conflicted = await bridge.cycle(cluster(hosts=[*HOSTS, "taken.example.com"]))
+                conflicted = await bridge.cycle(cluster(hosts=[*HOSTS, "taken.example.com"]), resync=True)
                 assert conflicted.plan is not None
                 assert conflicted.plan.conflicts
                 assert not conflicted.converged
@@ -150,7 +150,7 @@ async def test_readiness_goes_stale_without_a_recent_successful_cycle(mock_adc: 
         fake.now += 0.5
         assert readiness(bridge.reconciler, config) == (False, "no successful cycle in the last 31 s: see the log")
         await adc.control("POST", "faults", ADC_500)
-        failed = await bridge.cycle()
+        failed = await bridge.cycle(resync=True)
         ready, reason = readiness(bridge.reconciler, config)
         assert (ready, reason) == (False, f"no successful cycle in the last 31 s: {failed.error}")
         assert "500" in reason

@@ -7,9 +7,12 @@ one unit or each unit of a pair; every unit has a session of its own (one ``AdcC
 token is good only on the unit that issued it), and ``Units`` sends every call, reads included, to
 the unit last read as active.
 
-When the role (the failover status) is read: at start and at every full observe (the reconciler's resync:
-one GET per unit a cycle), and after any error (a failover often shows as one: a unit that stops
-answering, a refused write), never before each write. Each unit is asked once; only when none of
+When the role (the failover status) is read: at start and at every full observe (the reconciler's
+resync), before the writes of every cycle that writes (``check``: one GET per unit, concurrently; the
+reconciler may have planned on the state it kept since its last read, and a standby may accept
+writes silently, so a failover between two resyncs must not be learnt from its side effects), and
+after any error (a failover often shows as one: a unit that stops answering, a refused write),
+never before each write. Each unit is asked once; only when none of
 them answered active are the ones that failed transiently (a 503 burst, a reset) asked again, with
 the retries of any call but only for the status read's timeout (``adc.timeout``): a fault on that
 read does not cost a cycle, and a unit of a pair that is down costs one at most two timeouts.
@@ -75,6 +78,22 @@ class Units:
         self.roles: dict[str, str] = {}  # URL -> what its last status read said
         self._known = False  # False: read the failover status before the next call
         self._lock = asyncio.Lock()
+
+    async def check(self) -> str:
+        """Read the role of every unit now; the active unit's URL (``AdcStandby`` when there is none)."""
+        self.forget()
+        await self._active_client()
+        return self.active
+
+    async def confirm(self) -> None:
+        """Before a cycle's writes: read the roles, and write nothing to another unit than the one
+        the plan was made from (the one last read): ``AdcStandby``, and the next cycle reads it whole."""
+        planned_on = self.active  # "" before any read: nothing to compare with
+        active = await self.check()
+        if planned_on and active != planned_on:
+            raise AdcStandby(
+                f"the active {self._appliance} unit is now {active}; nothing written before it is read whole"
+            )
 
     def forget(self) -> None:
         """Read the failover status again before the next call (a resync, an error)."""

@@ -160,6 +160,7 @@ class AcosDriver:
     # ------------------------------------------------------------------ apply
 
     async def apply(self, plan: Plan) -> ApplyReport:
+        await self._units.confirm()  # change cycles plan on the kept state: is the unit still active?
         report = ReportBuilder()
         step = _Step(self, plan)
         await run_levels(plan.operations, step.execute, concurrency=self._concurrency, report=report)

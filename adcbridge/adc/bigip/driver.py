@@ -21,7 +21,10 @@ status: "Changes Pending" (the group did not take our changes) is logged and cou
 the cycle.
 
 Every call goes through ``Units`` (``units.py``) to the active unit of an HA pair; each observe
-is a resync, so it reads the failover status again first.
+is a resync, so it reads the failover status again first. Each apply reads it too (the reconciler
+may have planned on the state it kept since its last read, seconds or minutes ago), and writes
+nothing if another unit is active now than at that read: the plan was made against the other
+unit's objects, so the cycle fails (transient) and the next one reads the new unit whole.
 """
 
 from __future__ import annotations
@@ -175,6 +178,7 @@ class BigipDriver:
     # ------------------------------------------------------------------ apply
 
     async def apply(self, plan: Plan) -> ApplyReport:
+        await self._units.confirm()  # change cycles plan on the kept state: is the unit still active?
         report = ReportBuilder()
         batches = Batches(
             self._units, size=self._batch_size, concurrency=self._concurrency, write=self._write, execute=self._execute

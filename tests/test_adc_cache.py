@@ -1,0 +1,373 @@
+"""The ADC's state kept between cycles (``adc/caching.py``): what a change cycle reads, and when
+the whole appliance is read again.
+
+The rules, each tested here by what reaches the emulated appliance (its request counters and
+change log), for every dialect: a change cycle reads nothing (a BIG-IP's failover status aside)
+and writes only the difference; what the bridge keeps after its writes is what a fresh read gives,
+so the resync after a change writes nothing; the whole appliance is read again at the resync
+period, after a write not known to be done (failed, or applied with its answer lost), after a
+failed cycle, after a failover and when the loop starts; in dry run nothing is kept as written.
+The pure part (``after``, ``StateCache``) is tested by tables at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adcbridge import reconciler as reconciler_module
+from adcbridge.adc import Adc, AdcInfo, ApplyReport, OperationResult, open_adc
+from adcbridge.adc.caching import StateCache, after
+from adcbridge.metrics import Metrics
+from adcbridge.model import Action, AdcObject, AdcState, Operation, Plan
+from adcbridge.reconciler import Reconciler
+from tests.appliances import DIALECTS, Emulated, emulated
+from tests.builders import HTTP, adc_domain, adc_member, adc_node, adc_pool, node, service, snapshot
+from tests.live import until
+from tests.test_bridge_against_mock import HOSTS, NODES, Bridge, StaticSource, cluster, running, running_with
+
+STATUS_READS = {"reference": 0, "bigip": 1}  # a BIG-IP reads its failover status before writing
+DOMAIN_POSTS = {"reference": "/adc/v3.0/dns/domain", "bigip": "/mgmt/tm/gtm/wideip/a"}
+NEW = "new.example.com"
+
+
+@pytest.fixture(params=DIALECTS)
+def emulator(request: pytest.FixtureRequest, tmp_path: Path) -> Emulated:
+    return emulated(request.param, request, tmp_path)
+
+
+@pytest.fixture
+async def appliance(emulator: Emulated) -> Emulated:
+    await emulator.prepare()
+    return emulator
+
+
+async def fresh_read(appliance: Emulated) -> AdcState:
+    """What a new session reads from the appliance now."""
+    async with open_adc(appliance.settings(), Metrics()) as adc:
+        return await adc.observe()
+
+
+async def counted(appliance: Emulated, bridge: Bridge, **kwargs: Any) -> tuple[int, int, Any]:
+    """One cycle: (reads, writes that reached the appliance, its report)."""
+    reads, seq = await appliance.read_requests(), await appliance.last_seq()
+    report = await bridge.cycle(**kwargs)
+    return await appliance.read_requests() - reads, len(await appliance.writes_since(seq)), report
+
+
+# ---------------------------------------------------------------------------- change cycles
+
+
+async def test_a_change_cycle_that_creates_reads_nothing_and_keeps_what_a_fresh_read_gives(
+    appliance: Emulated,
+) -> None:
+    async with running(appliance, cluster()) as bridge:
+        assert (await bridge.cycle()).converged
+        added = cluster(hosts=[*HOSTS, NEW], nodes=[*NODES, node("node-4", "10.0.0.4")])
+        reads, writes, report = await counted(appliance, bridge, view=added)
+        assert report.converged, report.error
+        assert reads == STATUS_READS[appliance.dialect]
+        assert writes == 4  # the name, the node and its two members
+        assert bridge.reconciler.adc_cache.state == await fresh_read(appliance)
+
+        reads, writes, report = await counted(appliance, bridge, resync=True)
+        assert reads > 0
+        assert report.plan is not None
+        assert report.plan.empty
+        assert writes == 0
+
+
+async def test_a_change_cycle_that_updates_or_deletes_reads_the_adc_first(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
+        await bridge.cycle()
+        fewer = cluster(hosts=HOSTS[1:], nodes=NODES[1:])
+        reads, writes, report = await counted(appliance, bridge, view=fewer)
+        assert report.converged, report.error
+        assert reads > STATUS_READS[appliance.dialect]
+        assert writes >= 2  # a name and a node with its members deleted
+        assert bridge.reconciler.adc_cache.state == await fresh_read(appliance)
+
+        # One port fewer: a pool deleted, and its members with it (no delete is sent for them).
+        one_port = snapshot(service_=service(HTTP), nodes=NODES[1:], hosts=tuple(HOSTS[1:]))
+        reads, writes, report = await counted(appliance, bridge, view=one_port)
+        assert report.converged, report.error
+        assert writes > 0
+        assert bridge.reconciler.adc_cache.state == await fresh_read(appliance)
+
+
+async def test_drift_between_two_change_cycles_waits_for_the_resync_and_is_not_made_worse(
+    appliance: Emulated,
+) -> None:
+    async with running(appliance, cluster()) as bridge:
+        await bridge.cycle()
+        before = await appliance.summary()
+        await appliance.drop_member("k8s-c1-80-tcp", "k8s-c1-node-2:30080")
+        await appliance.disable_node("k8s-c1-node-3")
+        await appliance.spoil_name("shop.example.com")
+        drifted = await appliance.summary()
+        seq = await appliance.last_seq()
+        report = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
+        assert report.converged  # by what it kept: the drift is not known until the resync reads it
+        assert [(w.action, w.kind, w.name) for w in await appliance.writes_since(seq)] == [("create", "name", NEW)]
+        now = await appliance.summary()
+        assert (now.members, now.nodes, now.pools, now.vservers) == (
+            drifted.members,
+            drifted.nodes,
+            drifted.pools,
+            drifted.vservers,
+        )
+        assert {name: now.names[name] for name in drifted.names} == drifted.names
+
+        repaired = await bridge.cycle(resync=True)
+        assert repaired.converged
+        assert repaired.plan is not None
+        assert len(repaired.plan.operations) == 3
+        final = await appliance.summary()
+        assert (final.members, final.nodes) == (before.members, before.nodes)
+        assert final.names == {**before.names, NEW: final.names[NEW]}
+
+
+async def test_a_name_taken_by_hand_between_two_change_cycles_is_never_deleted(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
+        await bridge.cycle()
+        taken = HOSTS[0]
+        await appliance.take_name(taken)  # ours deleted and made again by an administrator
+        foreign = (await fresh_read(appliance)).domains[taken]
+        assert not foreign.description.startswith("managed-by=adcbridge")
+        reads, writes, report = await counted(appliance, bridge, view=cluster(hosts=HOSTS[1:]))
+        assert reads > STATUS_READS[appliance.dialect]  # a delete is planned on a read of its own cycle
+        assert writes == 0
+        assert report.converged
+        assert (await fresh_read(appliance)).domains[taken] == foreign
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["answer-lost", "not-applied"])
+async def test_a_write_not_known_to_be_done_is_read_back_by_the_next_cycle(appliance: Emulated, applied: bool) -> None:
+    """A create reset by the appliance on every attempt until the operation deadline: applied with
+    its answer lost, or not applied at all. The next cycle (a change cycle, no resync) reads the
+    appliance: it finds the name there and writes nothing, or creates it."""
+    async with running(appliance, cluster(), adc={"operation_deadline": 0.5}) as bridge:
+        await bridge.cycle()
+        path = DOMAIN_POSTS[appliance.dialect]
+        await appliance.faults([{"kind": "reset", "path": path, "methods": ["POST"], "after_apply": applied}])
+        failed = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
+        assert failed.applied is not None
+        assert [r.operation.obj.key for r in failed.applied.failures] == [NEW]
+        assert (NEW in (await appliance.summary()).names) is applied
+        await appliance.clear_faults()
+
+        reads, writes, report = await counted(appliance, bridge)
+        assert report.converged, (report.error, report.applied)
+        assert reads > STATUS_READS[appliance.dialect]
+        assert writes == (0 if applied else 1)
+        assert NEW in (await appliance.summary()).names
+        _, writes, again = await counted(appliance, bridge, resync=True)
+        assert again.plan is not None
+        assert again.plan.empty
+        assert writes == 0
+
+
+# ---------------------------------------------------------------------------- when the whole ADC is read
+
+
+async def test_the_whole_adc_is_read_once_the_last_read_is_a_resync_period_old(appliance: Emulated) -> None:
+    clock = [0.0]
+    async with running(appliance, cluster(), reconcile={"resync_seconds": 30}) as bridge:
+        bridge.reconciler.adc_cache.clock = lambda: clock[0]
+        await bridge.cycle()
+        await appliance.disable_node("k8s-c1-node-3")
+        clock[0] = 29.9
+        reads, writes, _ = await counted(appliance, bridge)
+        assert (reads, writes) == (0, 0)
+        clock[0] = 30.0
+        reads, writes, report = await counted(appliance, bridge)
+        assert reads > 0
+        assert writes == 1  # the drift repaired
+        assert report.converged
+
+
+async def test_a_failed_cycle_makes_the_next_one_read_the_whole_adc(appliance: Emulated) -> None:
+    async with running(appliance, cluster()) as bridge:
+        await bridge.cycle()
+        await appliance.disable_node("k8s-c1-node-3")
+        bridge.source.failure = "API server unreachable"
+        assert not (await bridge.cycle()).ok
+        bridge.source.failure = ""
+        reads, writes, report = await counted(appliance, bridge)
+        assert reads > 0
+        assert writes == 1
+        assert report.converged
+
+
+class FailingOver:
+    """An appliance whose active unit the test names (the reconciler only asks ``active_unit``)."""
+
+    def __init__(self, adc: Adc) -> None:
+        self.adc = adc
+        self.kinds = adc.kinds
+        self.unit = "unit-a"
+
+    async def observe(self) -> AdcState:
+        return await self.adc.observe()
+
+    async def apply(self, plan: Plan) -> ApplyReport:
+        return await self.adc.apply(plan)
+
+    async def connect(self, *, within: float) -> None:
+        await self.adc.connect(within=within)
+
+    async def describe(self) -> AdcInfo:
+        return await self.adc.describe()
+
+    def active_unit(self) -> str:
+        return self.unit
+
+
+async def test_a_failover_makes_the_next_cycle_read_the_whole_adc(appliance: Emulated) -> None:
+    config = appliance.settings()
+    async with open_adc(config, Metrics()) as adc:
+        pair, source, metrics = FailingOver(adc), StaticSource(cluster()), Metrics()
+        bridge = Bridge(Reconciler(config, source, pair, metrics), source, metrics)
+        await bridge.cycle()
+        await appliance.disable_node("k8s-c1-node-3")
+        reads, writes, _ = await counted(appliance, bridge)
+        assert (reads, writes) == (0, 0)
+        pair.unit = "unit-b"
+        reads, writes, report = await counted(appliance, bridge)
+        assert reads > 0
+        assert writes == 1
+        assert report.converged
+
+
+async def test_the_loop_reads_the_whole_adc_when_it_starts_again(appliance: Emulated) -> None:
+    """A replica elected again: another may have written while it was not leading."""
+    async with running(appliance, cluster()) as bridge:
+        await bridge.cycle()
+        await appliance.disable_node("k8s-c1-node-3")
+        reads, before = await appliance.read_requests(), bridge.reconciler.last
+        loop = asyncio.create_task(bridge.reconciler.run_forever())
+
+        async def cycled() -> bool:
+            return bridge.reconciler.last is not before
+
+        try:
+            await until(cycled, what="the loop's first cycle")
+        finally:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+        assert await appliance.read_requests() > reads
+        assert (await appliance.summary()).nodes["k8s-c1-node-3"][1] is True
+
+
+async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
+    appliance: Emulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not one period after the last cycle: change cycles on the kept state must not put drift
+    repair off (a read at 100, a change cycle at 120: the resync is due at 130, not at 150)."""
+    timeouts: list[float] = []
+
+    async def times_out(waited: Any, timeout: float) -> None:  # noqa: ASYNC109 - stands in for asyncio.wait_for
+        waited.close()
+        timeouts.append(timeout)
+        raise TimeoutError
+
+    now = [100.0]
+    async with running(appliance, cluster(), reconcile={"resync_seconds": 30}) as bridge:
+        cache = bridge.reconciler.adc_cache
+        cache.clock = lambda: now[0]
+        await bridge.cycle()
+        now[0] = 120.0
+        changed = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
+        monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
+        assert await bridge.reconciler._wait_for_reason(changed) is False
+    assert timeouts == [10.0]
+
+
+async def test_in_dry_run_nothing_is_kept_as_written(appliance: Emulated) -> None:
+    async with running_with(appliance.settings(dry_run=True), cluster()) as bridge:
+        first = await bridge.cycle()
+        second = await bridge.cycle()
+    assert first.plan is not None
+    assert second.plan is not None
+    assert len(second.plan.operations) == len(first.plan.operations) > 10
+    assert await appliance.changes_since(0) == []
+
+
+# ---------------------------------------------------------------------------- the pure part
+
+
+def test_after_puts_creates_and_updates_removes_deletes_and_a_pools_members_with_it() -> None:
+    pool, other = adc_pool("p1"), adc_pool("p2")
+    members = [adc_member("p1", "n1", 80), adc_member("p1", "n2", 80), adc_member("p2", "n1", 80)]
+    objects: list[AdcObject] = [adc_node("n1", "10.0.0.1"), adc_node("n2", "10.0.0.2"), pool, other, *members]
+    state, kept = AdcState.of(objects), AdcState.of(objects)
+    done = [
+        Operation(Action.DELETE, pool),
+        Operation(Action.UPDATE, adc_node("n1", "10.0.0.1", enable=False), ("enable",)),
+        Operation(Action.CREATE, adc_domain("a.example.com")),
+    ]
+    new = after(state, done)
+    assert set(new.pools) == {"p2"}
+    assert set(new.members) == {members[2].key}
+    assert new.nodes["n1"].enable is False
+    assert set(new.domains) == {"a.example.com"}
+    assert state == kept  # the state a cycle planned on is never changed under it
+
+
+def report(*outcomes: str) -> ApplyReport:
+    domains = [adc_domain(f"{index}.example.com") for index in range(len(outcomes))]
+    return ApplyReport(
+        [OperationResult(Operation(Action.CREATE, d), o) for d, o in zip(domains, outcomes, strict=True)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "unit", "kept"),
+    [
+        (("done", "done"), "a", True),
+        (("done", "failed"), "a", False),
+        (("failed", "skipped"), "a", False),
+        (("done",), "b", False),
+    ],
+)
+def test_a_cycles_writes_are_kept_only_when_all_are_done_on_the_unit_read(
+    outcomes: tuple[str, ...], unit: str, kept: bool
+) -> None:
+    cache = StateCache(60.0, clock=lambda: 0.0)
+    cache.read(AdcState(), "a", at=0.0)
+    cache.wrote(report(*outcomes), unit)
+    assert (cache.current("a") is not None) is kept
+    if kept:
+        assert cache.current("a") == AdcState.of([adc_domain("0.example.com"), adc_domain("1.example.com")])
+
+
+def test_the_kept_state_is_due_for_a_read_at_the_resync_period_on_another_unit_and_when_forgotten() -> None:
+    now = [100.0]
+    cache = StateCache(30.0, clock=lambda: now[0])
+    assert cache.current("") is None  # never read
+    cache.read(AdcState(), "", at=100.0)
+    assert cache.current("") == AdcState()
+    assert cache.current("other") is None
+    now[0] = 129.9
+    assert cache.current("") == AdcState()
+    now[0] = 130.0
+    assert cache.current("") is None
+    cache.read(AdcState(), "", at=130.0)
+    cache.forget()
+    assert cache.current("") is None
+
+
+def test_a_quiet_loop_wakes_to_read_one_resync_period_after_the_last_read() -> None:
+    now = [100.0]
+    cache = StateCache(30.0, clock=lambda: now[0])
+    assert cache.due_in() == 30.0  # nothing kept: a whole period (the next cycle reads anyway)
+    cache.read(AdcState(), "", at=100.0)
+    now[0] = 120.0  # change cycles ran on the kept state since: the resync is still due at 130
+    assert cache.due_in() == 10.0
+    now[0] = 131.0
+    assert cache.due_in() == 0.0
+    cache.forget()  # after a failed write: not at once, again and again
+    assert cache.due_in() == 30.0
