@@ -707,6 +707,11 @@ class AcosAppliance(Emulated):
     async def login_attempts(self) -> int:
         return int((await self.control("GET", "stats"))["paths"].get("POST /axapi/v3/auth", 0))
 
+    async def read_requests(self) -> int:
+        """API reads: every GET of ``/axapi/v3/`` (the unit's role included)."""
+        paths = (await self.control("GET", "stats"))["paths"]
+        return sum(int(count) for path, count in paths.items() if path.startswith("GET /axapi/v3/"))
+
     async def write_requests(self) -> int:
         paths = (await self.control("GET", "stats"))["paths"]
         return sum(
