@@ -29,7 +29,7 @@ from typing import Protocol
 
 from adcbridge.adc import Adc, ApplyReport
 from adcbridge.config import Settings
-from adcbridge.desired import build_desired, owner_of
+from adcbridge.desired import DesiredBuilder, owner_of
 from adcbridge.errors import AdcBridgeError
 from adcbridge.metrics import Metrics
 from adcbridge.model import (
@@ -175,6 +175,7 @@ class Reconciler:
         self._owner = owner_of(settings)
         self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
         self._unfit_since: dict[str, float] = {}
+        self._desired = DesiredBuilder(settings)  # reuses the domains of claims that did not change
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
         self._streak: _FailingStreak | None = None
@@ -203,7 +204,7 @@ class Reconciler:
     async def _cycle(self, report: CycleReport, *, at_once: bool = False) -> None:
         snapshot = await self._source.snapshot()
         report.snapshot = snapshot
-        desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
+        desired = self._desired.build(snapshot, unfit_since=self._unfit_since)
         self._unfit_since = desired.unfit_since
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
