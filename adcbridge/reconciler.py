@@ -179,6 +179,8 @@ class Reconciler:
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
         self._streak: _FailingStreak | None = None
+        self._idle = asyncio.Event()  # set while no cycle runs
+        self._idle.set()
         self.last: CycleReport | None = None
         self.last_success_at: float | None = None
 
@@ -189,6 +191,7 @@ class Reconciler:
         behind it; its deletions wait for the next cycle (see :func:`defer_deletions`)."""
         report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
         began = time.perf_counter()
+        self._idle.clear()
         try:
             await self._cycle(report, at_once=at_once)
         except AdcBridgeError as exc:
@@ -197,9 +200,16 @@ class Reconciler:
         except Exception as exc:  # a bug must not end the loop; it is logged with its traceback
             report.error = f"internal error: {type(exc).__name__}: {exc}"
             self._log_failure(report.error, traceback=True)
+        finally:
+            self._idle.set()
         report.duration = time.perf_counter() - began
         self._finish(report)
         return report
+
+    async def wait_idle(self) -> None:
+        """Return when no cycle runs: what works beside the loop (the resolution check) waits here
+        before each step, so that it gives way to the cycles."""
+        await self._idle.wait()
 
     async def _cycle(self, report: CycleReport, *, at_once: bool = False) -> None:
         snapshot = await self._source.snapshot()
