@@ -106,6 +106,7 @@ def test_the_view_after_any_events_equals_reading_every_object_again(events: lis
         view = cache.snapshot(CONFIG)
         assert view == snapshot_from(_stored(cache), CONFIG, taken_at=1000.0)
         assert builder.build(view) == build_desired(view, CONFIG)
+    assert cache.full_reads == 0  # every snapshot was the view's own, kept up to date event by event
 
 
 @hypothesis_settings(max_examples=100, deadline=None)
@@ -120,6 +121,31 @@ def test_a_fresh_list_equals_reading_every_object_again(
                 mine = [copy.deepcopy(obj) for obj in objects if obj["kind"] == kind and _feed_of(feeds, obj) is feed]
                 cache.replace(feed, mine)
         assert cache.snapshot(CONFIG) == snapshot_from(_stored(cache), CONFIG, taken_at=1000.0)
+    assert cache.full_reads == 0
+
+
+def _hosts_and_orphans(cache: WatchCache) -> tuple[list[str], list[str]]:
+    view = cache.snapshot(CONFIG)
+    assert view == snapshot_from(_stored(cache), CONFIG, taken_at=1000.0)
+    return [claim.host for claim in view.hosts], [f"{r.source.namespace}/{r.source.name}" for r in view.rejections]
+
+
+def test_minions_follow_their_master_across_namespaces_as_it_comes_changes_and_goes() -> None:
+    cache, feeds = _cache()
+    shop, checkout = feeds["Ingress"]
+    minion = k.ingress("pay", "checkout", "a.example.com", mergeable="minion")
+    master = k.ingress("front", "shop", "a.example.com", mergeable="master")
+    cache.apply(checkout, "ADDED", copy.deepcopy(minion))
+    assert _hosts_and_orphans(cache) == ([], ["checkout/pay"])
+    cache.apply(shop, "ADDED", copy.deepcopy(master))
+    assert _hosts_and_orphans(cache) == (["a.example.com"], [])
+    cache.apply(shop, "MODIFIED", k.ingress("front", "shop", "a.example.com"))  # no longer a master
+    assert _hosts_and_orphans(cache) == (["a.example.com"], ["checkout/pay"])
+    cache.apply(shop, "MODIFIED", copy.deepcopy(master))
+    assert _hosts_and_orphans(cache) == (["a.example.com"], [])
+    cache.apply(shop, "DELETED", copy.deepcopy(master))
+    assert _hosts_and_orphans(cache) == ([], ["checkout/pay"])
+    assert cache.full_reads == 0
 
 
 def test_the_same_reference_in_two_feeds_falls_back_to_reading_every_object() -> None:

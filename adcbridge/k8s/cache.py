@@ -74,6 +74,7 @@ class WatchCache:
         self._generation = 0
         self._built: tuple[int, ClusterSnapshot] | None = None
         self._view = ClusterView(kic or KicSettings())
+        self.full_reads = 0  # snapshots for which every object was read again, not the view's (tests)
 
     def add_feed(self, name: str, *, kind: str, api_version: str) -> Feed:
         feed = Feed(name, kind, api_version)
@@ -172,8 +173,10 @@ class WatchCache:
         """The view's snapshot; ``snapshot_from`` over every object while the view cannot stand for it."""
         refs = [ref for feed in self.feeds for ref in feed.refs.values()]
         if self._view.kic != settings.kic or len(self._view) != len(refs) - refs.count(None):
+            self.full_reads += 1
             self._view = self._rebuilt(settings.kic)  # other settings, or an object twice that is now once
         if None in refs or len(self._view) != len(refs):
+            self.full_reads += 1
             return snapshot_from(self._objects(), settings, taken_at=now, complete=self.synced)
         return self._view.snapshot(taken_at=now, complete=self.synced)
 
