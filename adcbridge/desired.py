@@ -71,7 +71,8 @@ def build_desired(
     """The desired ADC objects for ``snapshot``; ``unfit_since`` comes from the previous result."""
     owner = owner_of(settings)
     domains, invalid = desired_domains(snapshot.hosts, settings, owner)
-    return _desired(snapshot, settings, owner, domains=domains, invalid=invalid, unfit_since=unfit_since or {})
+    slb = _desired_slb(snapshot, settings, owner, unfit_since or {})
+    return _desired(snapshot, settings, domains=domains, invalid=invalid, slb=slb)
 
 
 class DesiredBuilder:
@@ -79,6 +80,8 @@ class DesiredBuilder:
     each time: the domains are built from each claim's contribution (a valid host's domain, an
     invalid one's rejection), and each build merges only the claims added or withdrawn since the
     previous snapshot (``changed_claims``); the domains of unchanged claims are reused as they were.
+    The SLB objects are reused while the KIC Service, the nodes and the endpoints are the same and no
+    node is unfit (with one unfit, the time decides whether it still drains).
     The result equals ``build_desired``'s for the same snapshot (tests/test_cluster_view.py).
 
     Claims count as a multiset (a name stays while any valid claim names it), so the result does not
@@ -97,20 +100,23 @@ class DesiredBuilder:
         self._names: list[str] = []  # sorted
         self._domains: dict[str, AdcDomain] = {}  # as last handed out: never changed afterwards
         self._rejections: tuple[Rejection, ...] = ()
+        self._slb: tuple[object, _Slb] | None = None  # (what it was built from, the SLB objects)
 
     def build(self, snapshot: ClusterSnapshot, *, unfit_since: Mapping[str, float] | None = None) -> DesiredState:
         removed, added = changed_claims(self._claims, snapshot.hosts)
         if removed or added:
             self._merge(removed, added)
         self._claims = snapshot.hosts
-        return _desired(
-            snapshot,
-            self._settings,
-            self._owner,
-            domains=self._domains,
-            invalid=self._rejections,
-            unfit_since=unfit_since or {},
-        )
+        slb = self._slb_for(snapshot, unfit_since or {})
+        return _desired(snapshot, self._settings, domains=self._domains, invalid=self._rejections, slb=slb)
+
+    def _slb_for(self, snapshot: ClusterSnapshot, unfit_since: Mapping[str, float]) -> _Slb:
+        inputs = (snapshot.service, snapshot.nodes, snapshot.endpoint_nodes)
+        if self._slb is not None and not unfit_since and not self._slb[1].unfit_since and self._slb[0] == inputs:
+            return self._slb[1]
+        slb = _desired_slb(snapshot, self._settings, self._owner, unfit_since)
+        self._slb = (inputs, slb)
+        return slb
 
     def _merge(self, removed: list[HostClaim], added: list[HostClaim]) -> None:
         domains = dict(self._domains)
@@ -206,13 +212,11 @@ def _claim_order(claim: HostClaim) -> tuple[str, str, str, str]:
 def _desired(
     snapshot: ClusterSnapshot,
     settings: Settings,
-    owner: Owner,
     *,
     domains: dict[str, AdcDomain],
     invalid: tuple[Rejection, ...],
-    unfit_since: Mapping[str, float],
+    slb: _Slb,
 ) -> DesiredState:
-    slb = _desired_slb(snapshot, settings, owner, unfit_since)
     adc_dns = "adc" in settings.dns.targets
     on_adc = domains if adc_dns else {}
     objects = AdcState(domains=on_adc)

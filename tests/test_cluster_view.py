@@ -68,8 +68,16 @@ OBJECTS = st.one_of(INGRESSES, VIRTUAL_SERVERS, NODES, CLASSES, SLICES, SERVICES
 EVENTS = st.lists(st.tuples(st.sampled_from(["put", "put", "delete"]), OBJECTS), max_size=25)
 
 
-def _cache() -> tuple[WatchCache, dict[str, list[Feed]]]:
-    cache = WatchCache(clock=lambda: 1000.0, kic=CONFIG.kic)
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _cache(clock: Clock | None = None) -> tuple[WatchCache, dict[str, list[Feed]]]:
+    cache = WatchCache(clock=clock or Clock(), kic=CONFIG.kic)
     feeds: dict[str, list[Feed]] = {}
     for kind, api_version, scopes in (
         ("Service", "v1", [""]),
@@ -99,13 +107,17 @@ def _stored(cache: WatchCache) -> list[dict[str, Any]]:
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(EVENTS)
 def test_the_view_after_any_events_equals_reading_every_object_again(events: list[tuple[str, dict[str, Any]]]) -> None:
-    cache, feeds = _cache()
-    builder = DesiredBuilder(CONFIG)
+    clock = Clock()
+    cache, feeds = _cache(clock)
+    builder, carried = DesiredBuilder(CONFIG), {}
     for action, obj in events:
+        clock.now += 100  # an unfit node drains for drain_grace_seconds (300) from when it was first seen
         cache.apply(_feed_of(feeds, obj), "DELETED" if action == "delete" else "MODIFIED", copy.deepcopy(obj))
         view = cache.snapshot(CONFIG)
-        assert view == snapshot_from(_stored(cache), CONFIG, taken_at=1000.0)
-        assert builder.build(view) == build_desired(view, CONFIG)
+        assert view == snapshot_from(_stored(cache), CONFIG, taken_at=clock.now)
+        desired = builder.build(view, unfit_since=carried)
+        assert desired == build_desired(view, CONFIG, unfit_since=carried)
+        carried = desired.unfit_since
     assert cache.full_reads == 0  # every snapshot was the view's own, kept up to date event by event
 
 
