@@ -642,7 +642,10 @@ class ClusterView:
     def _claim(self, ref: ObjectRef, claims: tuple[HostClaim, ...]) -> None:
         self._claims_of[ref] = claims
         for claim in claims:
-            bisect.insort(self._claims, claim, key=_claim_order)
+            if self._claims and _claim_order(claim) < _claim_order(self._claims[-1]):
+                bisect.insort(self._claims, claim, key=_claim_order)
+            else:  # the common case of a list in name order: no search
+                self._claims.append(claim)
         if claims:
             self._built.pop("hosts", None)
 
