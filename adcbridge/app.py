@@ -216,6 +216,8 @@ class Service:
                 after_cycle=self._reporter(verification),
                 zones=zone_target(self.settings),
             )
+            if verification is not None:
+                verification.give_way_to(reconciler.wait_idle)  # no queries while a cycle runs
             complete = (lambda: live.source.cache.synced) if live else (lambda: True)
             self.readiness = lambda: readiness(reconciler, self.settings, elector, complete, adc.active_unit)
             server = HealthServer(self.settings.server.listen, metrics, self.readiness)

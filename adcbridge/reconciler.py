@@ -33,7 +33,7 @@ from typing import Protocol
 from adcbridge.adc import Adc, ApplyReport
 from adcbridge.adc.caching import StateCache
 from adcbridge.config import Settings
-from adcbridge.desired import build_desired, owner_of
+from adcbridge.desired import DesiredBuilder, owner_of
 from adcbridge.errors import AdcBridgeError
 from adcbridge.metrics import Metrics
 from adcbridge.model import (
@@ -179,10 +179,13 @@ class Reconciler:
         self._owner = owner_of(settings)
         self._limits = DeleteLimits(settings.limits.max_deletes, settings.limits.max_delete_percent)
         self._unfit_since: dict[str, float] = {}
+        self._desired = DesiredBuilder(settings)  # reuses the domains of claims that did not change
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
         self._streak: _FailingStreak | None = None
         self.adc_cache = StateCache(settings.reconcile.resync_seconds)  # the ADC between full reads
+        self._idle = asyncio.Event()  # set while no cycle runs
+        self._idle.set()
         self.last: CycleReport | None = None
         self.last_success_at: float | None = None
 
@@ -194,6 +197,7 @@ class Reconciler:
         read the whole ADC even if the state kept since the last read is still good."""
         report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
         began = time.perf_counter()
+        self._idle.clear()
         try:
             await self._cycle(report, at_once=at_once, resync=resync)
         except AdcBridgeError as exc:
@@ -207,14 +211,21 @@ class Reconciler:
         except BaseException:  # cancelled, perhaps in the middle of writing: what the ADC holds is unknown
             self.adc_cache.forget()
             raise
+        finally:
+            self._idle.set()
         report.duration = time.perf_counter() - began
         self._finish(report)
         return report
 
+    async def wait_idle(self) -> None:
+        """Return when no cycle runs: what works beside the loop (the resolution check) waits here
+        before each step, so that it gives way to the cycles."""
+        await self._idle.wait()
+
     async def _cycle(self, report: CycleReport, *, at_once: bool = False, resync: bool = False) -> None:
         snapshot = await self._source.snapshot()
         report.snapshot = snapshot
-        desired = build_desired(snapshot, self._settings, unfit_since=self._unfit_since)
+        desired = self._desired.build(snapshot, unfit_since=self._unfit_since)
         self._unfit_since = desired.unfit_since
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 
 from adcbridge.config import Settings, split_host_port
-from adcbridge.dns.verify import REASONS, NameCheck, Verifier, VerifyReport, parse_servers
+from adcbridge.dns.verify import REASONS, Gate, NameCheck, Verifier, VerifyReport, parse_servers
 from adcbridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,11 @@ def verifier_for(settings: Settings) -> Verifier:
 
 
 def to_ask(expected: Expected, answered: Expected, *, full: bool) -> dict[str, tuple[str, ...]]:
-    """The names a check asks: all of them when ``full``, else those not answered with these addresses."""
-    return {name: addresses for name, addresses in expected.items() if full or answered.get(name) != addresses}
+    """The names a check asks: all of them when ``full``, else those not answered with these addresses
+    (by name; a set difference, as after a change cycle the answer is a few names of 10,000)."""
+    if full:
+        return dict(expected)
+    return dict(sorted(expected.items() - answered.items()))
 
 
 class Verification:
@@ -109,10 +112,15 @@ class Verification:
         self._latest: Expected | None = None  # the newest request, not yet started
         self._answered: dict[str, tuple[str, ...]] = {}  # name -> the addresses every server answered for
         self._full_at: float | None = None  # when the last full check started
+        self._published: set[str] = set()  # the names of the last request
         self._states: dict[tuple[str, str], NameCheck] = {}  # (name, server) -> its latest check
         self._silent: dict[str, str] = {}  # servers that did not answer the last run that asked them
         self._logged: dict[tuple[str, str], str] = {}  # (name, server) -> the reason last logged
         self.last: VerifyReport | None = None  # the last run's report (of the names it asked)
+
+    def give_way_to(self, gate: Gate) -> None:
+        """Await ``gate`` before each query (the service: until no cycle runs)."""
+        self._verifier.gate = gate
 
     def start(self, expected: Expected) -> None:
         """Check these names (those that changed) now, or right after the run in progress."""
@@ -138,11 +146,12 @@ class Verification:
             now = self._clock()
             full = self._full_at is None or now - self._full_at >= self._full_every
             asking = to_ask(expected, self._answered, full=full)
-            self._forget(expected)
+            forgot = self._forget(expected)
             if full:
                 self._full_at = now
             if not asking:
-                self._count()
+                if forgot:
+                    self._count()
                 continue
             try:
                 report = await self._verifier.verify(asking)
@@ -151,11 +160,16 @@ class Verification:
                 return
             self._record(asking, report)
 
-    def _forget(self, expected: Expected) -> None:
-        """Names no longer published leave the state (and the metrics)."""
-        self._answered = {name: addresses for name, addresses in self._answered.items() if name in expected}
-        self._states = {key: check for key, check in self._states.items() if key[0] in expected}
-        self._logged = {key: reason for key, reason in self._logged.items() if key[0] in expected}
+    def _forget(self, expected: Expected) -> bool:
+        """Names no longer published leave the state (and the metrics); whether any did."""
+        gone = self._published - expected.keys()
+        self._published = set(expected)
+        if not gone:
+            return False
+        self._answered = {name: addresses for name, addresses in self._answered.items() if name not in gone}
+        self._states = {key: check for key, check in self._states.items() if key[0] not in gone}
+        self._logged = {key: reason for key, reason in self._logged.items() if key[0] not in gone}
+        return True
 
     def _record(self, asked: Expected, report: VerifyReport) -> None:
         self.last = report

@@ -293,6 +293,7 @@ class Latencies:
     requests: list[Counter[str]] = field(default_factory=list)  # ADC requests per change, by method
     cycle_seconds: float = 0.0  # mean reconcile duration over the changes, from the bridge's metrics
     cycles: int = 0
+    bridge_cpu: float = 0.0  # CPU-seconds of the bridge over the changes (the resolution check included)
 
 
 @dataclass
@@ -475,8 +476,10 @@ async def run_round(
                     )
                 if measure_latency and args.changes:
                     health = f"http://127.0.0.1:{health_port(log_entries(bridge))}"
+                    cpu_before = bridge.cpu()
                     async with profiled(bridge.pid, profile and Path(f"{profile}-changes.txt"), cpus[0]):
                         result.latencies = await latencies(mock, kube_url, health, args)
+                    result.latencies.bridge_cpu = bridge.cpu() - cpu_before
                     expect_count(
                         result.problems,
                         "changes each seen on the ADC with its save",
@@ -548,7 +551,9 @@ def latency_lines(found: Latencies) -> list[str]:
         f"read; a resync or a cycle after a failure reads it whole): median "
         f"{statistics.median(totals):.0f} ({by_method}), min {min(totals)}, max {max(totals)}. "
         f"Cycles during the changes: {found.cycles} (one per change expected), mean reconcile duration "
-        f"{found.cycle_seconds:.3f} s (the bridge's own histogram; the batch window not included).",
+        f"{found.cycle_seconds:.3f} s (the bridge's own histogram; the batch window not included). Bridge CPU "
+        f"over the changes: {found.bridge_cpu:.2f} s, {found.bridge_cpu / len(recorded) * 1000:.0f} ms per change "
+        f"(the resolution check included).",
     ]
 
 

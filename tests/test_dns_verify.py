@@ -280,3 +280,22 @@ def test_servers_from_settings() -> None:
         parse_servers(["192.0.2.53"])
     with pytest.raises(ConfigError, match="port 0"):
         parse_servers(["192.0.2.53:0"])
+
+
+async def test_no_query_goes_before_the_gate_lets_it(fake_dns: StartFake) -> None:
+    server = await fake_dns(answering("192.0.2.1"))
+    expected = {f"n{index}.example.com": ("192.0.2.1",) for index in range(10)}
+    opened, waiting = asyncio.Event(), []
+
+    async def gate() -> None:
+        waiting.append(server.received)  # how many queries the server had when this one asked to go
+        await opened.wait()
+
+    verifier = Verifier([server.address], timeout=2.0, concurrency=4, gate=gate)
+    task = asyncio.create_task(verifier.verify(expected))
+    await until(lambda: bool(waiting))
+    assert server.received == 0  # held at the gate: not even the probe went
+    opened.set()
+    report = await task
+    assert report.counts() == {"ok": 10}
+    assert len(waiting) == server.received == 10  # every query waited at the gate first

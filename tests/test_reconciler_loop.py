@@ -379,3 +379,26 @@ async def test_a_deletion_burst_after_a_quiet_period_is_judged_whole_by_the_guar
         source.change(hosts[1:])
         await source.settled(4)  # the one at once (its deletion deferred), then the one after the window
         assert await _has(adc, set(hosts))  # not even the first deletion was made
+
+
+async def test_wait_idle_returns_only_when_no_cycle_runs(mock_adc: MockADC, adc: Appliance) -> None:
+    """What runs beside the loop (the resolution check) waits here before each query."""
+    async with running_bridge(mock_adc, cluster()) as bridge:
+        held, entered = asyncio.Event(), asyncio.Event()
+        snapshot = bridge.source.snapshot
+
+        async def slow_snapshot() -> ClusterSnapshot:
+            entered.set()
+            await held.wait()
+            return await snapshot()
+
+        bridge.source.snapshot = slow_snapshot  # type: ignore[method-assign]
+        await bridge.reconciler.wait_idle()  # no cycle runs: at once
+        cycle = asyncio.create_task(bridge.reconciler.run_once())
+        await entered.wait()
+        waiter = asyncio.create_task(bridge.reconciler.wait_idle())
+        await asyncio.sleep(0)
+        assert not waiter.done()  # a cycle runs
+        held.set()
+        await cycle
+        await asyncio.wait_for(waiter, 5)

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import dns.message
 import pytest
 
 from adcbridge.app import Service
 from adcbridge.dns.verify import NameCheck, VerifyReport
 from adcbridge.metrics import Metrics
+from adcbridge.model import ClusterSnapshot
 from adcbridge.verifying import Verification, announce, unchecked_note, verify_servers, verifying
 from mocks.adc import MockADC
 from tests.builders import VIP4, settings
@@ -251,6 +253,48 @@ async def test_cycles_go_on_while_a_check_waits_for_a_slow_server(mock_adc: Mock
         await until(lambda: _more(service, 5), what="five cycles")
         assert server.outstanding > 0  # the first check is still waiting for its answers
         assert gauge(service.metrics, "ok") is None
+
+
+class HeldSource(StaticSource):
+    """A view whose next snapshot can be held: a cycle that stays in progress until released."""
+
+    def __init__(self, view: ClusterSnapshot) -> None:
+        super().__init__(view)
+        self.released = asyncio.Event()
+        self.released.set()
+
+    async def snapshot(self) -> ClusterSnapshot:
+        await self.released.wait()
+        return await super().snapshot()
+
+
+async def test_the_check_sends_no_query_while_a_cycle_runs(mock_adc: MockADC, fake_dns: StartFake) -> None:
+    source = HeldSource(cluster())
+    held_when: list[bool] = []  # for each query the server got: was a cycle held in progress?
+
+    def reply(query: dns.message.Message) -> dns.message.Message | None:
+        held_when.append(not source.released.is_set())
+        return answering(VIP4)(query)
+
+    server = await fake_dns(reply, delay=0.2)  # a slow server: the check outlasts the start of the next cycle
+    service = service_for(mock_adc, source, [server.label], resync=60, verify_concurrency=1, verify_timeout=2.0)
+    async with serving(service):
+        await until(lambda: _received(server, 1), what="the check's probe sent")
+        source.released.clear()  # the next cycle stays in its snapshot until released
+        source.changed.set()
+        await until(lambda: _outstanding(server, 0), what="the probe answered, during the held cycle")
+        assert held_when == [False]  # nothing went out after the cycle began
+        source.released.set()
+        await until(lambda: _ok(service, len(HOSTS)), what="the check done after the cycle")
+    assert held_when == [False] * len(HOSTS)
+
+
+async def _received(server: FakeDns, count: int) -> bool:
+    return server.received >= count
+
+
+async def _outstanding(server: FakeDns, count: int) -> bool:
+    return server.outstanding == count
 
 
 async def test_without_verify_servers_the_adc_is_not_asked_and_the_start_says_so(

@@ -22,7 +22,10 @@ up) the server is unreachable: its other queries are not sent, its names get the
 reason (``timeout``, or ``error`` for a refused socket or an unknown host) with ``answered``
 False, and the report names the server once in ``unreachable``.
 And the whole ``verify`` ends by ``deadline``: queries not answered by then become ``timeout``
-checks with ``answered`` False, so the caller can ask them again later.
+checks with ``answered`` False, so the caller can ask them again later. A ``gate``, when given, is
+awaited before each query is sent: the service passes one that waits while a reconcile cycle runs,
+so a check of 10,000 names (a few CPU-seconds on the bridge's core) gives way to the cycles instead
+of slowing each of them down; the time it waits counts against the deadline.
 
 What it must not do: write anything (it only sends queries), raise for a DNS failure (every
 failure of a server, a query or an answer becomes a ``NameCheck``), or hold up the reconcile
@@ -37,7 +40,7 @@ import ipaddress
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -56,6 +59,7 @@ REASONS: tuple[Reason, ...] = get_args(Reason)
 MAX_LISTED = 5  # names listed per reason in a summary
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Gate = Callable[[], Awaitable[None]]  # awaited before each query: returns when the query may go
 Server = tuple[str, int]  # (host, port); host is an IP literal or a name
 
 
@@ -117,10 +121,10 @@ def _plural(count: int, noun: str) -> str:
 
 def expected_addresses(domains: Iterable[AdcDomain]) -> dict[str, tuple[str, ...]]:
     """Name -> its addresses (both families), normalised and sorted; disabled domains publish nothing."""
-    merged: dict[str, set[str]] = {}
+    merged: dict[str, tuple[str, ...]] = {}
     for domain in domains:
         if domain.enable:
-            merged.setdefault(domain.name, set()).update(domain.addresses)
+            merged[domain.name] = merged.get(domain.name, ()) + domain.addresses
     return {name: sorted_addresses(addresses) for name, addresses in sorted(merged.items())}
 
 
@@ -252,10 +256,12 @@ class _Run:
         timeout: float,
         deadline: float,
         concurrency: int,
+        gate: Gate | None = None,
     ) -> None:
         self.wanted = wanted
         self.servers = servers
         self.timeout, self.deadline, self.concurrency = timeout, deadline, concurrency
+        self.gate = gate
         late = f"not looked up within the check's deadline ({self.deadline:g} s)"
         self.targets = [_Target(server_label(host, port), None, port, late) for host, port in servers]
         self.outcomes: dict[_Query, _Outcome] = {}
@@ -301,6 +307,8 @@ class _Run:
         target = query.target
         if target.address is None:
             return _Outcome("error", f"{query.rdtype}: {target.problem}", answered=False)
+        if self.gate is not None:
+            await self.gate()
         try:
             message = dns.message.make_query(query.name, query.rdtype)
         except Exception as exc:  # a name DNS cannot carry: this name's finding, not the server's
@@ -368,9 +376,18 @@ async def _target(host: str, port: int) -> _Target:
 class Verifier:
     """Asks ``servers`` about names; one instance serves every check (it keeps no state between them).
 
-    ``deadline`` bounds one ``verify`` in total (lookups, probes and queries)."""
+    ``deadline`` bounds one ``verify`` in total (lookups, probes and queries); ``gate``, awaited
+    before each query, may hold the queries back (it can be set after construction)."""
 
-    def __init__(self, servers: list[Server], *, timeout: float, concurrency: int, deadline: float = 60.0) -> None:
+    def __init__(
+        self,
+        servers: list[Server],
+        *,
+        timeout: float,
+        concurrency: int,
+        deadline: float = 60.0,
+        gate: Gate | None = None,
+    ) -> None:
         if not servers:
             raise ValueError("Verifier needs at least one server")
         if timeout <= 0 or concurrency < 1 or deadline <= 0:
@@ -379,12 +396,20 @@ class Verifier:
         self.timeout = timeout
         self.concurrency = concurrency
         self.deadline = deadline
+        self.gate = gate
 
     async def verify(self, expected: Mapping[str, tuple[str, ...]]) -> VerifyReport:
         """Every name on every server; raises only ValueError for an expected value that is no IP."""
         started = time.monotonic()
         wanted = {name: _families(addresses) for name, addresses in expected.items()}
-        run = _Run(wanted, self.servers, timeout=self.timeout, deadline=self.deadline, concurrency=self.concurrency)
+        run = _Run(
+            wanted,
+            self.servers,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            concurrency=self.concurrency,
+            gate=self.gate,
+        )
         cut = False
         try:
             async with asyncio.timeout(self.deadline):

@@ -14,8 +14,15 @@ CRD) counts as listed and empty: absence of the CRD is a fact, not an unknown.
 
 Objects are stored trimmed of ``managedFields``, ``kubectl``'s last-applied annotation and
 a Node's image list (each often larger than the rest of the object), and stamped with kind and apiVersion, which list
-items do not carry. Building the snapshot is pure (``objects.snapshot_from``) and is
-skipped when nothing changed since the last one.
+items do not carry.
+
+Each object is read when its event arrives, into an ``objects.ClusterView`` (its host claims, its
+node facts...), so a cycle assembles the snapshot from what each object contributes instead of
+reading 10,000 Ingresses again; the assembly is skipped when nothing changed since the last one.
+The view follows the same rules as ``objects.snapshot_from`` and equals it on the same objects
+(tests/test_cluster_view.py). An object the view cannot take as it is (one ``snapshot_from`` would
+report by its position in the list, or ignore, or find twice: never from a real API server) sends
+the snapshot back to ``snapshot_from`` over every object until it is gone.
 """
 
 from __future__ import annotations
@@ -26,8 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from adcbridge.config import Settings
-from adcbridge.k8s.objects import snapshot_from
+from adcbridge.config import KicSettings, Settings
+from adcbridge.k8s.objects import READ_ORDER, ClusterView, ref_to_read, snapshot_from
 from adcbridge.model import ClusterSnapshot, ObjectRef
 
 JsonObject = dict[str, Any]
@@ -42,6 +49,7 @@ class Feed:
     kind: str
     api_version: str
     objects: dict[tuple[str, str], JsonObject] = field(default_factory=dict)
+    refs: dict[tuple[str, str], ObjectRef | None] = field(default_factory=dict)  # None: not in the view
     listed: bool = False
     absent: bool = False  # the kind is not installed on the API server
     stale_since: float | None = None
@@ -53,12 +61,20 @@ class Feed:
 
 
 class WatchCache:
-    def __init__(self, on_change: Callable[[], None] = lambda: None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[], None] = lambda: None,
+        *,
+        clock: Callable[[], float] = time.time,
+        kic: KicSettings | None = None,
+    ) -> None:
         self.feeds: list[Feed] = []
         self._on_change = on_change
         self._clock = clock
         self._generation = 0
         self._built: tuple[int, ClusterSnapshot] | None = None
+        self._view = ClusterView(kic or KicSettings())
+        self.full_reads = 0  # snapshots for which every object was read again, not the view's (tests)
 
     def add_feed(self, name: str, *, kind: str, api_version: str) -> Feed:
         feed = Feed(name, kind, api_version)
@@ -71,6 +87,11 @@ class WatchCache:
         """A fresh list: the feed holds exactly these objects now."""
         objects = {_key(item): _stored(item, feed) for item in items}
         changed = objects != feed.objects or not feed.listed or feed.absent
+        for key in feed.objects.keys() - objects.keys():
+            self._forget(feed, key)
+        for key, obj in objects.items():
+            if feed.objects.get(key) != obj or key not in feed.refs:
+                self._learn(feed, key, obj)
         feed.objects, feed.listed, feed.absent = objects, True, False
         self.mark_fresh(feed, changed=changed)
 
@@ -80,16 +101,35 @@ class WatchCache:
         if event_type == "DELETED":
             if feed.objects.pop(key, None) is None:
                 return
+            self._forget(feed, key)
         else:
             feed.objects[key] = _stored(obj, feed)
+            self._learn(feed, key, feed.objects[key])
         self._changed()
 
     def mark_absent(self, feed: Feed) -> None:
         changed = not feed.absent or bool(feed.objects) or feed.stale_since is not None
+        for key in list(feed.refs):
+            self._forget(feed, key)
         feed.objects, feed.listed, feed.absent = {}, False, True
         feed.stale_since, feed.stale_reason = None, ""
         if changed:
             self._changed()
+
+    def _learn(self, feed: Feed, key: tuple[str, str], obj: JsonObject) -> None:
+        """Read the object into the view now, as its event arrives."""
+        ref = ref_to_read(obj)
+        previous = feed.refs.get(key)
+        if previous is not None and previous != ref:
+            self._view.remove(previous)
+        feed.refs[key] = ref
+        if ref is not None:
+            self._view.put(ref, obj)
+
+    def _forget(self, feed: Feed, key: tuple[str, str]) -> None:
+        ref = feed.refs.pop(key, None)
+        if ref is not None:
+            self._view.remove(ref)
 
     def mark_stale(self, feed: Feed, reason: str) -> None:
         first = feed.stale_since is None
@@ -124,10 +164,30 @@ class WatchCache:
         return dataclasses.replace(self._built[1], taken_at=now)
 
     def _build(self, settings: Settings, now: float) -> ClusterSnapshot:
-        built = snapshot_from(self._objects(), settings, taken_at=now, complete=self.synced)
+        built = self._assembled(settings, now)
         stale = tuple(_stale_problem(feed) for feed in self.feeds if feed.stale_since is not None)
         unlisted = tuple(f"{feed.name}: not listed yet" for feed in self.feeds if not (feed.listed or feed.absent))
         return dataclasses.replace(built, problems=built.problems + stale + unlisted)
+
+    def _assembled(self, settings: Settings, now: float) -> ClusterSnapshot:
+        """The view's snapshot; ``snapshot_from`` over every object while the view cannot stand for it."""
+        refs = [ref for feed in self.feeds for ref in feed.refs.values()]
+        if self._view.kic != settings.kic or len(self._view) != len(refs) - refs.count(None):
+            self.full_reads += 1
+            self._view = self._rebuilt(settings.kic)  # other settings, or an object twice that is now once
+        if None in refs or len(self._view) != len(refs):
+            self.full_reads += 1
+            return snapshot_from(self._objects(), settings, taken_at=now, complete=self.synced)
+        return self._view.snapshot(taken_at=now, complete=self.synced)
+
+    def _rebuilt(self, kic: KicSettings) -> ClusterView:
+        view = ClusterView(kic)
+        for kind in READ_ORDER:
+            for feed in self.feeds:
+                for key, ref in feed.refs.items():
+                    if ref is not None and ref.kind == kind:
+                        view.put(ref, feed.objects[key])
+        return view
 
     def _objects(self) -> Iterator[JsonObject]:
         for feed in self.feeds:

@@ -64,7 +64,7 @@ class ClusterSource:
         self._settings = settings
         self._changed = asyncio.Event()
         self._synced = asyncio.Event()
-        self.cache = WatchCache(self._on_change)
+        self.cache = WatchCache(self._on_change, kic=settings.kic)
         self.watchers = [Watcher(api, stream, self.cache, settings.kube) for stream in streams(settings)]
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -48,7 +48,9 @@ Rules, with the decisions taken where Kubernetes or the KIC leave room:
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -323,26 +325,19 @@ def mergeable_type(obj: Object) -> str | None:
 # ---------------------------------------------------------------------------- the whole snapshot
 
 
+READ_ORDER = (SERVICE, NODE, ENDPOINT_SLICE, INGRESS_CLASS, INGRESS, VIRTUAL_SERVER)
+
+
 @dataclass
 class _Reading:
-    """Problems found while reading a set of objects, how many objects were skipped, and the
-    host claims refused for a mistake of their own object."""
+    """Problems found while indexing a set of objects, and how many objects were skipped."""
 
     problems: list[str] = field(default_factory=list)
     skipped: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
 
     def skip(self, message: str) -> None:
         self.problems.append(f"{message}; skipped")
         self.skipped += 1
-
-    def read(self, ref: ObjectRef, reader: Callable[[Object], T], obj: Object) -> T | None:
-        """``reader(obj)``, or None with the object skipped and reported."""
-        try:
-            return reader(obj)
-        except MalformedObject as exc:
-            self.skip(f"{ref}: {exc}")
-            return None
 
 
 @dataclass(frozen=True)
@@ -363,20 +358,27 @@ def snapshot_from(
     kic = settings.kic if isinstance(settings, Settings) else settings
     reading = _Reading()
     index = _index(objects, reading)
-    service = _kic_service(index[SERVICE], kic, reading)
-    nodes = tuple(node for ref, obj in index[NODE].items() if (node := reading.read(ref, node_from, obj)))
-    endpoints = _endpoint_nodes(index[ENDPOINT_SLICE], kic, reading)
-    hosts = _host_claims(index, kic, reading)
-    return ClusterSnapshot(
-        service=service,
-        nodes=tuple(sorted(nodes, key=lambda node: node.name)),
-        endpoint_nodes=endpoints,
-        hosts=tuple(sorted(set(hosts), key=_claim_order)),
-        complete=complete and not reading.skipped,
-        taken_at=taken_at,
-        problems=tuple(reading.problems),
-        rejections=tuple(reading.rejections),
+    view = ClusterView(kic)
+    for kind in READ_ORDER:  # IngressClasses before Ingresses: the default class is known when they come
+        for ref, obj in index[kind].items():
+            view.put(ref, obj)
+    return view.snapshot(
+        taken_at=taken_at, complete=complete, problems=tuple(reading.problems), skipped=reading.skipped
     )
+
+
+def ref_to_read(obj: object) -> ObjectRef | None:
+    """The reference of an object ``snapshot_from`` reads without a word about the object itself
+    (one of our kinds, in our apiVersion, with a usable name); None for any other."""
+    if not isinstance(obj, Mapping):
+        return None
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or kind not in API_VERSIONS or obj.get("apiVersion") != API_VERSIONS[kind]:
+        return None
+    try:
+        return ref_of(obj)
+    except MalformedObject:
+        return None
 
 
 def _claim_order(claim: HostClaim) -> tuple[str, str, str, str]:
@@ -428,66 +430,259 @@ def _add(by_ref: dict[ObjectRef, Object], obj: Object, label: str, reading: _Rea
     by_ref[ref] = obj
 
 
-def _kic_service(services: dict[ObjectRef, Object], kic: KicSettings, reading: _Reading) -> KicService | None:
-    ref = ObjectRef(SERVICE, kic.namespace, kic.service)
-    obj = services.get(ref)
-    return None if obj is None else reading.read(ref, service_from, obj)
+# ---------------------------------------------------------------------------- the view, object by object
 
 
-def _endpoint_nodes(slices: dict[ObjectRef, Object], kic: KicSettings, reading: _Reading) -> frozenset[str]:
-    service = ObjectRef(SERVICE, kic.namespace, kic.service)
-    nodes: set[str] = set()
-    for ref, obj in slices.items():
-        nodes |= reading.read(ref, lambda obj: endpoint_nodes([obj], service), obj) or frozenset()
-    return frozenset(nodes)
+def _attempt(reader: Callable[[Object], T], obj: Object) -> T | MalformedObject:
+    """``reader(obj)``, or the MalformedObject it raised (kept to be reported if the step counts)."""
+    try:
+        return reader(obj)
+    except MalformedObject as exc:
+        return exc
 
 
-def _host_claims(index: Index, kic: KicSettings, reading: _Reading) -> list[HostClaim]:
-    defaults = [  # every IngressClass is read, so each malformed one is reported
-        reading.read(ref, lambda obj: is_default_class(obj, kic.ingress_class), obj)
-        for ref, obj in index[INGRESS_CLASS].items()
-    ]
-    default_class = any(defaults)
-    ingresses = [
-        ingress
-        for ref, obj in index[INGRESS].items()
-        if (ingress := reading.read(ref, lambda obj: _our_ingress(obj, kic.ingress_class, default_class), obj))
-    ]
-    claims = _ingress_claims(ingresses, reading)
-    for ref, obj in index[VIRTUAL_SERVER].items():
-        hosts = reading.read(ref, lambda obj: _our_virtual_server_hosts(obj, kic.ingress_class, default_class), obj)
-        claims.extend(HostClaim(host, ref) for host in hosts or ())
-    return claims
+@dataclass(frozen=True)
+class _Facts:
+    """What the snapshot needs of one object, read once when the object arrives, in two steps
+    (each the value, or the MalformedObject it raised). Whether a step counts depends on the
+    settings and on other objects (a malformed host of an Ingress of another class is no
+    problem), so the steps are kept and judged when contributions are made:
+
+    - Service: ``first`` its KicService;
+    - Node: ``first`` its ClusterNode;
+    - EndpointSlice: ``first`` its service-name label, ``second`` its ready endpoints' nodes;
+    - IngressClass: ``first`` whether it is annotated as the default class;
+    - Ingress: ``first`` the class it names, ``second`` its _Ingress;
+    - VirtualServer: ``first`` the class it names, ``second`` its hosts.
+    """
+
+    first: object
+    second: object = None
 
 
-def _our_ingress(obj: Object, ingress_class: str, default_class: bool) -> _Ingress | None:
-    if not in_class(ingress_class_of(obj), ingress_class=ingress_class, default_class=default_class):
-        return None
-    return _Ingress(ref_of(obj), ingress_hosts(obj), ingress_rule_hosts(obj), mergeable_type(obj))
+def _read(ref: ObjectRef, obj: Object) -> _Facts:
+    kind = ref.kind
+    if kind == SERVICE:
+        return _Facts(_attempt(service_from, obj))
+    if kind == NODE:
+        return _Facts(_attempt(node_from, obj))
+    if kind == ENDPOINT_SLICE:
+        return _Facts(_attempt(lambda o: _labels(o).get(SERVICE_NAME_LABEL), obj), _attempt(ready_endpoint_nodes, obj))
+    if kind == INGRESS_CLASS:
+        return _Facts(_attempt(lambda o: _annotations(o).get(DEFAULT_CLASS_ANNOTATION) == "true", obj))
+    if kind == INGRESS:
+        details = _attempt(lambda o: _Ingress(ref, ingress_hosts(o), ingress_rule_hosts(o), mergeable_type(o)), obj)
+        return _Facts(_attempt(ingress_class_of, obj), details)
+    return _Facts(_attempt(virtual_server_class_of, obj), _attempt(virtual_server_hosts, obj))
 
 
-def _our_virtual_server_hosts(obj: Object, ingress_class: str, default_class: bool) -> tuple[str, ...]:
-    ours = in_class(virtual_server_class_of(obj), ingress_class=ingress_class, default_class=default_class)
-    return virtual_server_hosts(obj) if ours else ()
+class ClusterView:
+    """The cluster as a set of objects that come, change and go one at a time (watch events), each
+    read once when it comes; ``snapshot`` assembles the ClusterSnapshot from what each object
+    contributes, without reading any object again. ``snapshot_from`` is a view filled at once, so
+    the offline file and the live cache follow the same rules.
 
+    Contributions that depend on other objects are kept up to date as those change: the cluster's
+    default class (an IngressClass changing it re-judges every Ingress and VirtualServer) and the
+    masters' hosts (minions are judged against them when the snapshot is assembled). Outputs are in
+    a canonical order (claims by host and source, nodes by name, rejections and problems by object), so
+    a view reached by any sequence of events equals one filled with the final objects.
 
-def _ingress_claims(ingresses: list[_Ingress], reading: _Reading) -> list[HostClaim]:
-    """Claims of regular Ingresses and masters; minions checked against the masters' hosts."""
-    master_hosts = {host for ingress in ingresses if ingress.mergeable == MASTER for host in ingress.hosts}
-    claims: list[HostClaim] = []
-    for ingress in ingresses:
+    References are unique here: the caller resolves duplicates (``snapshot_from``: the last one counts).
+    """
+
+    def __init__(self, kic: KicSettings) -> None:
+        self.kic = kic
+        self._service_ref = ObjectRef(SERVICE, kic.namespace, kic.service)
+        self._facts: dict[ObjectRef, _Facts] = {}
+        self._problems: dict[ObjectRef, str] = {}
+        self._service: KicService | None = None
+        self._nodes: dict[ObjectRef, ClusterNode] = {}
+        self._endpoints: dict[ObjectRef, frozenset[str]] = {}
+        self._defaults: dict[ObjectRef, bool] = {}
+        self._default_class = False
+        self._claims_of: dict[ObjectRef, tuple[HostClaim, ...]] = {}
+        self._claims: list[HostClaim] = []  # sorted by _claim_order
+        self._masters: Counter[str] = Counter()  # hosts of our master Ingresses, with how many claim each
+        self._master_hosts_of: dict[ObjectRef, tuple[str, ...]] = {}
+        self._minions: dict[ObjectRef, _Ingress] = {}
+        self._invalid: dict[ObjectRef, tuple[Rejection, ...]] = {}
+        self._built: dict[str, Any] = {}  # assembled parts, until the next change to them
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def put(self, ref: ObjectRef, obj: Object) -> None:
+        """The object ``ref`` is now ``obj`` (added or changed)."""
+        self._drop(ref)
+        facts = self._facts[ref] = _read(ref, obj)
+        self._contribute(ref, facts)
+        if ref.kind == INGRESS_CLASS:
+            self._rejudge()
+
+    def remove(self, ref: ObjectRef) -> None:
+        """The object ``ref`` is gone (nothing happens if it was not here)."""
+        self._drop(ref)
+        self._facts.pop(ref, None)
+        if ref.kind == INGRESS_CLASS:
+            self._rejudge()
+
+    def snapshot(
+        self, *, taken_at: float, complete: bool = True, problems: tuple[str, ...] = (), skipped: int = 0
+    ) -> ClusterSnapshot:
+        """The assembled view; ``problems`` and ``skipped`` come first from whoever fed it (indexing)."""
+        read = tuple(self._problems[ref] for ref in sorted(self._problems, key=_ref_order))
+        return ClusterSnapshot(
+            service=self._service,
+            nodes=self._part("nodes", lambda: tuple(sorted(self._nodes.values(), key=lambda node: node.name))),
+            endpoint_nodes=self._part(
+                "endpoints", lambda: frozenset(n for nodes in self._endpoints.values() for n in nodes)
+            ),
+            hosts=self._part("hosts", lambda: tuple(self._claims)),
+            complete=complete and not skipped and not read,
+            taken_at=taken_at,
+            problems=problems + read,
+            rejections=self._rejections(),
+        )
+
+    # ------------------------------------------------------------------ contributions
+
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        if name not in self._built:
+            self._built[name] = build()
+        built: T = self._built[name]
+        return built
+
+    def _drop(self, ref: ObjectRef) -> None:
+        """Withdraw what ``ref`` contributed (its facts stay)."""
+        self._problems.pop(ref, None)
+        if ref == self._service_ref:
+            self._service = None
+        if self._nodes.pop(ref, None) is not None:
+            self._built.pop("nodes", None)
+        if self._endpoints.pop(ref, None) is not None:
+            self._built.pop("endpoints", None)
+        self._defaults.pop(ref, None)
+        for claim in self._claims_of.pop(ref, ()):
+            del self._claims[bisect.bisect_left(self._claims, _claim_order(claim), key=_claim_order)]
+            self._built.pop("hosts", None)
+        self._masters.subtract(self._master_hosts_of.pop(ref, ()))
+        self._minions.pop(ref, None)
+        self._invalid.pop(ref, None)
+
+    def _contribute(self, ref: ObjectRef, facts: _Facts) -> None:
+        """Add what ``ref`` contributes, judged with the settings and the current default class."""
+        first, second = facts.first, facts.second
+        if isinstance(first, MalformedObject):
+            if ref.kind in (NODE, INGRESS, VIRTUAL_SERVER) or self._first_counts(ref):
+                self._problem(ref, first)
+            return
+        if ref.kind == SERVICE:
+            if ref == self._service_ref:
+                self._service = _as(first, KicService)
+        elif ref.kind == NODE:
+            self._nodes[ref] = _as(first, ClusterNode)
+            self._built.pop("nodes", None)
+        elif ref.kind == ENDPOINT_SLICE:
+            if ref.namespace == self.kic.namespace and first == self.kic.service:
+                self._endpoint_step(ref, second)
+        elif ref.kind == INGRESS_CLASS:
+            if ref.name == self.kic.ingress_class:
+                self._defaults[ref] = bool(first)
+        elif in_class(_class_name(first), ingress_class=self.kic.ingress_class, default_class=self._default_class):
+            self._hosts_step(ref, second)
+
+    def _hosts_step(self, ref: ObjectRef, second: object) -> None:
+        """An Ingress or VirtualServer of our class: its hosts, or the problem that hides them."""
+        if isinstance(second, MalformedObject):
+            self._problem(ref, second)
+        elif ref.kind == INGRESS:
+            self._ingress(_as(second, _Ingress))
+        else:
+            self._claim(ref, tuple(HostClaim(host, ref) for host in _as(second, tuple)))
+
+    def _first_counts(self, ref: ObjectRef) -> bool:
+        """Whether a malformed first step of a Service, EndpointSlice or IngressClass is a problem:
+        only for the objects the settings name (the KIC Service, its namespace's slices, our class)."""
+        if ref.kind == SERVICE:
+            return ref == self._service_ref
+        if ref.kind == ENDPOINT_SLICE:
+            return ref.namespace == self.kic.namespace
+        return ref.name == self.kic.ingress_class
+
+    def _endpoint_step(self, ref: ObjectRef, nodes: object) -> None:
+        if isinstance(nodes, MalformedObject):
+            self._problem(ref, nodes)
+            return
+        self._endpoints[ref] = _as(nodes, frozenset)
+        self._built.pop("endpoints", None)
+
+    def _problem(self, ref: ObjectRef, exc: MalformedObject) -> None:
+        self._problems[ref] = f"{ref}: {exc}; skipped"
+
+    def _ingress(self, ingress: _Ingress) -> None:
+        """A regular Ingress or a master claims its hosts; a minion waits to be judged against the
+        masters; any other mergeable type is refused on every host."""
+        ref = ingress.ref
         if ingress.mergeable in (None, MASTER):
-            claims.extend(HostClaim(host, ingress.ref) for host in ingress.hosts)
+            self._claim(ref, tuple(HostClaim(host, ref) for host in ingress.hosts))
+            if ingress.mergeable == MASTER:
+                self._master_hosts_of[ref] = ingress.hosts
+                self._masters.update(ingress.hosts)
         elif ingress.mergeable == MINION:
-            reading.rejections.extend(_orphan_minion_rejections(ingress, master_hosts))
+            self._minions[ref] = ingress
         else:
             reason = (
                 f"{MERGEABLE_ANNOTATION} is {excerpt(repr(ingress.mergeable))}, not master or minion;"
                 " the KIC rejects the Ingress"
             )
             cause = RejectionCause.INVALID_MERGEABLE
-            reading.rejections.extend(Rejection(host, reason, ingress.ref, cause) for host in ingress.hosts or ("",))
-    return claims
+            self._invalid[ref] = tuple(Rejection(host, reason, ref, cause) for host in ingress.hosts or ("",))
+
+    def _claim(self, ref: ObjectRef, claims: tuple[HostClaim, ...]) -> None:
+        self._claims_of[ref] = claims
+        for claim in claims:
+            if self._claims and _claim_order(claim) < _claim_order(self._claims[-1]):
+                bisect.insort(self._claims, claim, key=_claim_order)
+            else:  # the common case of a list in name order: no search
+                self._claims.append(claim)
+        if claims:
+            self._built.pop("hosts", None)
+
+    def _rejudge(self) -> None:
+        """After an IngressClass changed: if the default class changed, every Ingress and
+        VirtualServer is judged again (rare: a cluster's default class seldom changes)."""
+        default = any(self._defaults.values())
+        if default == self._default_class:
+            return
+        self._default_class = default
+        for ref, facts in self._facts.items():
+            if ref.kind in (INGRESS, VIRTUAL_SERVER):
+                self._drop(ref)
+                self._contribute(ref, facts)
+
+    def _rejections(self) -> tuple[Rejection, ...]:
+        """By object (namespace, name), each object's in the order of its hosts."""
+        masters = {host for host, count in self._masters.items() if count > 0}
+        found: list[Rejection] = []
+        for ref in sorted(self._invalid.keys() | self._minions.keys(), key=_ref_order):
+            found.extend(self._invalid.get(ref, ()))
+            if (minion := self._minions.get(ref)) is not None:
+                found.extend(_orphan_minion_rejections(minion, masters))
+        return tuple(found)
+
+
+def _as(value: object, expected: type[T]) -> T:
+    assert isinstance(value, expected), (value, expected)
+    return value
+
+
+def _class_name(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _ref_order(ref: ObjectRef) -> tuple[int, str, str]:
+    return READ_ORDER.index(ref.kind), ref.namespace, ref.name
 
 
 def _orphan_minion_rejections(minion: _Ingress, master_hosts: set[str]) -> list[Rejection]:
