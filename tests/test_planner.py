@@ -34,6 +34,7 @@ from adcbridge.model import (
     Policy,
 )
 from adcbridge.planner import hold_reason, owned, plan
+from adcbridge.presenting import plan_table
 from tests.builders import (
     CARRIED,
     CONFIGS,
@@ -559,6 +560,20 @@ def test_a_node_whose_address_changed_is_replaced_with_its_members_in_one_cycle(
     fake = applied(result, *observed)
     assert ours(fake) == AdcState.of(list(ON_BOTH_POOLS))
     assert plan(want(*ON_BOTH_POOLS), fake.state, OWNER).empty
+
+
+def test_the_plan_table_a_dry_run_prints_marks_a_replace() -> None:
+    result = planned(want(*FULL), *(obj for obj in FULL if obj != N1), MOVED)
+
+    rows = [line.split() for line in plan_table(result).splitlines()[1:]]
+
+    assert [row[:2] + row[3:6] for row in rows] == [
+        ["delete", "member", "replace", "(address", "changed)"],
+        ["delete", "node", "replace", "(address", "changed)"],
+        ["create", "node", "replace", "(address", "changed)"],
+        ["create", "member", "node=k8s-c1-n1", "port=30080", "weight=1"],
+    ]
+    assert "ip=10.0.0.1" in rows[2]
 
 
 def test_a_replace_is_neither_counted_nor_held_by_the_deletion_guard() -> None:
