@@ -320,6 +320,7 @@ class Operation:
     obj: AdcObject  # the desired object (create, update) or the observed one (delete)
     changes: tuple[str, ...] = ()  # fields an update changes
     needs: tuple[str, ...] = ()  # "kind:key" of operations that must succeed first
+    replacing: bool = False  # part of replacing a node whose address changed (deleted, then created again)
 
     @property
     def ref(self) -> str:

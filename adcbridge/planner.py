@@ -19,8 +19,19 @@ What it adds, because an ADC is shared and stateful:
   virtual server is a conflict; held by one of ours under another name, the new one waits
   a cycle for the old one's deletion. Draining objects count as existing under the node
   name reuse gives them.
-- **Order.** Creates and updates run kind by kind (nodes, pools, members, virtual servers,
-  domains), deletes after all of them in reverse. ``needs`` names the operations that must
+- **A node's address is fixed.** BIG-IP and ACOS refuse to change it in place, so for every
+  dialect a node of ours whose address changed is *replaced* in one cycle: its members (on all
+  our pools) and the node are deleted first, then the node is created with the new address
+  and the members again, each step needing the one before. No other node is touched. A
+  replace removes nothing for good, so its deletions are not counted by the deletion guard
+  nor held back by an incomplete view, and ``upsert-only`` lets it through (it is how the
+  node is updated); ``create-only`` leaves the node as it is. Two exceptions keep the old
+  address: a draining node (recreating it would create a draining object, and its open
+  connections are to the old address) and a node that pools of others use (the appliance
+  refuses its deletion; reported as a conflict until freed).
+- **Order.** A replace's deletions run first (members, then nodes); then creates and updates
+  kind by kind (nodes, pools, members, virtual servers, domains), deletes after all of them in
+  reverse. ``needs`` names the operations that must
   succeed first, so a failure skips its dependants instead of cascading errors.
 - **Guards.** No deletions while the cluster view is incomplete or beyond the mass-deletion
   limits: they are *held back*, all of them, and reported. ``upsert-only`` never deletes and
@@ -40,6 +51,7 @@ from adcbridge.model import (
     Action,
     AdcMember,
     AdcNode,
+    AdcObject,
     AdcState,
     AdcVserver,
     Conflict,
@@ -69,9 +81,12 @@ def plan(
     ours = owned(observed, owner)
     target = _Target(desired, observed, ours)
     target.resolve()
-    operations = _operations(target.state, ours, managed=_managed_kinds(desired, kinds))
+    managed = _managed_kinds(desired, kinds)
+    moved = moved_nodes(target.state, ours) if _may_replace(managed, policy) else frozenset()
+    operations = _operations(target.state, _without_nodes(ours, moved), managed=managed)
     operations = allowed_by_policy(operations, policy)
     operations, held, reason = _guard(operations, desired.complete, ours.count(), limits)
+    operations = _replacing(operations, moved) + _replace_deletes(ours, moved)
     ordered = tuple(sorted(_with_needs(operations, target.state, ours), key=_order))
     return Plan(ordered, tuple(sorted(held, key=_order)), reason, tuple(sorted(target.conflicts, key=_conflict_order)))
 
@@ -119,6 +134,7 @@ class _Target:
         )
         for kind in Kind:
             self._drop_foreign_names(kind)
+        self._keep_draining_addresses()
         renames = self._reuse_node_ips()
         self._drop_absent_draining(renames)
         self._keep_what_others_use()
@@ -142,6 +158,15 @@ class _Target:
                 and self.state.of_kind(kind).get(obj.key) == obj
             ):
                 del self.state.of_kind(kind)[obj.key]
+
+    def _keep_draining_addresses(self) -> None:
+        """A draining node of ours keeps the address it has: a replace would create a draining node,
+        and the connections it drains go to the old address."""
+        for ref in self.desired.keep_only:
+            label, _, name = ref.partition(":")
+            node, have = self.state.nodes.get(name), self.ours.nodes.get(name)
+            if label == Kind.NODE.label and node is not None and have is not None:
+                self.state.nodes[name] = replace(node, ip=have.ip)
 
     def _drop_foreign_names(self, kind: Kind) -> None:
         mine, theirs, ours = self.state.of_kind(kind), self.observed.of_kind(kind), self.ours.of_kind(kind)
@@ -192,7 +217,12 @@ class _Target:
         their deletion (another bridge reuses our nodes by design), so they stay as they are until freed."""
         for member in self.observed.members.values():
             if member.pool not in self.ours.pools and member.node in self.ours.nodes:
-                self.state.nodes.setdefault(member.node, self.ours.nodes[member.node])
+                have, wanted = self.ours.nodes[member.node], self.state.nodes.get(member.node)
+                if wanted is not None and wanted.ip != have.ip:  # a replace would delete it: keep its address
+                    self.state.nodes[member.node] = replace(wanted, ip=have.ip)
+                    reason = f"its address changes to {wanted.ip}, but pools we do not own use it: kept at {have.ip}"
+                    self.conflicts.append(Conflict(Kind.NODE, member.node, reason))
+                self.state.nodes.setdefault(member.node, have)
         for vserver in self.observed.vservers.values():
             if vserver.name not in self.ours.vservers and vserver.pool in self.ours.pools:
                 self.state.pools.setdefault(vserver.pool, self.ours.pools[vserver.pool])
@@ -241,6 +271,41 @@ def _operations(target: AdcState, ours: AdcState, *, managed: Iterable[Kind]) ->
             if key not in want and not (isinstance(obj, AdcMember) and obj.pool in deleted_pools)
         ]
     return operations
+
+
+def moved_nodes(target: AdcState, ours: AdcState) -> frozenset[str]:
+    """Our nodes that the target wants on another address: each is replaced (deleted, created again)."""
+    return frozenset(
+        name for name, node in target.nodes.items() if name in ours.nodes and ours.nodes[name].ip != node.ip
+    )
+
+
+def _may_replace(managed: tuple[Kind, ...], policy: Policy) -> bool:
+    return Kind.NODE in managed and Kind.MEMBER in managed and policy != "create-only"
+
+
+def _without_nodes(ours: AdcState, names: frozenset[str]) -> AdcState:
+    """``ours`` as if the ``names`` nodes and their members were gone: what a replace leaves to create."""
+    return replace(
+        ours,
+        nodes={key: node for key, node in ours.nodes.items() if key not in names},
+        members={key: member for key, member in ours.members.items() if member.node not in names},
+    )
+
+
+def _replace_deletes(ours: AdcState, moved: frozenset[str]) -> list[Operation]:
+    """A replace's first half: the moved nodes' members on all our pools, then the nodes."""
+    gone: list[AdcObject] = [member for member in ours.members.values() if member.node in moved]
+    gone += [ours.nodes[name] for name in sorted(moved)]
+    return [Operation(Action.DELETE, obj, replacing=True) for obj in gone]
+
+
+def _replacing(operations: list[Operation], moved: frozenset[str]) -> list[Operation]:
+    """Mark the creates of the moved nodes as a replace's second half."""
+    return [
+        replace(op, replacing=True) if op.action is Action.CREATE and op.ref in {f"node:{n}" for n in moved} else op
+        for op in operations
+    ]
 
 
 def changed_fields(current: Any, wanted: Any) -> tuple[str, ...]:
@@ -303,7 +368,11 @@ def _with_needs(operations: list[Operation], target: AdcState, ours: AdcState) -
     for op in operations:
         obj = op.obj
         needs: tuple[str, ...] = ()
-        if op.action is not Action.DELETE and isinstance(obj, AdcMember):
+        if op.replacing and op.action is Action.CREATE:
+            needs = (op.ref,)  # its own deletion, the replace's first half
+        elif op.replacing and isinstance(obj, AdcNode):
+            needs = present(*(f"member:{m.key}" for m in ours.members.values() if m.node == obj.name))
+        elif op.action is not Action.DELETE and isinstance(obj, AdcMember):
             needs = present(f"node:{obj.node}", f"pool:{obj.pool}")
         elif op.action is not Action.DELETE and isinstance(obj, AdcVserver):
             needs = present(f"pool:{obj.pool}")
@@ -318,8 +387,8 @@ def _with_needs(operations: list[Operation], target: AdcState, ours: AdcState) -
 
 def _order(op: Operation) -> tuple[int, int, str, str]:
     if op.action is Action.DELETE:
-        return 1, -int(op.obj.kind), "", op.obj.key
-    return 0, int(op.obj.kind), op.action.value, op.obj.key
+        return 0 if op.replacing else 2, -int(op.obj.kind), "", op.obj.key
+    return 1, int(op.obj.kind), op.action.value, op.obj.key
 
 
 def _conflict_order(conflict: Conflict) -> tuple[int, str]:

@@ -52,6 +52,8 @@ def _row(operation: Operation) -> tuple[str, str, str, str]:
         detail = "changes " + ", ".join(operation.changes)
     elif operation.action is Action.CREATE:
         detail = _describe(operation.obj)
+    if operation.replacing:  # a node whose address changed: deleted, then created again
+        detail = f"replace (address changed) {detail}".rstrip()
     return operation.action.value, operation.obj.kind.label, operation.obj.key, detail
 
 

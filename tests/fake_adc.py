@@ -4,7 +4,8 @@ It holds an ``AdcState`` and applies operations one by one, in plan order, enfor
 ``mocks/adc/README.md`` promises the real appliance enforces: unique keys, one node per IP,
 one virtual server per VIP+protocol, references that exist (a member's node and pool, a
 virtual server's pool), no deletion of a node or pool still in use, a pool's members gone
-with it, updates only of existing objects, and the field rules (names, ports, addresses).
+with it, updates only of existing objects and never of a node's address (BIG-IP and ACOS
+refuse it), and the field rules (names, ports, addresses).
 Any violation raises AssertionError, so a plan the appliance would refuse fails the test.
 
 It also checks the plan's own promises: an operation's ``needs`` name operations that came
@@ -109,6 +110,7 @@ class FakeAdc:
         differ = tuple(item.name for item in fields(obj) if getattr(current, item.name) != getattr(obj, item.name))
         assert differ, f"update of {obj.kind.label} {obj.key} changes nothing"
         assert changes == differ, f"update of {obj.kind.label} {obj.key} lists {changes}, changes {differ}"
+        assert "ip" not in changes, f"the appliance refuses to change node {obj.key}'s address: delete and create it"
         problem = self.refusal(obj, replacing=current)
         assert problem is None, f"the appliance refuses to update {obj.kind.label} {obj.key}: {problem}"
         self.state.of_kind(obj.kind)[obj.key] = obj

@@ -27,7 +27,7 @@ from adcbridge.model import Kind
 from mocks.acos import AcosConfig, MockAcos
 from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, PARTITION, PREPARED, Axapi, bridge_env, trust
 from tests.appliances import AcosAppliance
-from tests.builders import MARK, VIP4, node, port, service
+from tests.builders import MARK, VIP4, port, service
 from tests.live import until
 from tests.test_bridge_against_mock import NODES, Bridge, cluster, running_with
 
@@ -171,7 +171,7 @@ async def test_shared_when_allowed_is_activated_and_saved_like_any_partition(uni
 
 
 async def test_write_memory_only_after_a_cycle_that_wrote(unit: AcosAppliance) -> None:
-    async with running(unit) as bridge:
+    async with running(unit, adc={"operation_deadline": 1.0}) as bridge:
         assert (await bridge.cycle()).converged
         assert await saves(unit) == 1
         assert changes_are_saved_last(await unit.changes_since(0))
@@ -182,9 +182,11 @@ async def test_write_memory_only_after_a_cycle_that_wrote(unit: AcosAppliance) -
         assert (await bridge.cycle()).converged
         assert await saves(unit) == 2
         assert not await unit.unsaved()
-        # a cycle whose one write the unit refuses saves nothing (a unit does not change a server's host)
-        moved = [NODES[0], node("node-2", "10.0.0.22"), NODES[2]]
-        refused = await bridge.cycle(cluster(nodes=moved))
+        # a cycle whose one write the unit refuses saves nothing
+        await unit.disable_node("k8s-c1-node-2")
+        await unit.faults([{"kind": "status", "status": 500, "body": "json", "methods": ["POST"], "retry_after": 0}])
+        refused = await bridge.cycle()  # every try refused until the operation's deadline
+        await unit.clear_faults()
         assert refused.applied is not None
         assert [(result.outcome, result.operation.obj.key) for result in refused.applied.results] == [
             ("failed", "k8s-c1-node-2")

@@ -593,3 +593,49 @@ async def test_draining_node_is_disabled_then_removed(appliance: Emulated) -> No
     held = await appliance.summary()
     assert held.members == {pool: members(range(1, 4, 2), pool) for pool in PORTS}
     assert set(held.nodes) == {"k8s-c1-node-1", "k8s-c1-node-3"}
+
+
+async def test_a_node_whose_address_changes_is_replaced_in_one_cycle_then_nothing(appliance: Emulated) -> None:
+    """A node's address cannot be changed in place on a BIG-IP or an ACOS unit: the node is deleted with its
+    members and created again on its new address, in one cycle (a dry run only shows it); the other nodes are
+    not touched."""
+    moved = cluster(nodes=[NODES[0], node("node-2", "10.0.0.22"), NODES[2]])
+    async with running(appliance, cluster()) as bridge:
+        assert (await bridge.cycle()).converged
+    seq = await appliance.last_seq()
+    async with running(appliance, moved, dry_run=True) as bridge:
+        shown = await bridge.cycle()
+    assert shown.plan is not None
+    assert [(op.action.value, op.ref) for op in shown.plan.operations if op.replacing] == [
+        ("delete", "member:k8s-c1-443-tcp/k8s-c1-node-2:30443"),
+        ("delete", "member:k8s-c1-80-tcp/k8s-c1-node-2:30080"),
+        ("delete", "node:k8s-c1-node-2"),
+        ("create", "node:k8s-c1-node-2"),
+    ]
+    assert await appliance.changes_since(seq) == []
+    async with running(appliance, moved) as bridge:
+        report = await bridge.cycle()
+        assert report.converged, report
+        writes = await appliance.writes_since(seq)
+        assert [(write.action, write.kind, write.ok) for write in writes] == [
+            ("delete", "member", True),
+            ("delete", "member", True),
+            ("delete", "node", True),
+            ("create", "node", True),
+            ("create", "member", True),
+            ("create", "member", True),
+        ]
+        assert {write.name for write in writes if write.kind == "node"} == {"k8s-c1-node-2"}
+        held = await appliance.summary()
+        assert held.nodes == {
+            "k8s-c1-node-1": ("10.0.0.1", True),
+            "k8s-c1-node-2": ("10.0.0.22", True),
+            "k8s-c1-node-3": ("10.0.0.3", True),
+        }
+        assert held.members == {pool: members(range(1, 4), pool) for pool in PORTS}
+        seq = await appliance.last_seq()
+        again = await bridge.cycle()
+        assert again.converged
+        assert again.plan is not None
+        assert again.plan.empty
+        assert await appliance.changes_since(seq) == []

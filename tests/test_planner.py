@@ -34,6 +34,7 @@ from adcbridge.model import (
     Policy,
 )
 from adcbridge.planner import hold_reason, owned, plan
+from adcbridge.presenting import plan_table
 from tests.builders import (
     CARRIED,
     CONFIGS,
@@ -202,7 +203,6 @@ def test_member_and_node_deletes_in_a_kept_pool() -> None:
 @pytest.mark.parametrize(
     ("current", "wanted", "changes"),
     [
-        pytest.param(replace(N1, ip="10.0.0.9"), N1, ("ip",), id="node-ip"),
         pytest.param(replace(N1, enable=False), N1, ("enable",), id="node-enable"),
         pytest.param(
             replace(N1, description=MARK + ";note=x"), N1, ("description",), id="node-marker-with-extra-field"
@@ -430,7 +430,12 @@ def test_a_node_ip_given_up_by_another_node_of_ours_is_taken_next_cycle() -> Non
     fake, rounds = _converged(want(*FULL), *observed)
 
     assert rounds == [
-        [("update", "node:k8s-c1-n2")],  # n1 waits: creating it first would clash with n2's old address
+        [  # n2 is replaced on its new address; n1 waits: its address is free only once n2 is deleted
+            ("delete", f"member:{M2.key}"),
+            ("delete", "node:k8s-c1-n2"),
+            ("create", "node:k8s-c1-n2"),
+            ("create", f"member:{M2.key}"),
+        ],
         [("create", "node:k8s-c1-n1"), ("create", "member:k8s-c1-80-tcp/k8s-c1-n1:30080")],
     ]
     assert ours(fake) == AdcState.of(FULL)
@@ -522,6 +527,115 @@ def test_a_reused_foreign_node_named_like_a_draining_node_of_ours() -> None:
     assert len(rounds) == 1
 
 
+# ---------------------------------------------------------------------------- address changes
+
+MOVED = replace(N1, ip="10.0.0.9")  # n1 as the appliance holds it; the cluster now gives it 10.0.0.1
+ON_BOTH_POOLS = (*FULL, P443, M443, V443)
+
+
+def test_a_node_whose_address_changed_is_replaced_with_its_members_in_one_cycle() -> None:
+    observed = [obj for obj in ON_BOTH_POOLS if obj != N1] + [MOVED]
+
+    result = planned(want(*ON_BOTH_POOLS), *observed)
+
+    assert steps(result) == [
+        ("delete", f"member:{M443.key}"),
+        ("delete", f"member:{M1.key}"),
+        ("delete", "node:k8s-c1-n1"),
+        ("create", "node:k8s-c1-n1"),
+        ("create", f"member:{M443.key}"),
+        ("create", f"member:{M1.key}"),
+    ]
+    assert [op.needs for op in result.operations] == [
+        (),
+        (),
+        (f"member:{M443.key}", f"member:{M1.key}"),
+        ("node:k8s-c1-n1",),  # its own deletion
+        ("node:k8s-c1-n1",),
+        ("node:k8s-c1-n1",),
+    ]
+    assert [op.replacing for op in result.operations] == [True, True, True, True, False, False]
+    assert result.operations[2].obj == MOVED
+    assert result.operations[3].obj == N1
+    fake = applied(result, *observed)
+    assert ours(fake) == AdcState.of(list(ON_BOTH_POOLS))
+    assert plan(want(*ON_BOTH_POOLS), fake.state, OWNER).empty
+
+
+def test_the_plan_table_a_dry_run_prints_marks_a_replace() -> None:
+    result = planned(want(*FULL), *(obj for obj in FULL if obj != N1), MOVED)
+
+    rows = [line.split() for line in plan_table(result).splitlines()[1:]]
+
+    assert [row[:2] + row[3:6] for row in rows] == [
+        ["delete", "member", "replace", "(address", "changed)"],
+        ["delete", "node", "replace", "(address", "changed)"],
+        ["create", "node", "replace", "(address", "changed)"],
+        ["create", "member", "node=k8s-c1-n1", "port=30080", "weight=1"],
+    ]
+    assert "ip=10.0.0.1" in rows[2]
+
+
+def test_a_replace_is_neither_counted_nor_held_by_the_deletion_guard() -> None:
+    """Its deletions are created again in the same plan: an incomplete view or a tight limit holds back the
+    real deletions (here a stale domain), never a replace."""
+    observed = [obj for obj in FULL if obj != N1] + [MOVED, STALE]
+    desired = want(*FULL, complete=False)
+
+    result = planned(desired, *observed, limits=DeleteLimits(max_count=0))
+
+    assert result.hold_reason == "1 deletion(s) held back: the cluster view is incomplete"
+    assert steps(result.held_back) == [("delete", "domain:old.example.com")]
+    assert steps(result) == [
+        ("delete", f"member:{M1.key}"),
+        ("delete", "node:k8s-c1-n1"),
+        ("create", "node:k8s-c1-n1"),
+        ("create", f"member:{M1.key}"),
+    ]
+    assert ours(applied(result, *observed)) == AdcState.of([*FULL, STALE])
+
+
+def test_a_replace_under_a_complete_view_and_a_count_limit_holds_only_real_deletions() -> None:
+    observed = [obj for obj in FULL if obj != N1] + [MOVED, STALE]
+
+    result = planned(want(*FULL), *observed, limits=DeleteLimits(max_count=0))
+
+    assert result.hold_reason == "1 deletion(s) held back: more than the limit of 0 per cycle"
+    assert steps(result.held_back) == [("delete", "domain:old.example.com")]
+    assert ("delete", "node:k8s-c1-n1") in steps(result)
+
+
+def test_a_moved_node_that_pools_of_others_use_keeps_its_address_and_is_a_conflict() -> None:
+    theirs = (adc_pool("admin-pool", description=""), adc_member("admin-pool", N1.name, 8080, description=""))
+    observed = [obj for obj in FULL if obj != N1] + [MOVED, *theirs]
+
+    result = planned(want(*FULL), *observed)
+
+    assert steps(result) == []
+    assert result.conflicts == (
+        Conflict(
+            Kind.NODE, N1.name, "its address changes to 10.0.0.1, but pools we do not own use it: kept at 10.0.0.9"
+        ),
+    )
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_moved_node_whose_new_address_a_foreign_node_holds_is_not_replaced(shared: bool) -> None:
+    """Reuse (or a conflict) as for any desired node: our members move to the holder (or go), ours is deleted."""
+    holder = replace(adc_node("admin-n1", N1.ip, description=""), shared=shared)
+    observed = [obj for obj in FULL if obj != N1] + [MOVED, holder]
+
+    result = planned(want(*FULL), *observed)
+
+    assert not any(op.replacing for op in result.operations)
+    assert ("delete", "node:k8s-c1-n1") in steps(result)
+    assert ("create", "node:k8s-c1-n1") not in steps(result)
+    on_holder = ("create", f"member:{P80.name}/admin-n1:30080")
+    assert (on_holder in steps(result)) == shared
+    assert bool(result.conflicts) == (not shared)
+    assert foreign(applied(result, *observed).state, OWNER).nodes == {"admin-n1": holder}
+
+
 # ---------------------------------------------------------------------------- policies and guards
 
 STALE = adc_domain("old.example.com")
@@ -532,11 +646,18 @@ STALE = adc_domain("old.example.com")
     [
         pytest.param(
             "sync",
-            [("create", "domain:api.example.com"), ("update", "node:k8s-c1-n1"), ("delete", "domain:old.example.com")],
+            [
+                ("create", "domain:api.example.com"),
+                ("delete", "node:k8s-c1-n1"),  # replaced: its address changed
+                ("create", "node:k8s-c1-n1"),
+                ("delete", "domain:old.example.com"),
+            ],
             id="sync",
         ),
         pytest.param(
-            "upsert-only", [("create", "domain:api.example.com"), ("update", "node:k8s-c1-n1")], id="upsert-only"
+            "upsert-only",
+            [("create", "domain:api.example.com"), ("delete", "node:k8s-c1-n1"), ("create", "node:k8s-c1-n1")],
+            id="upsert-only",
         ),
         pytest.param("create-only", [("create", "domain:api.example.com")], id="create-only"),
     ],
@@ -643,7 +764,8 @@ DRAINING = want(*FULL, N3, M3, keep_only=("node:k8s-c1-n3", f"member:{M3.key}"))
         pytest.param((N3, M3), [], id="already-disabled"),
         pytest.param((N3,), [], id="member-gone-not-recreated"),
         pytest.param((), [], id="never-created"),
-        pytest.param((replace(N3, ip="10.0.0.33"), M3), [("update", "node:k8s-c1-n3")], id="node-still-updated"),
+        pytest.param((replace(N3, enable=False), M3), [("update", "node:k8s-c1-n3")], id="node-still-updated"),
+        pytest.param((replace(N3, ip="10.0.0.33"), M3), [], id="node-keeps-its-address"),
     ],
 )
 def test_draining_objects_are_kept_if_they_exist_and_never_created(
@@ -866,6 +988,12 @@ def _draining_absent(desired: DesiredState, initial: AdcState) -> set[str]:
     return {ref for ref in desired.keep_only if ref.partition(":")[2] not in initial.of_kind(_kind(ref))}
 
 
+def _draining_nodes_kept(desired: DesiredState, initial: AdcState) -> set[str]:
+    """Draining nodes of ours that exist: they keep the address they have."""
+    names = {ref.partition(":")[2] for ref in desired.keep_only if _kind(ref) is Kind.NODE}
+    return {name for name in names if name in initial.nodes and name in desired.objects.nodes}
+
+
 def _kind(ref: str) -> Kind:
     return next(kind for kind in Kind if kind.label == ref.partition(":")[0])
 
@@ -885,6 +1013,8 @@ def test_property_without_collisions_owned_state_becomes_exactly_desired(world: 
     expected = copy_state(desired.objects)
     for ref in absent:
         del expected.of_kind(_kind(ref))[ref.partition(":")[2]]
+    for name in _draining_nodes_kept(desired, initial):  # a draining node keeps its address
+        expected.nodes[name] = replace(expected.nodes[name], ip=initial.nodes[name].ip)
     if desired.slb_known:
         assert owned(fake.state, OWNER) == expected
     else:
@@ -945,6 +1075,11 @@ def test_property_with_foreign_objects_and_collisions(world: tuple[DesiredState,
         vs.pool: ours_before.pools[vs.pool] for vs in others.vservers.values() if vs.pool in ours_before.pools
     }
     nodes_in_use = {m.node: ours_before.nodes[m.node] for m in others.members.values() if m.node in ours_before.nodes}
+    # A draining node, or one others use, keeps its address: a replace would delete it.
+    kept_at = {
+        name: ours_before.nodes[name].ip for name in {*_draining_nodes_kept(desired, ours_before), *nodes_in_use}
+    }
+    kept_address = {name: replace(wanted.nodes[name], ip=ip) for name, ip in kept_at.items() if name in wanted.nodes}
     assert final.pools == pools_in_use | expected(Kind.POOL)
     assert final.vservers == expected(Kind.VSERVER)
     # Nodes: each desired one is there as desired, or its IP is held by another node, which our members use.
@@ -956,16 +1091,19 @@ def test_property_with_foreign_objects_and_collisions(world: tuple[DesiredState,
             assert holders.get(wanted_node.ip) not in (None, name), f"{name} missing, and {wanted_node.ip} unused"
     desired_ips = {adc_node.ip for adc_node in wanted.nodes.values()}
     for name, kept in final.nodes.items():
-        assert kept in (wanted.nodes.get(name), nodes_in_use.get(name)) or kept.ip in desired_ips, name
+        assert kept in (wanted.nodes.get(name), nodes_in_use.get(name), kept_address.get(name)) or (
+            kept.ip in desired_ips
+        ), name
     # Members, by what they mean (pool, node IP, port, fields): reuse changes only the node's name.
-    ips = {name: adc_node.ip for name, adc_node in wanted.nodes.items()}
+    ips = {name: kept_at.get(name, adc_node.ip) for name, adc_node in wanted.nodes.items()}
 
     def meanings(members: dict[str, AdcMember], nodes: dict[str, str]) -> set[tuple[Any, ...]]:
         return {(m.pool, nodes[m.node], m.port, m.weight, m.description, m.enable) for m in members.values()}
 
     def expected_members(*, draining: bool) -> dict[str, AdcMember]:
         members = expected(Kind.MEMBER, draining=draining).items()
-        return {k: m for k, m in members if {(Kind.POOL, m.pool), (Kind.NODE, m.node)}.isdisjoint(conflicted)}
+        blocking = conflicted - {(Kind.NODE, name) for name in kept_address}  # kept, with their members
+        return {k: m for k, m in members if {(Kind.POOL, m.pool), (Kind.NODE, m.node)}.isdisjoint(blocking)}
 
     got = meanings(final.members, {name: adc_node.ip for name, adc_node in fake.state.nodes.items()})
     fit = meanings(expected_members(draining=False), ips)
