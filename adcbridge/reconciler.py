@@ -453,9 +453,14 @@ def defer_deletions(current: Plan) -> tuple[Plan, int]:
     first change after a quiet period has seen only the first event of what may be a burst (a
     namespace being deleted, an ingress class renamed one object at a time): its creates and
     updates go out at once, its deletions wait one batch window for the next cycle, which judges
-    them with whatever followed.
+    them with whatever followed. A replaced node's deletions stay: they are one change with the
+    creates that follow them, not a deletion the guard judges.
     """
-    kept = tuple(operation for operation in current.operations if operation.action is not Action.DELETE)
+    kept = tuple(
+        operation
+        for operation in current.operations
+        if operation.action is not Action.DELETE or operation.replacing  # a replace is made whole
+    )
     return replace(current, operations=kept), len(current.operations) - len(kept)
 
 

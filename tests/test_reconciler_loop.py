@@ -20,7 +20,7 @@ import pytest
 from adcbridge.adc import open_adc
 from adcbridge.app import readiness
 from adcbridge.metrics import Metrics
-from adcbridge.model import Action, AdcDomain, ClusterSnapshot, Operation, Plan
+from adcbridge.model import Action, AdcDomain, AdcNode, ClusterSnapshot, Operation, Plan
 from adcbridge.reconciler import FAILURE_SUMMARY_SECONDS, CycleReport, Reconciler, batch_delay, defer_deletions
 from adcbridge.server import HealthServer
 from mocks.adc import MockADC
@@ -349,6 +349,19 @@ def test_deferring_takes_out_the_deletions_and_keeps_the_rest_of_the_plan() -> N
     kept, deferred = defer_deletions(Plan(operations=(creates[0], delete, creates[1]), hold_reason="kept"))
     assert (kept.operations, kept.hold_reason, deferred) == (creates, "kept", 1)
     assert defer_deletions(Plan(operations=creates)) == (Plan(operations=creates), 0)
+
+
+def test_a_replaced_nodes_deletions_are_not_deferred() -> None:
+    """A node whose address changed is replaced in one cycle: deferring its deletions would leave
+    the create of the node it replaces to fail on the old one."""
+    old, new = AdcNode("node-2", "10.0.0.2"), AdcNode("node-2", "10.0.0.22")
+    replace_ops = (
+        Operation(Action.DELETE, old, replacing=True),
+        Operation(Action.CREATE, new, needs=("node:node-2",), replacing=True),
+    )
+    gone = Operation(Action.DELETE, AdcNode("node-9", "10.0.0.9"))
+    kept, deferred = defer_deletions(Plan(operations=(*replace_ops, gone)))
+    assert (kept.operations, deferred) == (replace_ops, 1)
 
 
 async def test_deletions_seen_by_a_cycle_started_at_once_wait_for_the_next_cycle(
