@@ -18,9 +18,12 @@ process on the other CPU. Scenarios, in order, on one fresh unit per round:
 2. no-op resync: nothing changed: only GETs (the unit's role, then servers, service groups with
    their members and virtual servers with their ports, each collection whole; the cold sync reads
    the role once more, after the empty partition's collections answered "not found");
-3. one host added: nothing to write on the unit (no request that writes, no save);
+3. one host added: nothing to write on the unit (no request that writes, no save), planned on the
+   state the bridge kept since the resync: no request at all;
 4. one node added: exactly ports + 1 object writes (the server with its ports and one member per
-   service group), then a save.
+   service group), then a save; planned on the kept state, so its only GETs are the unit's role,
+   confirmed before every apply;
+5. resync after the changes: the unit read whole again, 0 writes.
 
 Counts, checked in every run (the script exits 1 when one is wrong): object writes per scenario, no
 failed write, GETs per observation, one save after writing and none otherwise, no writing request in
@@ -104,7 +107,7 @@ OPERATOR_SEED = [  # what an operator makes before installing the bridge: its pa
 LOGIN = "POST /axapi/v3/auth"
 ROLE_GETS = 2  # the unit's role, read again at every resync: the aVCS summary (off), then the VRRP-A state
 COLLECTIONS = 3  # servers (ports inline), service groups (members inline), virtual servers (ports inline)
-SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added")
+SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added", "resync after the changes")
 TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time, enforced in a full run
 SMOKE = {"hosts": 300, "nodes": 5, "rounds": 1, "latency_ms": 1}  # --smoke
 
@@ -162,6 +165,7 @@ class Step:
     object_writes: int
     gets: int
     write_budget: int | None = None  # exactly this many requests besides GETs and logins, when set
+    resync: bool = True  # False: a change cycle, planned on the state kept since the last full read
 
 
 def steps(hosts: int, nodes: int) -> list[Step]:
@@ -169,8 +173,16 @@ def steps(hosts: int, nodes: int) -> list[Step]:
     return [
         Step("cold sync", None, object_count(nodes), cold_gets()),
         Step("no-op resync", None, 0, observe_gets(), write_budget=0),
-        Step("one host added", cluster(hosts + 1, nodes), 0, observe_gets(), write_budget=0),
-        Step("one node added", cluster(hosts + 1, nodes + 1), ports + 1, observe_gets(), write_budget=ports + 1 + 1),
+        Step("one host added", cluster(hosts + 1, nodes), 0, 0, write_budget=0, resync=False),
+        Step(
+            "one node added",
+            cluster(hosts + 1, nodes + 1),
+            ports + 1,
+            ROLE_GETS,
+            write_budget=ports + 1 + 1,
+            resync=False,
+        ),
+        Step("resync after the changes", None, 0, observe_gets(), write_budget=0),
     ]
 
 
@@ -187,7 +199,7 @@ async def run_step(step: Step, unit: MockAcos, reconciler: Reconciler, driver: T
     driver.observe_seconds = driver.apply_seconds = 0.0
     bridge_cpu, unit_cpu = time.process_time(), unit.child.cpu()
     started = time.perf_counter()
-    report = await reconciler.run_once()
+    report = await reconciler.run_once(resync=step.resync)
     wall = time.perf_counter() - started
     bridge_cpu, unit_cpu = time.process_time() - bridge_cpu, unit.child.cpu() - unit_cpu
     requests = await unit.requests()

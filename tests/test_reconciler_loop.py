@@ -230,6 +230,7 @@ class WatchedSource:
 
     async def snapshot(self) -> ClusterSnapshot:
         self.changed.clear()
+        self.idle.clear()  # a wait that timed out (the window's end) left it set: this cycle is running
         self.starts.append(self.fake.now)
         view = self.view
         if self.during is not None:
