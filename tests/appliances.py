@@ -756,6 +756,20 @@ class AcosAppliance(Emulated):
         key = f"{port['port-number']}+{port['protocol']}"
         await self._by_hand("POST", f"slb/virtual-server/{vs['name']}/port/{key}", {"port": {"service-group": pool}})
 
+    async def take_node(self, node: str) -> None:
+        """Our server ``node`` deleted (its members first: the unit refuses to delete a server in use)
+        and made again by an administrator, with its address and ports but not our marker."""
+        objects = (await self.control("GET", "state"))["objects"][ACOS_PARTITION]
+        (server,) = [item for item in objects["slb/server"] if item["name"] == node]
+        for group in objects["slb/service-group"]:
+            for member in group.get("member-list", []):
+                if member["name"] == node:
+                    await self.drop_member(group["name"], f"{node}:{member['port']}")
+        await self._by_hand("DELETE", f"slb/server/{node}")
+        ports = [{"port-number": p["port-number"], "protocol": p["protocol"]} for p in server.get("port-list", [])]
+        made = {"name": node, "host": server["host"], "port-list": ports, "user-tag": "by hand"}
+        await self._by_hand("POST", "slb/server/", {"server": made})
+
     async def add_foreign_node(self, name: str, address: str) -> None:
         await self.control("POST", "seed", {"requests": [_acos_post("slb/server/", "server", name=name, host=address)]})
 

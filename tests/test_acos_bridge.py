@@ -27,7 +27,7 @@ from adcbridge.model import Kind
 from mocks.acos import AcosConfig, MockAcos
 from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, PARTITION, PREPARED, Axapi, bridge_env, trust
 from tests.appliances import AcosAppliance
-from tests.builders import MARK, VIP4, port, service
+from tests.builders import MARK, VIP4, node, port, service
 from tests.live import until
 from tests.test_bridge_against_mock import NODES, Bridge, cluster, running_with
 
@@ -84,8 +84,8 @@ async def test_one_session_at_most_across_re_logins_and_restarts_each_logged_off
             assert await bridge_sessions(unit) == [(ACOS_USER, PARTITION)]
             await unit.expire_sessions()  # the unit forgets every session (a reboot, an idle timeout)
             assert (await sessions(unit))["total"] == 0
-            await unit.disable_node("k8s-c1-node-1")  # drift, so that the next cycle writes
-            assert (await bridge.cycle()).converged  # one re-login, in our partition
+            await unit.disable_node("k8s-c1-node-1")  # drift, so that the resync writes
+            assert (await bridge.cycle(resync=True)).converged  # one re-login, in our partition
             assert await bridge_sessions(unit) == [(ACOS_USER, PARTITION)]
         assert await bridge_sessions(unit) == []  # logged off when the session closed
         counters = await sessions(unit)
@@ -175,17 +175,17 @@ async def test_write_memory_only_after_a_cycle_that_wrote(unit: AcosAppliance) -
         assert (await bridge.cycle()).converged
         assert await saves(unit) == 1
         assert changes_are_saved_last(await unit.changes_since(0))
-        for _ in range(2):
-            assert (await bridge.cycle()).converged
+        for resync in (False, True):  # a change cycle on the kept state, a resync that reads the unit
+            assert (await bridge.cycle(resync=resync)).converged
         assert await saves(unit) == 1  # cycles that wrote nothing saved nothing
         await unit.disable_node("k8s-c1-node-2")
-        assert (await bridge.cycle()).converged
+        assert (await bridge.cycle(resync=True)).converged  # drift is read at the resync
         assert await saves(unit) == 2
         assert not await unit.unsaved()
         # a cycle whose one write the unit refuses saves nothing
         await unit.disable_node("k8s-c1-node-2")
         await unit.faults([{"kind": "status", "status": 500, "body": "json", "methods": ["POST"], "retry_after": 0}])
-        refused = await bridge.cycle()  # every try refused until the operation's deadline
+        refused = await bridge.cycle(resync=True)  # every try refused until the operation's deadline
         await unit.clear_faults()
         assert refused.applied is not None
         assert [(result.outcome, result.operation.obj.key) for result in refused.applied.results] == [
@@ -257,7 +257,7 @@ async def test_a_members_weight_is_its_server_ports_and_drift_there_is_repaired(
     async with running(unit) as bridge:
         assert (await bridge.cycle()).converged
         await unit._by_hand("POST", "slb/server/k8s-c1-node-1/port/30080+tcp", {"port": {"weight": 5}})
-        repaired = await bridge.cycle()
+        repaired = await bridge.cycle(resync=True)
         assert repaired.converged
         assert repaired.plan is not None
         assert [(op.action.value, op.obj.key) for op in repaired.plan.operations] == [
@@ -309,7 +309,7 @@ async def test_snat_is_the_virtual_ports_auto_or_pool_and_drift_is_repaired(
         assert {(p.get("auto", 0), p.get("pool")) for p in virtual["port-list"]} == {expected}
         other = {"auto": 0, "pool": "natpool1"} if snat != "natpool1" else {"auto": 1, "pool": None}
         await unit._by_hand("POST", f"slb/virtual-server/{OURS}/port/80+tcp", {"port": other})
-        repaired = await bridge.cycle()
+        repaired = await bridge.cycle(resync=True)
         assert repaired.converged
         assert repaired.plan is not None
         assert [(op.action.value, op.obj.kind) for op in repaired.plan.operations] == [("update", Kind.VSERVER)]
@@ -363,7 +363,7 @@ async def test_a_standby_unit_gets_no_write_and_a_failover_is_followed(unit: Aco
             await unit.control("POST", "role", {"role": "standby", "vcs": vcs})
             await other.control("POST", "role", {"role": "active", "vcs": vcs})
             seq = await unit.last_seq()
-            report = await bridge.cycle()
+            report = await bridge.cycle(resync=True)  # the role is read at each full read
             assert report.converged  # the whole configuration made on the new active unit
             assert bridge_unit(bridge) == other_mock.url
             assert await unit.changes_since(seq) == []  # the standby got no write
@@ -376,6 +376,35 @@ async def test_a_standby_unit_gets_no_write_and_a_failover_is_followed(unit: Aco
             assert (await other.control("GET", "changes?since=0"))["total"] == other_seq
             assert await unit.changes_since(seq) == []
             assert len(await bridge_sessions(unit)) + (await other.control("GET", "sessions"))["total"] == 2
+
+
+@pytest.mark.parametrize("vcs", [False, True], ids=["vrrp-a", "avcs"])
+async def test_a_change_cycle_reads_the_role_first_and_writes_nothing_after_a_silent_failover(
+    unit: AcosAppliance, vcs: bool
+) -> None:
+    """A change cycle plans on the state kept since the last read (of the first unit). A failover no
+    error showed: the role read before writing finds the other unit active, and the cycle writes
+    nothing anywhere (the other unit was not read). The next cycle reads it whole and writes there."""
+    async with peer() as (other_mock, other):
+        await unit.control("POST", "role", {"role": "active", "vcs": vcs})
+        await other.control("POST", "role", {"role": "standby", "vcs": vcs})
+        pair = unit.settings(adc={"url": [unit.mock.url, other_mock.url]})
+        async with running_with(pair, cluster()) as bridge:
+            assert (await bridge.cycle()).converged
+            await unit.control("POST", "role", {"role": "standby", "vcs": vcs})
+            await other.control("POST", "role", {"role": "active", "vcs": vcs})
+            seq = await unit.last_seq()
+            more = cluster(nodes=[*NODES, node("node-4", "10.0.0.4")])
+            refused = await bridge.cycle(more)  # only creates: planned on the kept state, no read
+            assert f"the active ACOS unit is now {other_mock.url}" in refused.error
+            assert await unit.changes_since(seq) == []
+            assert (await other.control("GET", "changes?since=0"))["total"] == 0
+
+            again = await bridge.cycle()
+            assert again.converged, again.error
+            assert bridge_unit(bridge) == other_mock.url
+        assert await unit.changes_since(seq) == []
+        assert len((await partition(AcosAppliance(other_mock, other)))["slb/server"]) == 4
 
 
 def bridge_unit(bridge: Bridge) -> str:

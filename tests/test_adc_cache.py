@@ -22,16 +22,47 @@ from adcbridge import reconciler as reconciler_module
 from adcbridge.adc import Adc, AdcInfo, ApplyReport, OperationResult, open_adc
 from adcbridge.adc.caching import StateCache, after
 from adcbridge.metrics import Metrics
-from adcbridge.model import Action, AdcObject, AdcState, Operation, Plan
+from adcbridge.model import Action, AdcObject, AdcState, ClusterSnapshot, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
-from tests.appliances import DIALECTS, Emulated, emulated
+from tests.appliances import DIALECTS, AcosAppliance, Emulated, Summary, emulated
 from tests.builders import HTTP, adc_domain, adc_member, adc_node, adc_pool, node, service, snapshot
 from tests.live import until
 from tests.test_bridge_against_mock import HOSTS, NODES, Bridge, StaticSource, cluster, running, running_with
 
-STATUS_READS = {"reference": 0, "bigip": 1}  # a BIG-IP reads its failover status before writing
-DOMAIN_POSTS = {"reference": "/adc/v3.0/dns/domain", "bigip": "/mgmt/tm/gtm/wideip/a"}
+# What a change cycle reads before writing: a BIG-IP its failover status, an ACOS unit its role
+# (the aVCS summary, then, aVCS being off, the VRRP-A state).
+STATUS_READS = {"reference": 0, "bigip": 1, "acos": 2}
 NEW = "new.example.com"
+NEW_NODE = node("node-4", "10.0.0.4")
+# A change that only creates: a name where names are published, else (ACOS) a node and its members;
+# the POST path of what it creates first, and that object's key.
+FIRST_POSTS = {
+    "reference": ("/adc/v3.0/dns/domain", NEW),
+    "bigip": ("/mgmt/tm/gtm/wideip/a", NEW),
+    "acos": ("/axapi/v3/slb/server/", "k8s-c1-node-4"),
+}
+
+
+def one_more(appliance: Emulated) -> ClusterSnapshot:
+    """The view with one more object to create: a name, or on ACOS (no names) a node."""
+    if appliance.publishes:
+        return cluster(hosts=[*HOSTS, NEW])
+    return cluster(nodes=[*NODES, NEW_NODE])
+
+
+def created(appliance: Emulated, summary: Summary) -> bool:
+    """Whether what :func:`one_more` adds is on the appliance."""
+    return NEW in summary.names if appliance.publishes else FIRST_POSTS["acos"][1] in summary.nodes
+
+
+def before_the_new_node(summary: Summary) -> tuple[Any, ...]:
+    """Members, nodes, pools and virtual servers but the new node's (what :func:`one_more` adds on ACOS)."""
+    new = FIRST_POSTS["acos"][1]
+    members = {
+        pool: {m: on for m, on in ms.items() if not m.startswith(f"{new}:")} for pool, ms in summary.members.items()
+    }
+    nodes = {name: value for name, value in summary.nodes.items() if name != new}
+    return members, nodes, summary.pools, summary.vservers
 
 
 @pytest.fixture(params=DIALECTS)
@@ -70,7 +101,7 @@ async def test_a_change_cycle_that_creates_reads_nothing_and_keeps_what_a_fresh_
         reads, writes, report = await counted(appliance, bridge, view=added)
         assert report.converged, report.error
         assert reads == STATUS_READS[appliance.dialect]
-        assert writes == 4  # the name, the node and its two members
+        assert writes == (4 if appliance.publishes else 3)  # the name (if published), the node and its two members
         assert bridge.reconciler.adc_cache.state == await fresh_read(appliance)
 
         reads, writes, report = await counted(appliance, bridge, resync=True)
@@ -106,19 +137,24 @@ async def test_drift_between_two_change_cycles_waits_for_the_resync_and_is_not_m
         before = await appliance.summary()
         await appliance.drop_member("k8s-c1-80-tcp", "k8s-c1-node-2:30080")
         await appliance.disable_node("k8s-c1-node-3")
-        await appliance.spoil_name("shop.example.com")
+        if appliance.publishes:
+            await appliance.spoil_name("shop.example.com")
+        else:
+            await appliance.least_connections("k8s-c1-443-tcp")
         drifted = await appliance.summary()
         seq = await appliance.last_seq()
-        report = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
+        report = await bridge.cycle(one_more(appliance))
         assert report.converged  # by what it kept: the drift is not known until the resync reads it
-        assert [(w.action, w.kind, w.name) for w in await appliance.writes_since(seq)] == [("create", "name", NEW)]
+        written = {(w.action, w.kind, w.name) for w in await appliance.writes_since(seq)}
+        if appliance.publishes:
+            assert written == {("create", "name", NEW)}
+        else:
+            members = {
+                ("create", "member", f"k8s-c1-{p}-tcp/k8s-c1-node-4+{n}") for p, n in ((80, 30080), (443, 30443))
+            }
+            assert written == {("create", "node", "k8s-c1-node-4"), *members}
         now = await appliance.summary()
-        assert (now.members, now.nodes, now.pools, now.vservers) == (
-            drifted.members,
-            drifted.nodes,
-            drifted.pools,
-            drifted.vservers,
-        )
+        assert before_the_new_node(now) == before_the_new_node(drifted)
         assert {name: now.names[name] for name in drifted.names} == drifted.names
 
         repaired = await bridge.cycle(resync=True)
@@ -126,22 +162,29 @@ async def test_drift_between_two_change_cycles_waits_for_the_resync_and_is_not_m
         assert repaired.plan is not None
         assert len(repaired.plan.operations) == 3
         final = await appliance.summary()
-        assert (final.members, final.nodes) == (before.members, before.nodes)
-        assert final.names == {**before.names, NEW: final.names[NEW]}
+        assert before_the_new_node(final) == before_the_new_node(before)
+        assert final.names == ({**before.names, NEW: final.names[NEW]} if appliance.publishes else {})
 
 
-async def test_a_name_taken_by_hand_between_two_change_cycles_is_never_deleted(appliance: Emulated) -> None:
+async def test_an_object_taken_by_hand_between_two_change_cycles_is_never_deleted(appliance: Emulated) -> None:
+    """A name (on ACOS, which publishes none, a node) deleted and made again by an administrator
+    after the last read; the next change cycle would delete ours: it reads first and leaves it."""
     async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
-        taken = HOSTS[0]
-        await appliance.take_name(taken)  # ours deleted and made again by an administrator
-        foreign = (await fresh_read(appliance)).domains[taken]
+        if appliance.publishes:
+            kind, taken, fewer = Kind.DOMAIN, HOSTS[0], cluster(hosts=HOSTS[1:])
+            await appliance.take_name(taken)
+        else:
+            kind, taken, fewer = Kind.NODE, "k8s-c1-node-1", cluster(nodes=NODES[1:])
+            assert isinstance(appliance, AcosAppliance)
+            await appliance.take_node(taken)
+        foreign = (await fresh_read(appliance)).of_kind(kind)[taken]
         assert not foreign.description.startswith("managed-by=adcbridge")
-        reads, writes, report = await counted(appliance, bridge, view=cluster(hosts=HOSTS[1:]))
+        reads, writes, report = await counted(appliance, bridge, view=fewer)
         assert reads > STATUS_READS[appliance.dialect]  # a delete is planned on a read of its own cycle
         assert writes == 0
         assert report.converged
-        assert (await fresh_read(appliance)).domains[taken] == foreign
+        assert (await fresh_read(appliance)).of_kind(kind)[taken] == foreign
 
 
 @pytest.mark.parametrize("applied", [True, False], ids=["answer-lost", "not-applied"])
@@ -151,19 +194,20 @@ async def test_a_write_not_known_to_be_done_is_read_back_by_the_next_cycle(appli
     appliance: it finds the name there and writes nothing, or creates it."""
     async with running(appliance, cluster(), adc={"operation_deadline": 0.5}) as bridge:
         await bridge.cycle()
-        path = DOMAIN_POSTS[appliance.dialect]
+        path, key = FIRST_POSTS[appliance.dialect]
         await appliance.faults([{"kind": "reset", "path": path, "methods": ["POST"], "after_apply": applied}])
-        failed = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
+        failed = await bridge.cycle(one_more(appliance))
         assert failed.applied is not None
-        assert [r.operation.obj.key for r in failed.applied.failures] == [NEW]
-        assert (NEW in (await appliance.summary()).names) is applied
+        assert [r.operation.obj.key for r in failed.applied.failures if r.outcome == "failed"] == [key]
+        assert created(appliance, await appliance.summary()) is applied
         await appliance.clear_faults()
 
         reads, writes, report = await counted(appliance, bridge)
         assert report.converged, (report.error, report.applied)
         assert reads > STATUS_READS[appliance.dialect]
-        assert writes == (0 if applied else 1)
-        assert NEW in (await appliance.summary()).names
+        skipped = len(failed.applied.failures) - 1  # on ACOS the node's members, skipped with it
+        assert writes == (0 if applied else 1) + skipped
+        assert created(appliance, await appliance.summary())
         _, writes, again = await counted(appliance, bridge, resync=True)
         assert again.plan is not None
         assert again.plan.empty
