@@ -8,7 +8,6 @@ administrator would, outside the change log and the counters, so a test can prep
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +17,7 @@ from mocks.acos.api import BASE, BUSY_ANSWERS, STATE_KEY, Handler, read_body, re
 from mocks.acos.errors import AcosError
 from mocks.acos.kinds import TOP_LEVEL
 from mocks.acos.state import UnitState
-from mocks.adc.codes import ApiFailure
+from mocks.controls import Emulator, add_shared_routes
 from mocks.loopback import is_loopback
 
 PREFIX = "/_mock"
@@ -74,43 +73,12 @@ async def get_state(request: web.Request) -> web.Response:
     return reply(state.describe() | {"partitions": partitions, "objects": objects_of(state)})
 
 
-async def reset(request: web.Request) -> web.Response:
-    request.app[STATE_KEY].reset()
-    return reply({"reset": True})
-
-
-async def get_faults(request: web.Request) -> web.Response:
-    return reply({"rules": request.app[STATE_KEY].faults.describe()})
-
-
-async def set_faults(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    try:
-        state.faults.configure(await _object(request))
-    except ApiFailure as failure:
-        raise ControlError(failure.msg) from None
-    return reply({"rules": state.faults.describe()})
-
-
-async def clear_faults(request: web.Request) -> web.Response:
-    request.app[STATE_KEY].faults.configure({"rules": []})
-    return reply({"rules": []})
-
-
 async def set_busy(request: web.Request) -> web.Response:
     answer = (await _object(request)).get("answer")
     if answer not in BUSY_ANSWERS:
         raise ControlError(f"answer must be one of {', '.join(BUSY_ANSWERS)}")
     request.app[STATE_KEY].busy_answer = answer
     return reply({"answer": answer})
-
-
-async def get_changes(request: web.Request) -> web.Response:
-    raw = request.query.get("since", "0")
-    if not raw.isascii() or not raw.isdigit():
-        raise ControlError("since must be a non-negative integer")
-    changes = request.app[STATE_KEY].change_list(int(raw))
-    return reply({"changes": changes, "total": len(changes)})
 
 
 async def set_role(request: web.Request) -> web.Response:
@@ -123,15 +91,6 @@ async def set_role(request: web.Request) -> web.Response:
         raise ControlError("vcs must be true or false")
     state.role, state.vcs = body["role"], vcs
     return reply(state.describe())
-
-
-async def advance_clock(request: web.Request) -> web.Response:
-    seconds = (await _object(request)).get("advance")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
-        raise ControlError("advance must be a non-negative number of seconds")
-    state = request.app[STATE_KEY]
-    state.clock.advance(float(seconds))
-    return reply({"offset": state.clock.offset})
 
 
 async def get_sessions(request: web.Request) -> web.Response:
@@ -228,17 +187,19 @@ def _seed_one(state: UnitState, item: dict[str, Any]) -> None:
         raise ControlError(f"cannot seed {method}")
 
 
+def _unit(request: web.Request) -> UnitState:
+    return request.app[STATE_KEY]
+
+
+LEVERS = Emulator(state=_unit, invalid=ControlError, body=_object, reply=reply)
+
+
 def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get(f"{PREFIX}/state", get_state)
-    router.add_post(f"{PREFIX}/reset", reset)
-    router.add_get(f"{PREFIX}/faults", get_faults)
-    router.add_post(f"{PREFIX}/faults", set_faults)
-    router.add_delete(f"{PREFIX}/faults", clear_faults)
+    add_shared_routes(app, PREFIX, LEVERS)
     router.add_post(f"{PREFIX}/busy", set_busy)
-    router.add_get(f"{PREFIX}/changes", get_changes)
     router.add_post(f"{PREFIX}/role", set_role)
-    router.add_post(f"{PREFIX}/clock", advance_clock)
     router.add_get(f"{PREFIX}/sessions", get_sessions)
     router.add_post(f"{PREFIX}/sessions", set_sessions)
     router.add_post(f"{PREFIX}/sessions/end", end_sessions)

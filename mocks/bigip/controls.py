@@ -8,16 +8,15 @@ as an administrator would, outside the change log and the counters, so a test ca
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from aiohttp import web
 
-from mocks.adc.codes import ApiFailure
 from mocks.bigip import errors, views
 from mocks.bigip.api import STATE_KEY, Handler, read_body, reply
 from mocks.bigip.operations import write
 from mocks.bigip.state import UnitState
+from mocks.controls import Emulator, add_shared_routes
 from mocks.loopback import is_loopback
 
 PREFIX = "/_mock"
@@ -74,37 +73,6 @@ async def get_state(request: web.Request) -> web.Response:
     return reply(state.describe() | {"objects": objects(state)})
 
 
-async def reset(request: web.Request) -> web.Response:
-    request.app[STATE_KEY].reset()
-    return reply({"reset": True})
-
-
-async def get_faults(request: web.Request) -> web.Response:
-    return reply({"rules": request.app[STATE_KEY].faults.describe()})
-
-
-async def set_faults(request: web.Request) -> web.Response:
-    state = request.app[STATE_KEY]
-    try:
-        state.faults.configure(await _object(request))
-    except ApiFailure as failure:
-        raise _invalid(failure.msg) from None
-    return reply({"rules": state.faults.describe()})
-
-
-async def clear_faults(request: web.Request) -> web.Response:
-    request.app[STATE_KEY].faults.configure({"rules": []})
-    return reply({"rules": []})
-
-
-async def get_changes(request: web.Request) -> web.Response:
-    raw = request.query.get("since", "0")
-    if not raw.isascii() or not raw.isdigit():
-        raise _invalid("since must be a non-negative integer")
-    changes = request.app[STATE_KEY].change_list(int(raw))
-    return reply({"changes": changes, "total": len(changes)})
-
-
 async def set_role(request: web.Request) -> web.Response:
     body = await _object(request)
     state = request.app[STATE_KEY]
@@ -117,15 +85,6 @@ async def set_role(request: web.Request) -> web.Response:
         group = DEFAULT_GROUP  # a standby is one unit of a pair: it is in a device group
     state.role, state.device_group = body["role"], group
     return reply(state.describe())
-
-
-async def advance_clock(request: web.Request) -> web.Response:
-    seconds = (await _object(request)).get("advance")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < math.inf:
-        raise _invalid("advance must be a non-negative number of seconds")
-    state = request.app[STATE_KEY]
-    state.clock.advance(float(seconds))
-    return reply({"offset": state.clock.offset})
 
 
 async def get_tokens(request: web.Request) -> web.Response:
@@ -184,16 +143,18 @@ async def seed(request: web.Request) -> web.Response:
     return reply({"applied": len(answers), "answers": answers})
 
 
+def _unit(request: web.Request) -> UnitState:
+    return request.app[STATE_KEY]
+
+
+LEVERS = Emulator(state=_unit, invalid=_invalid, body=_object, reply=reply)
+
+
 def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get(f"{PREFIX}/state", get_state)
-    router.add_post(f"{PREFIX}/reset", reset)
-    router.add_get(f"{PREFIX}/faults", get_faults)
-    router.add_post(f"{PREFIX}/faults", set_faults)
-    router.add_delete(f"{PREFIX}/faults", clear_faults)
-    router.add_get(f"{PREFIX}/changes", get_changes)
+    add_shared_routes(app, PREFIX, LEVERS)
     router.add_post(f"{PREFIX}/role", set_role)
-    router.add_post(f"{PREFIX}/clock", advance_clock)
     router.add_get(f"{PREFIX}/tokens", get_tokens)
     router.add_post(f"{PREFIX}/tokens/expire", expire_tokens)
     router.add_post(f"{PREFIX}/password", set_password)
