@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypedDict
 
+from mocks.files import StateFileError
 from mocks.listeners import host_port_text
 
 EXIT_FAILURE = 2
+STARTUP_FAILURES = (StateFileError, OSError, ValueError)  # reported on one line, exit 2
 
 
 class Emulator(Protocol):
@@ -47,6 +49,16 @@ class ListenerSettings(TypedDict):
     tls_key: Path | None
     state_file: Path | None
     access_log: bool
+
+
+def add_login_and_tls(cli: argparse.ArgumentParser) -> None:
+    """``--username``, ``--password``/``--password-file`` (one required), ``--tls-cert``, ``--tls-key``."""
+    cli.add_argument("--username", default="admin")
+    secret = cli.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password", help="the user's password (visible in ps; prefer --password-file)")
+    secret.add_argument("--password-file", type=Path, help="file whose first line is the password")
+    cli.add_argument("--tls-cert", type=Path, help="PEM certificate chain (default: a self-signed one made at start)")
+    cli.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
 
 
 def listener_settings(args: argparse.Namespace) -> ListenerSettings:

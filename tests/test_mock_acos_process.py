@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from mocks.acos import AcosConfig, MockAcos
-from mocks.acos.server import StateFileError
+from mocks.files import StateFileError
 from tests.acos_fixtures import ACOS_PASSWORD, ACOS_USER, Axapi, trust
 from tests.processes import mock_acos_process, run_cli
 
@@ -112,4 +112,7 @@ async def test_an_unusable_state_file_is_refused(tmp_path: Path) -> None:
         MockAcos(AcosConfig(ACOS_USER, ACOS_PASSWORD, state_file=state))
     state.write_text("not json")
     with pytest.raises(StateFileError, match="cannot load state file"):
+        MockAcos(AcosConfig(ACOS_USER, ACOS_PASSWORD, state_file=state))
+    state.write_text('{"version": 2, "config": {}}')
+    with pytest.raises(StateFileError, match="unsupported state version 2"):
         MockAcos(AcosConfig(ACOS_USER, ACOS_PASSWORD, state_file=state))

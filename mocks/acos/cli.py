@@ -11,21 +11,16 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from mocks.acos.server import AcosConfig, MockAcos, StateFileError
+from mocks.acos.server import AcosConfig, MockAcos
 from mocks.acos.state import DEFAULT_VERSION
 from mocks.arguments import host_port
-from mocks.command import password_from, run
+from mocks.command import STARTUP_FAILURES, add_login_and_tls, password_from, run
 
 
 def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="adcbridge-mock-acos", description="Emulated A10 Thunder (ACOS aXAPI v3).")
     cli.add_argument("--listen", type=host_port, default=("127.0.0.1", 8443), help="aXAPI HOST:PORT (HTTPS)")
-    cli.add_argument("--username", default="admin")
-    secret = cli.add_mutually_exclusive_group(required=True)
-    secret.add_argument("--password", help="the user's password (visible in ps; prefer --password-file)")
-    secret.add_argument("--password-file", type=Path, help="file whose first line is the password")
-    cli.add_argument("--tls-cert", type=Path, help="PEM certificate chain (default: a self-signed one made at start)")
-    cli.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    add_login_and_tls(cli)
     cli.add_argument("--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS (tests only)")
     cli.add_argument("--state-file", type=Path, help="JSON file holding the saved configuration")
     cli.add_argument(
@@ -55,5 +50,4 @@ def config_from(args: argparse.Namespace) -> AcosConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    failures = (StateFileError, OSError, ValueError)
-    return run(parser(), argv, lambda args: MockAcos(config_from(args)), failures=failures)
+    return run(parser(), argv, lambda args: MockAcos(config_from(args)), failures=STARTUP_FAILURES)

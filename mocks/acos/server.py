@@ -13,7 +13,6 @@ like a unit that reboots, changes not saved are lost.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +22,9 @@ from aiohttp import web
 
 from mocks.acos import api, controls
 from mocks.acos.state import DEFAULT_VERSION, UnitState
-from mocks.bigip.certificates import self_signed, server_context
-from mocks.files import write_json_atomically
+from mocks.files import read_state_file, write_state_file
 from mocks.listeners import Listeners
-
-STATE_VERSION = 1
-
-
-class StateFileError(Exception):
-    """The state file exists but cannot be used; the message says why."""
+from mocks.tls import serving_tls
 
 
 @dataclass(frozen=True)
@@ -83,11 +76,7 @@ class MockAcos:
         self.certificate_pem = b""
         self._tls = None
         if not config.plain_http:
-            if config.tls_cert is not None and config.tls_key is not None:
-                self.certificate_pem, key_pem = config.tls_cert.read_bytes(), config.tls_key.read_bytes()
-            else:
-                self.certificate_pem, key_pem = self_signed(config.host)
-            self._tls = server_context(self.certificate_pem, key_pem)
+            self.certificate_pem, self._tls = serving_tls(config.tls_cert, config.tls_key, config.host)
         # A polite TLS close waits for clients that may never answer: drop them at stop.
         self._listeners = Listeners(abort_idle=True)
         self.url = ""
@@ -121,20 +110,20 @@ def _no_dns() -> Any:
 
 
 def save_state(path: Path, state: UnitState) -> None:
-    write_json_atomically(path, {"version": STATE_VERSION, "config": state.saved})
+    write_state_file(path, state.saved)
 
 
 def load_state(path: Path, state: UnitState) -> None:
     """The saved configuration of ``path`` into ``state`` (nothing when the file is new)."""
-    if not path.exists():
-        return
-    try:
-        saved: Any = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported state version {saved.get('version')!r}")
-        state.config.load(saved["config"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as exc:
-        raise StateFileError(f"cannot load state file {path}: {exc}") from exc
-    except Exception as exc:  # an invalid object in the file: the unit's own refusal
-        raise StateFileError(f"cannot load state file {path}: {exc}") from exc
+    read_state_file(path, lambda config: _load_config(state, config))
     state.saved = state.config.dump()
+
+
+def _load_config(state: UnitState, config: Any) -> None:
+    """Any refusal of an object in the file (the unit's own) reads as a malformed file."""
+    try:
+        state.config.load(config)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise
+    except Exception as exc:
+        raise ValueError(str(exc)) from exc

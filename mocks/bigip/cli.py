@@ -13,8 +13,8 @@ from pathlib import Path
 
 from mocks.arguments import host_port
 from mocks.bigip.catalog import DEFAULT_VERSION
-from mocks.bigip.server import BigIPConfig, MockBigIP, StateFileError
-from mocks.command import listener_settings, password_from, run
+from mocks.bigip.server import BigIPConfig, MockBigIP
+from mocks.command import STARTUP_FAILURES, add_login_and_tls, listener_settings, password_from, run
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,12 +24,7 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--listen", type=host_port, default=("127.0.0.1", 8443), help="REST API HOST:PORT (HTTPS)")
     cli.add_argument("--dns-listen", type=host_port, default=("127.0.0.1", 8053), help="DNS listener HOST:PORT")
     cli.add_argument("--no-dns", action="store_true", help="do not start the DNS listener")
-    cli.add_argument("--username", default="admin")
-    secret = cli.add_mutually_exclusive_group(required=True)
-    secret.add_argument("--password", help="the user's password (visible in ps; prefer --password-file)")
-    secret.add_argument("--password-file", type=Path, help="file whose first line is the password")
-    cli.add_argument("--tls-cert", type=Path, help="PEM certificate chain (default: a self-signed one made at start)")
-    cli.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    add_login_and_tls(cli)
     cli.add_argument("--state-file", type=Path, help="JSON file holding the saved configuration")
     cli.add_argument(
         "--version", default=DEFAULT_VERSION, help=f"TMOS version the unit reports (default {DEFAULT_VERSION})"
@@ -52,5 +47,4 @@ def config_from(args: argparse.Namespace) -> BigIPConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    failures = (StateFileError, OSError, ValueError)
-    return run(parser(), argv, lambda args: MockBigIP(config_from(args)), failures=failures)
+    return run(parser(), argv, lambda args: MockBigIP(config_from(args)), failures=STARTUP_FAILURES)

@@ -12,27 +12,19 @@ like a unit that reboots, changes not saved are lost.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from mocks.bigip import api, controls
 from mocks.bigip.catalog import DEFAULT_VERSION
-from mocks.bigip.certificates import self_signed, server_context
 from mocks.bigip.dns import WideIpResponder
 from mocks.bigip.state import UnitState
-from mocks.files import write_json_atomically
+from mocks.files import read_state_file, write_state_file
 from mocks.listeners import Listeners
-
-STATE_VERSION = 1
-
-
-class StateFileError(Exception):
-    """The state file exists but cannot be used; the message says why."""
+from mocks.tls import serving_tls
 
 
 @dataclass(frozen=True)
@@ -83,11 +75,7 @@ class MockBigIP:
             path = config.state_file
             self.state.on_save = lambda: save_state(path, self.state)
             self.state.save_config()  # fail at start, not at the first save
-        if config.tls_cert is not None and config.tls_key is not None:
-            self.certificate_pem, key_pem = config.tls_cert.read_bytes(), config.tls_key.read_bytes()
-        else:
-            self.certificate_pem, key_pem = self_signed(config.host)
-        self._tls = server_context(self.certificate_pem, key_pem)
+        self.certificate_pem, self._tls = serving_tls(config.tls_cert, config.tls_key, config.host)
         # A polite TLS close waits for clients that may never answer: drop them at stop.
         self._listeners = Listeners(abort_idle=True)
         self.url = ""
@@ -117,17 +105,9 @@ class MockBigIP:
 
 
 def save_state(path: Path, state: UnitState) -> None:
-    write_json_atomically(path, {"version": STATE_VERSION, "config": state.store.dump()})
+    write_state_file(path, state.store.dump())
 
 
 def load_state(path: Path, state: UnitState) -> None:
     """The saved configuration of ``path`` into ``state`` (nothing when the file is new)."""
-    if not path.exists():
-        return
-    try:
-        saved: Any = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported state version {saved.get('version')!r}")
-        state.store.load(saved["config"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise StateFileError(f"cannot load state file {path}: {exc}") from exc
+    read_state_file(path, state.store.load)
