@@ -26,11 +26,14 @@ read of the status finds the other unit active.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from adcbridge.adc.client import AdcClient
+from adcbridge.adc.client import AdcClient, Wire
+from adcbridge.adc.credentials import credential_source
+from adcbridge.config import Settings
 from adcbridge.errors import AdcError, AdcStandby, AdcUnavailable, TransientAdcError, excerpt
 from adcbridge.metrics import Metrics
 
@@ -53,6 +56,30 @@ class Requests(Protocol):
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any: ...
+
+
+@contextlib.asynccontextmanager
+async def unit_clients(
+    settings: Settings, wire: Wire, metrics: Metrics | None, write_gate: Callable[[], bool] | None
+) -> AsyncIterator[dict[str, AdcClient]]:
+    """One session per unit URL of ``adc.urls`` (URL -> client), all closed when the block ends."""
+    adc = settings.adc
+    credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
+    async with contextlib.AsyncExitStack() as sessions:
+        yield {
+            url: await sessions.enter_async_context(
+                AdcClient(
+                    adc,
+                    credentials,
+                    wire=wire,
+                    read_only=settings.dry_run,
+                    metrics=metrics,
+                    write_gate=write_gate,
+                    url=url,
+                )
+            )
+            for url in adc.urls
+        }
 
 
 class Units:

@@ -20,10 +20,8 @@ from collections.abc import AsyncIterator, Callable
 from adcbridge.adc.acos.driver import AcosDriver
 from adcbridge.adc.acos.units import read_role
 from adcbridge.adc.acos.wire import AcosWire
-from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
-from adcbridge.adc.credentials import credential_source
-from adcbridge.adc.units import Units
+from adcbridge.adc.units import Units, unit_clients
 from adcbridge.config import AdcSettings, Settings
 from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
@@ -73,23 +71,8 @@ async def _open(
     settings: Settings, metrics: Metrics | None, write_gate: Callable[[], bool] | None
 ) -> AsyncIterator[Adc]:
     adc = settings.adc
-    credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
     wire = AcosWire(adc.partition)
-    async with contextlib.AsyncExitStack() as sessions:
-        clients = {
-            url: await sessions.enter_async_context(
-                AdcClient(
-                    adc,
-                    credentials,
-                    wire=wire,
-                    read_only=settings.dry_run,
-                    metrics=metrics,
-                    write_gate=write_gate,
-                    url=url,
-                )
-            )
-            for url in adc.urls
-        }
+    async with unit_clients(settings, wire, metrics, write_gate) as clients:
         units = Units(clients, timeout=adc.timeout, read_role=read_role, appliance="ACOS", metrics=metrics)
         yield AcosDriver(
             units,

@@ -21,9 +21,8 @@ from adcbridge.adc.bigip.driver import BigipDriver
 from adcbridge.adc.bigip.gtm import Gtm, GtmPublisher
 from adcbridge.adc.bigip.units import Units
 from adcbridge.adc.bigip.wire import BIGIP_WIRE
-from adcbridge.adc.client import AdcClient
 from adcbridge.adc.contract import Adc, Dialect, SettingProblem
-from adcbridge.adc.credentials import credential_source
+from adcbridge.adc.units import unit_clients
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
@@ -83,22 +82,7 @@ async def _open(
     settings: Settings, metrics: Metrics | None, write_gate: Callable[[], bool] | None
 ) -> AsyncIterator[Adc]:
     adc = settings.adc
-    credentials = credential_source(adc.username, adc.password, settings.secrets_dir)
-    async with contextlib.AsyncExitStack() as sessions:
-        clients = {
-            url: await sessions.enter_async_context(
-                AdcClient(
-                    adc,
-                    credentials,
-                    wire=BIGIP_WIRE,
-                    read_only=settings.dry_run,
-                    metrics=metrics,
-                    write_gate=write_gate,
-                    url=url,
-                )
-            )
-            for url in adc.urls
-        }
+    async with unit_clients(settings, BIGIP_WIRE, metrics, write_gate) as clients:
         units = Units(clients, timeout=adc.timeout, metrics=metrics)
         yield BigipDriver(
             units,
