@@ -63,7 +63,6 @@ from engine_sync import (
     StaticSource,
     TimedAdc,
     cluster,
-    own_and_children_seconds,
 )
 from measuring import (
     PASSWORD,
@@ -72,7 +71,6 @@ from measuring import (
     Timing,
     argument_parser,
     expect_count,
-    machine_busy_seconds,
     median_walls,
     mock_acos,
     parse_arguments,
@@ -80,6 +78,7 @@ from measuring import (
     print_settings,
     report_checks,
     report_other_cpu,
+    run_rounds,
     status_kib,
 )
 
@@ -331,15 +330,8 @@ async def measure(args: argparse.Namespace) -> int:
         f"{args.rounds} round(s); emulator on CPU {cpus[0]}, bridge on CPU {cpus[1]}; Python {sys.version.split()[0]}",
         flush=True,
     )
-    rounds: list[Round] = []
-    busy_before, ours_before, began = machine_busy_seconds(), own_and_children_seconds(), time.monotonic()
-    for index in range(args.rounds):
-        result = await run_round(args, cpus)
-        walls = ", ".join(f"{name} {sample.wall:.2f} s" for name, sample in result.samples.items())
-        print(f"round {index + 1}: {walls}", file=sys.stderr, flush=True)
-        rounds.append(result)
-    elapsed = time.monotonic() - began
-    others = (machine_busy_seconds() - busy_before) - (own_and_children_seconds() - ours_before)
+    run = await run_rounds(args.rounds, lambda _index: run_round(args, cpus))
+    rounds, elapsed, others = run.results, run.elapsed, run.others
     bridge_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     floor = -(-objects // args.concurrency) * args.latency_ms / 1000
     noop_gets = statistics.median(result.samples["no-op resync"].requests["GET"] for result in rounds)

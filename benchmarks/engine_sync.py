@@ -50,7 +50,6 @@ from measuring import (
     Timing,
     argument_parser,
     expect_count,
-    machine_busy_seconds,
     median_walls,
     mock_adc,
     node_ip,
@@ -59,6 +58,7 @@ from measuring import (
     print_settings,
     report_checks,
     report_other_cpu,
+    run_rounds,
     status_kib,
 )
 
@@ -148,15 +148,6 @@ def observe_gets(hosts: int, nodes: int) -> int:
     if hosts == nodes == 0:
         return 4
     return pages(nodes) + pages(len(PORTS)) + pages(len(PORTS)) + pages(hosts)
-
-
-# ---------------------------------------------------------------------------- CPU
-
-
-def own_and_children_seconds() -> float:
-    """CPU-seconds of this process and its reaped children (the mocks)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 # ---------------------------------------------------------------------------- the bridge
@@ -397,15 +388,8 @@ async def measure(args: argparse.Namespace) -> int:
         f"Python {sys.version.split()[0]}",
         flush=True,
     )
-    rounds: list[Round] = []
-    busy_before, ours_before, began = machine_busy_seconds(), own_and_children_seconds(), time.monotonic()
-    for index in range(args.rounds):
-        result = await run_round(args, cpus, keep_observed=index == args.rounds - 1)
-        walls = ", ".join(f"{name} {sample.wall:.2f} s" for name, sample in result.samples.items())
-        print(f"round {index + 1}: {walls}", file=sys.stderr, flush=True)
-        rounds.append(result)
-    elapsed = time.monotonic() - began
-    others = (machine_busy_seconds() - busy_before) - (own_and_children_seconds() - ours_before)
+    run = await run_rounds(args.rounds, lambda index: run_round(args, cpus, keep_observed=index == args.rounds - 1))
+    rounds, elapsed, others = run.results, run.elapsed, run.others
     bridge_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the pure-CPU runs below
     observed = rounds[-1].observed
     assert observed is not None

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import signal
 import ssl
 import statistics
@@ -31,11 +32,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -77,6 +78,47 @@ def machine_busy_seconds() -> float:
     """CPU-seconds all processes have spent busy since boot (first line of /proc/stat)."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_and_children_seconds() -> float:
+    """CPU-seconds of this process and its reaped children (the mocks)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Timed(Protocol):
+    wall: float
+
+
+class Sampled(Protocol):
+    @property
+    def samples(self) -> Mapping[str, Timed]: ...
+
+
+RoundT = TypeVar("RoundT", bound=Sampled)
+
+
+@dataclass
+class Rounds(Generic[RoundT]):
+    """The rounds run, their wall time and the CPU-seconds other processes spent meanwhile."""
+
+    results: list[RoundT]
+    elapsed: float
+    others: float
+
+
+async def run_rounds(count: int, one: Callable[[int], Awaitable[RoundT]]) -> Rounds[RoundT]:
+    """``one(index)`` for each round in turn, each round's walls on stderr as it ends."""
+    results: list[RoundT] = []
+    busy_before, ours_before, began = machine_busy_seconds(), own_and_children_seconds(), time.monotonic()
+    for index in range(count):
+        result = await one(index)
+        walls = ", ".join(f"{name} {sample.wall:.2f} s" for name, sample in result.samples.items())
+        print(f"round {index + 1}: {walls}", file=sys.stderr, flush=True)
+        results.append(result)
+    elapsed = time.monotonic() - began
+    others = (machine_busy_seconds() - busy_before) - (own_and_children_seconds() - ours_before)
+    return Rounds(results, elapsed, others)
 
 
 def status_kib(pid: int | str, key: str) -> int:
