@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from adcbridge.adc.applying import ApplyReport
-from adcbridge.config import Settings
+from adcbridge.config import AdcSettings, Settings
 from adcbridge.metrics import Metrics
 from adcbridge.model import AdcState, Kind, Plan
 
@@ -60,6 +60,21 @@ class Adc(Protocol):
 class SettingProblem:
     path: tuple[str, ...]  # e.g. ("pool", "method")
     message: str
+
+
+def partition_problems(adc: AdcSettings, default_partition: str) -> list[SettingProblem]:
+    """A dialect with partitions needs one named, and not the administrators' default unless allowed."""
+    if not adc.partition:
+        return [SettingProblem(("adc", "partition"), "required: the partition the bridge writes in")]
+    if adc.partition == default_partition and not adc.allow_default_partition:
+        return [
+            SettingProblem(
+                ("adc", "partition"),
+                f"{default_partition} is where administrators keep their objects; use a partition of the "
+                "bridge's own (or set adc.allow_default_partition)",
+            )
+        ]
+    return []
 
 
 Opener = Callable[[Settings, Metrics | None, Callable[[], bool] | None], AbstractAsyncContextManager[Adc]]

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from adcbridge.adc.acos.driver import AcosDriver
 from adcbridge.adc.acos.units import read_role
 from adcbridge.adc.acos.wire import AcosWire
-from adcbridge.adc.contract import Adc, Dialect, SettingProblem
+from adcbridge.adc.contract import Adc, Dialect, SettingProblem, partition_problems
 from adcbridge.adc.units import Units, unit_clients
 from adcbridge.config import AdcSettings, Settings
 from adcbridge.desired import owner_of
@@ -31,17 +31,7 @@ DEFAULT_PARTITION = "shared"
 
 
 def problems(settings: Settings) -> list[SettingProblem]:
-    adc, found = settings.adc, []
-    if not adc.partition:
-        found.append(SettingProblem(("adc", "partition"), "required: the partition the bridge writes in"))
-    elif adc.partition == DEFAULT_PARTITION and not adc.allow_default_partition:
-        found.append(
-            SettingProblem(
-                ("adc", "partition"),
-                "shared is where administrators keep their objects; use a partition of the bridge's own "
-                "(or set adc.allow_default_partition)",
-            )
-        )
+    adc, found = settings.adc, partition_problems(settings.adc, DEFAULT_PARTITION)
     defaults = AdcSettings.model_fields
     if adc.batch_size != defaults["batch_size"].default:
         found.append(SettingProblem(("adc", "batch_size"), "ACOS has no transactions: one request per operation"))

@@ -21,7 +21,7 @@ from adcbridge.adc.bigip.driver import BigipDriver
 from adcbridge.adc.bigip.gtm import Gtm, GtmPublisher
 from adcbridge.adc.bigip.units import Units
 from adcbridge.adc.bigip.wire import BIGIP_WIRE
-from adcbridge.adc.contract import Adc, Dialect, SettingProblem
+from adcbridge.adc.contract import Adc, Dialect, SettingProblem, partition_problems
 from adcbridge.adc.units import unit_clients
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
@@ -32,17 +32,7 @@ DEFAULT_PARTITION = "Common"
 
 
 def problems(settings: Settings) -> list[SettingProblem]:
-    adc, found = settings.adc, []
-    if not adc.partition:
-        found.append(SettingProblem(("adc", "partition"), "required: the partition the bridge writes in"))
-    elif adc.partition == DEFAULT_PARTITION and not adc.allow_default_partition:
-        found.append(
-            SettingProblem(
-                ("adc", "partition"),
-                "Common is where administrators keep their objects; use a partition of the bridge's own "
-                "(or set adc.allow_default_partition)",
-            )
-        )
+    found = partition_problems(settings.adc, DEFAULT_PARTITION)
     if settings.pool.method == "ip-hash":
         found.append(SettingProblem(("pool", "method"), "ip-hash has no BIG-IP load-balancing mode"))
     if not (settings.name_prefix + settings.owner_id)[:1].isalpha():
