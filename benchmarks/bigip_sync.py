@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import statistics
 import sys
 import time
@@ -61,6 +60,7 @@ from engine_sync import (
     StaticSource,
     TimedAdc,
     cluster,
+    print_appliance_summary,
 )
 from measuring import (
     PASSWORD,
@@ -75,7 +75,6 @@ from measuring import (
     pin_cpus,
     print_settings,
     report_checks,
-    report_other_cpu,
     run_rounds,
     status_kib,
 )
@@ -359,20 +358,19 @@ async def measure(args: argparse.Namespace) -> int:
         flush=True,
     )
     run = await run_rounds(args.rounds, lambda _index: run_round(args, cpus))
-    rounds, elapsed, others = run.results, run.elapsed, run.others
-    bridge_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    floor = -(-objects // args.concurrency) * args.latency_ms / 1000
-    noop_gets = statistics.median(result.samples["no-op resync"].requests["GET"] for result in rounds)
-    print()
-    print("\n".join(table(rounds)))
-    print()
-    print(f"Cold sync latency floor (object writes / concurrency x latency): {floor:.2f} s.")
-    print(f"No-op resync: {noop_gets:,.0f} GETs for {objects:,} objects ({noop_gets / objects:.4f} per object).")
-    print(
-        f"Peak RSS: bridge {bridge_peak_kib / 1024:.0f} MiB (ru_maxrss; {start_rss / 1024:.0f} MiB after imports), "
-        f"emulator {statistics.median(r.mock_peak_rss_kib for r in rounds) / 1024:.0f} MiB (VmHWM, median of rounds)."
+    rounds = run.results
+    print_appliance_summary(
+        rounds,
+        table(rounds),
+        objects=objects,
+        concurrency=args.concurrency,
+        latency_ms=args.latency_ms,
+        noop_detail=lambda gets: f"{gets / objects:.4f} per object",
+        start_rss=start_rss,
+        elapsed=run.elapsed,
+        others=run.others,
+        load_before=load_before,
     )
-    report_other_cpu(others, during=f"the {elapsed:.0f} s of rounds", load_before=load_before)
     return report_checks(
         "write counts, GETs per page, config saves, one login",
         [result.problems for result in rounds],

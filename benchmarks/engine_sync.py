@@ -435,6 +435,37 @@ def run_settings(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def print_appliance_summary(
+    rounds: list[Round],
+    table_lines: list[str],
+    *,
+    objects: int,
+    concurrency: int,
+    latency_ms: float,
+    noop_detail: Callable[[float], str],
+    start_rss: int,
+    elapsed: float,
+    others: float,
+    load_before: float,
+) -> None:
+    """What the appliance benchmarks (``bigip_sync.py``, ``acos_sync.py``) print after their rounds:
+    the table (``table_lines``, each appliance's own), the latency floor, the no-op resync's GETs
+    (``noop_detail`` says them per appliance), peak memory and the other processes' CPU."""
+    bridge_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    floor = -(-objects // concurrency) * latency_ms / 1000
+    noop_gets = statistics.median(result.samples["no-op resync"].requests["GET"] for result in rounds)
+    print()
+    print("\n".join(table_lines))
+    print()
+    print(f"Cold sync latency floor (object writes / concurrency x latency): {floor:.2f} s.")
+    print(f"No-op resync: {noop_gets:,.0f} GETs for {objects:,} objects ({noop_detail(noop_gets)}).")
+    print(
+        f"Peak RSS: bridge {bridge_peak_kib / 1024:.0f} MiB (ru_maxrss; {start_rss / 1024:.0f} MiB after imports), "
+        f"emulator {statistics.median(r.mock_peak_rss_kib for r in rounds) / 1024:.0f} MiB (VmHWM, median of rounds)."
+    )
+    report_other_cpu(others, during=f"the {elapsed:.0f} s of rounds", load_before=load_before)
+
+
 def main() -> int:
     cli = argument_parser(__doc__, rounds="whole sequences, each on a fresh mock; medians reported")
     cli.add_argument("--concurrency", type=int, default=8, help="adc.concurrency of the bridge")
