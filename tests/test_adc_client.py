@@ -26,6 +26,12 @@ def client_for(url: str, *, deadline: float = 5.0, **kwargs: Any) -> AdcClient:
     return AdcClient(settings, lambda: Credentials(USERNAME, PASSWORD), wire=REFERENCE_WIRE, **kwargs)
 
 
+def respx_client(**kwargs: Any) -> AdcClient:
+    """A client whose requests respx answers: respx stands in for httpx's own transport, which the
+    client then uses instead of its default (aiohttp's connections)."""
+    return client_for("https://adc.test", transport=httpx.AsyncHTTPTransport(), **kwargs)
+
+
 async def logins(adc: Appliance) -> int:
     return int((await adc.control("GET", "stats"))["requests"].get("POST", 0))
 
@@ -166,11 +172,11 @@ async def test_an_answer_that_is_not_the_envelope_is_a_protocol_error() -> None:
     respx.post("https://adc.test/adc/v3.0/login").respond(
         200, json={"res": {"status": "success", "code": 0}, "data": {}}
     )
-    async with client_for("https://adc.test") as client:
+    async with respx_client() as client:
         with pytest.raises(AdcProtocolError, match="no token"):
             await client.login()
     respx.post("https://adc.test/adc/v3.0/login").respond(200, text="<html>portal login</html>")
-    async with client_for("https://adc.test") as client:
+    async with respx_client() as client:
         with pytest.raises(AdcProtocolError, match="not an ADC answer: <html>portal login</html>"):
             await client.login()
 
@@ -183,7 +189,7 @@ async def test_retry_after_as_an_http_date_falls_back_to_backoff() -> None:
         httpx.Response(200, json={"res": {"status": "success", "code": 0, "msg": "ok"}, "data": {"token": "t"}}),
     ]
     respx.post("https://adc.test/adc/v3.0/logout").respond(200, json={"res": {"status": "success", "code": 0}})
-    async with client_for("https://adc.test") as client:
+    async with respx_client() as client:
         await client.login()
     assert route.call_count == 2
 
@@ -192,7 +198,7 @@ async def test_retry_after_as_an_http_date_falls_back_to_backoff() -> None:
 async def test_a_locked_account_is_reported_and_does_not_mark_the_password_wrong() -> None:
     locked = {"res": {"status": "failure", "code": 4031, "msg": "account locked; retry in 300 s"}, "data": {}}
     route = respx.post("https://adc.test/adc/v3.0/login").respond(403, json=locked)
-    async with client_for("https://adc.test") as client:
+    async with respx_client() as client:
         for _ in range(2):
             with pytest.raises(AdcAuthError, match="locked"):
                 await client.login()
