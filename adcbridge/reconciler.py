@@ -230,7 +230,7 @@ class Reconciler:
         report.desired = desired
         self._log_findings("rejected host", [f"{r.host!r} in {r.source}: {r.reason}" for r in desired.rejections])
         self._log_findings("degraded", list(desired.degraded) + ([] if desired.complete else ["view incomplete"]))
-        observed, kept = await self._observe(resync=resync)
+        observed, kept = await self._observe(resync=resync, overdue_ok=at_once)
         report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
         if kept and not only_creates(report.plan):  # what exists is changed on facts read in this cycle only
             observed, _ = await self._observe(resync=True)
@@ -249,10 +249,11 @@ class Reconciler:
             self._metrics.rejected_hosts.labels(reason).set(count)
         self._previous = desired
 
-    async def _observe(self, *, resync: bool) -> tuple[AdcState, bool]:
-        """The ADC as kept since the last full read, or read whole when that is due (see ``StateCache``);
-        and whether it is the kept state (True) or was read now."""
-        kept = None if resync else self.adc_cache.current(self._adc.active_unit())
+    async def _observe(self, *, resync: bool, overdue_ok: bool = False) -> tuple[AdcState, bool]:
+        """The ADC as kept since the last full read, or read whole when that is due (see ``StateCache``;
+        ``overdue_ok``: a cycle started at once goes before a resync that is due); and whether it is
+        the kept state (True) or was read now."""
+        kept = None if resync else self.adc_cache.current(self._adc.active_unit(), overdue_ok=overdue_ok)
         if kept is not None:
             return kept, True
         self.adc_cache.forget()

@@ -233,6 +233,30 @@ async def test_the_whole_adc_is_read_once_the_last_read_is_a_resync_period_old(a
         assert report.converged
 
 
+async def test_a_change_after_a_quiet_period_goes_before_an_overdue_resync_which_follows_it(
+    appliance: Emulated,
+) -> None:
+    """The change is not made to wait for a read of the whole appliance; the drift is repaired by
+    the cycle right after it."""
+    clock = [0.0]
+    async with running(appliance, cluster(), reconcile={"resync_seconds": 30}) as bridge:
+        cache = bridge.reconciler.adc_cache
+        cache.clock = lambda: clock[0]
+        await bridge.cycle()
+        await appliance.disable_node("k8s-c1-node-3")
+        clock[0] = 45.0  # the resync is overdue when the change comes
+        reads, writes, report = await counted(appliance, bridge, view=one_more(appliance), at_once=True)
+        assert report.converged, report.error
+        assert reads == STATUS_READS[appliance.dialect]
+        assert writes == (1 if appliance.publishes else 3)  # the change alone (a name, or a node and its members)
+        assert created(appliance, await appliance.summary())
+        assert cache.due_in() == 0.0  # still due: the loop reads at once after this cycle
+        reads, writes, report = await counted(appliance, bridge)
+        assert reads > STATUS_READS[appliance.dialect]
+        assert writes == 1  # the drift repaired
+        assert report.converged, report.error
+
+
 async def test_a_failed_cycle_makes_the_next_one_read_the_whole_adc(appliance: Emulated) -> None:
     async with running(appliance, cluster()) as bridge:
         await bridge.cycle()
@@ -402,6 +426,20 @@ def test_the_kept_state_is_due_for_a_read_at_the_resync_period_on_another_unit_a
     cache.read(AdcState(), "", at=130.0)
     cache.forget()
     assert cache.current("") is None
+
+
+def test_a_change_after_a_quiet_period_may_use_an_overdue_state_but_never_a_dropped_one() -> None:
+    now = [100.0]
+    cache = StateCache(30.0, clock=lambda: now[0])
+    assert cache.current("", overdue_ok=True) is None  # never read
+    cache.read(AdcState(), "a", at=100.0)
+    now[0] = 200.0
+    assert cache.current("a") is None
+    assert cache.current("a", overdue_ok=True) == AdcState()
+    assert cache.current("b", overdue_ok=True) is None  # read from another unit
+    assert cache.due_in() == 0.0
+    cache.forget()
+    assert cache.current("a", overdue_ok=True) is None
 
 
 def test_a_quiet_loop_wakes_to_read_one_resync_period_after_the_last_read() -> None:

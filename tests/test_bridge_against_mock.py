@@ -64,11 +64,14 @@ class Bridge:
         self.source = source
         self.metrics = metrics
 
-    async def cycle(self, view: ClusterSnapshot | None = None, *, resync: bool = False) -> CycleReport:
-        """One cycle; ``resync``: one that reads the whole appliance (a change cycle plans on what it kept)."""
+    async def cycle(
+        self, view: ClusterSnapshot | None = None, *, resync: bool = False, at_once: bool = False
+    ) -> CycleReport:
+        """One cycle; ``resync``: one that reads the whole appliance (a change cycle plans on what it kept);
+        ``at_once``: one the loop starts at once for a change after a quiet period."""
         if view is not None:
             self.source.view = view
-        return await self.reconciler.run_once(resync=resync)
+        return await self.reconciler.run_once(resync=resync, at_once=at_once)
 
     def sample(self, name: str, **labels: str) -> float:
         value = self.metrics.registry.get_sample_value(name, labels)

@@ -22,7 +22,9 @@ reads the whole appliance, in each of these cases:
 - at start, and each time the loop (re)starts (a leader elected again: another replica may
   have written meanwhile);
 - when the last full read is ``resync_seconds`` old: drift is repaired within one resync even
-  while changes keep coming, and a quiet cluster's periodic resync always reads;
+  while changes keep coming, and a quiet cluster's periodic resync always reads (a change cycle
+  started at once after a quiet period goes first, on the kept state, and the read follows it:
+  the change is not made to wait for a read of the whole appliance);
 - after any operation that did not end "done" (failed, skipped: a timeout, a reset, an answer
   that was lost after the appliance applied it), and after any cycle that failed, a bug
   included, or was cancelled in the middle of writing;
@@ -53,9 +55,16 @@ class StateCache:
     read_at: float = 0.0
     reads: int = 0  # full reads so far (tests and metrics look)
 
-    def current(self, unit: str) -> AdcState | None:
-        """The state to plan against, or ``None`` when the appliance must be read whole first."""
-        if self.state is None or unit != self.unit or self.clock() - self.read_at >= self.resync_seconds:
+    def current(self, unit: str, *, overdue_ok: bool = False) -> AdcState | None:
+        """The state to plan against, or ``None`` when the appliance must be read whole first.
+
+        ``overdue_ok``: a state past its resync age is still good for this cycle (a change after a
+        quiet period, which should not wait for the whole appliance to be read); the resync stays
+        due (``due_in`` is 0), so the loop reads the appliance in the cycle right after. A state
+        dropped for doubt, or read from another unit, is never used."""
+        if self.state is None or unit != self.unit:
+            return None
+        if not overdue_ok and self.clock() - self.read_at >= self.resync_seconds:
             return None
         return self.state
 
