@@ -75,10 +75,12 @@ def plan(
     limits: DeleteLimits = DeleteLimits(),  # noqa: B008 - frozen value
     *,
     kinds: frozenset[Kind] = frozenset(Kind),
+    ours: AdcState | None = None,
 ) -> Plan:
     """The operations that take ``observed`` to ``desired`` for ``owner``, for the ``kinds`` the
-    appliance's dialect can manage (any other kind is left as it is, never planned)."""
-    ours = owned(observed, owner)
+    appliance's dialect can manage (any other kind is left as it is, never planned). ``ours``:
+    ``owned(observed, owner)`` when the caller has it already (it costs a pass over every object)."""
+    ours = owned(observed, owner) if ours is None else ours
     target = _Target(desired, observed, ours)
     target.resolve()
     managed = _managed_kinds(desired, kinds)
@@ -204,7 +206,7 @@ class _Target:
         for name in [*renames, *waiting]:
             self.state.nodes.pop(name, None)
         members = [  # members of nodes dropped before go first: a renamed member may take their key
-            replace(member, node=renames.get(member.node, member.node))
+            replace(member, node=renames[member.node]) if member.node in renames else member
             for member in self.state.members.values()
             if member.node in wanted
         ]
@@ -260,6 +262,8 @@ def _operations(target: AdcState, ours: AdcState, *, managed: Iterable[Kind]) ->
         want, have = target.of_kind(kind), ours.of_kind(kind)
         for key, obj in want.items():
             current = have.get(key)
+            if current is obj:  # the object written last (kept state) or read and reused: nothing to do
+                continue
             if current is None:
                 operations.append(Operation(Action.CREATE, obj))
             elif current != obj:

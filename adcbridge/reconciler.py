@@ -182,6 +182,7 @@ class Reconciler:
         self._desired = DesiredBuilder(settings)  # reuses the domains of claims that did not change
         self._previous: DesiredState | None = None
         self._remembered = _Remembered()
+        self._owned: tuple[AdcState, AdcState] | None = None  # (observed, our share of it), see _ours
         self._streak: _FailingStreak | None = None
         self.adc_cache = StateCache(settings.reconcile.resync_seconds)  # the ADC between full reads
         self._idle = asyncio.Event()  # set while no cycle runs
@@ -198,6 +199,7 @@ class Reconciler:
         report = CycleReport(started_at=self._clock(), dry_run=self._settings.dry_run)
         began = time.perf_counter()
         self._idle.clear()
+        self._owned = None  # within a cycle only: a fake appliance may change a state in place between cycles
         try:
             await self._cycle(report, at_once=at_once, resync=resync)
         except AdcBridgeError as exc:
@@ -242,7 +244,7 @@ class Reconciler:
             report.applied = await self._adc.apply(report.plan)
             self.adc_cache.wrote(report.applied, self._adc.active_unit())
             self._log_applied(report.applied)
-        self._count(desired, report.plan, report.applied, owned(observed, self._owner))
+        self._count(desired, report.plan, report.applied, self._ours(observed))
         if self._zones is not None:
             await self._publish_records(report, desired, self._zones, at_once=at_once)
         for reason, count in rejected_by_reason(desired, report.plan, report.records).items():
@@ -264,8 +266,23 @@ class Reconciler:
 
     def _planned(self, desired: DesiredState, observed: AdcState, *, at_once: bool) -> tuple[Plan, int]:
         """The plan, and how many deletions wait for the batch window (a cycle started at once)."""
-        current = plan(desired, observed, self._owner, self._settings.policy, self._limits, kinds=self._adc.kinds)
+        current = plan(
+            desired,
+            observed,
+            self._owner,
+            self._settings.policy,
+            self._limits,
+            kinds=self._adc.kinds,
+            ours=self._ours(observed),
+        )
         return defer_deletions(current) if at_once else (current, 0)
+
+    def _ours(self, observed: AdcState) -> AdcState:
+        """``owned(observed)``, computed once per state a cycle plans on (a pass over every object:
+        42 ms at 50,000 hosts, which the plan and the metrics both need)."""
+        if self._owned is None or self._owned[0] is not observed:
+            self._owned = (observed, owned(observed, self._owner))
+        return self._owned[1]
 
     async def _publish_records(
         self, report: CycleReport, desired: DesiredState, zones: ZoneTarget, *, at_once: bool = False

@@ -21,13 +21,15 @@ import pytest
 from adcbridge import reconciler as reconciler_module
 from adcbridge.adc import Adc, AdcInfo, ApplyReport, OperationResult, open_adc
 from adcbridge.adc.caching import StateCache, after
+from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
 from adcbridge.model import Action, AdcObject, AdcState, ClusterSnapshot, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
 from tests.appliances import DIALECTS, AcosAppliance, Emulated, Summary, emulated
-from tests.builders import HTTP, adc_domain, adc_member, adc_node, adc_pool, node, service, snapshot
+from tests.builders import HTTP, adc_domain, adc_member, adc_node, adc_pool, node, service, settings, snapshot
 from tests.live import until
 from tests.test_bridge_against_mock import HOSTS, NODES, Bridge, StaticSource, cluster, running, running_with
+from tests.test_dialects import RecordingAdc
 
 # What a change cycle reads before writing: a BIG-IP its failover status, an ACOS unit its role
 # (the aVCS summary, then, aVCS being off, the VRRP-A state).
@@ -352,6 +354,25 @@ async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
         monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
         assert await bridge.reconciler._wait_for_reason(changed) is False
     assert timeouts == [10.0]
+
+
+async def test_our_share_of_what_is_read_is_worked_out_again_in_each_cycle() -> None:
+    """The share is worked out once per cycle (the plan and the metrics both need it), never carried
+    over to the next: an appliance may hand back the same state, changed in place."""
+    config = settings()
+    stale = adc_domain("www.example.com", ("192.0.2.99",), description=owner_of(config).marker)
+    state = AdcState.of([stale])
+    adc = RecordingAdc(state, frozenset(Kind))
+    view = snapshot(nodes=[node("n1", "10.0.0.1")], hosts=["www.example.com"])
+    reconciler = Reconciler(config, StaticSource(view), adc, Metrics())
+    await reconciler.run_once()
+    state.domains.clear()  # gone from the appliance: the next read is the same object, changed
+    await reconciler.run_once(resync=True)
+    first, second = (
+        {(op.action, op.obj.key) for op in given.operations if op.obj.kind is Kind.DOMAIN} for given in adc.plans
+    )
+    assert first == {(Action.UPDATE, "www.example.com")}
+    assert second == {(Action.CREATE, "www.example.com")}
 
 
 async def test_in_dry_run_nothing_is_kept_as_written(appliance: Emulated) -> None:
