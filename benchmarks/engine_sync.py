@@ -40,7 +40,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from measuring import (
@@ -74,6 +74,7 @@ from adcbridge.model import (
     DeleteLimits,
     HostClaim,
     KicService,
+    Kind,
     ObjectRef,
     Plan,
     ServicePort,
@@ -181,6 +182,13 @@ class TimedAdc:
         self.last_observed = await self.driver.observe()
         self.observe_seconds += time.perf_counter() - started
         return self.last_observed
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        started = time.perf_counter()
+        try:
+            return await self.driver.read_objects(keys)
+        finally:
+            self.observe_seconds += time.perf_counter() - started
 
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.perf_counter()

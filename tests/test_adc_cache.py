@@ -13,6 +13,7 @@ The pure part (``after``, ``StateCache``) is tested by tables at the end.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,9 @@ class FailingOver:
 
     async def observe(self) -> AdcState:
         return await self.adc.observe()
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        return await self.adc.read_objects(keys)
 
     async def apply(self, plan: Plan) -> ApplyReport:
         return await self.adc.apply(plan)
