@@ -492,6 +492,46 @@ async def test_a_name_deleted_by_hand_before_ours_costs_its_get_only(reference: 
         assert bridge.reconciler.adc_cache.state == await fresh_read(reference)
 
 
+# A change cycle that updates or deletes, on the reference dialect: the view it changes to, whether it
+# starts at once (its deletions deferred), the settings it runs with, and the objects it reads alone.
+DRAINED = [*NODES[:2], node("node-3", "10.0.0.3", ready=False)]  # node-3's members disabled
+PLANNED_AS_ON_A_FULL_READ = {
+    "host deleted": (cluster(hosts=HOSTS[1:]), False, {}, 1),
+    "host deleted, another added": (cluster(hosts=[*HOSTS[1:], NEW]), False, {}, 1),  # what it creates is not read
+    "host deleted at once, members drained": (cluster(hosts=HOSTS[1:], nodes=DRAINED), True, {}, 2),
+    "hosts deleted past the guard, members drained": (
+        cluster(hosts=HOSTS[2:], nodes=DRAINED),
+        False,
+        {"limits": {"max_deletes": 1}},
+        2,
+    ),
+    "node replaced": (cluster(nodes=[*NODES[:2], node("node-3", "10.0.0.33")]), False, {}, 3),
+    "port removed": (snapshot(service_=service(HTTP), nodes=NODES, hosts=tuple(HOSTS)), False, {}, 2),
+}
+
+
+@pytest.mark.parametrize("change", PLANNED_AS_ON_A_FULL_READ)
+async def test_a_change_cycle_plans_on_objects_read_alone_what_it_would_on_a_full_read(
+    reference: ReferenceAppliance, change: str
+) -> None:
+    """The mass-deletion guard, deletions deferred by a cycle started at once, a node replaced (its
+    members deleted and made again), members drained, a pool deleted with its members: the plan on
+    the objects read alone is the plan on a full read, and what is kept after it is what is there."""
+    view, at_once, overrides, read_alone = PLANNED_AS_ON_A_FULL_READ[change]
+    async with running(reference, cluster(), **overrides) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        full, reads = await fresh_read(reference), cache.reads
+        bridge.source.view = view
+        before = await requests(reference)
+        report = await bridge.reconciler.run_once(at_once=at_once)
+        assert report.ok, report.error
+        assert cache.reads == reads, "the whole appliance was read"
+        assert (await requests(reference) - before)["GET"] == read_alone
+        assert (report.plan, report.deferred) == bridge.reconciler._planned(report.desired, full, at_once=at_once)
+        assert cache.state == await fresh_read(reference)
+
+
 class Declining(FailingOver):
     """An appliance that reads no object alone."""
 
