@@ -532,6 +532,28 @@ async def test_a_change_cycle_plans_on_objects_read_alone_what_it_would_on_a_ful
         assert cache.state == await fresh_read(reference)
 
 
+async def test_an_object_that_cannot_be_read_alone_fails_the_cycle_and_the_next_reads_the_whole_adc(
+    reference: ReferenceAppliance,
+) -> None:
+    """An unknown is not an absence: a read alone that fails writes nothing, and drops what was kept."""
+    async with running(reference, cluster(), adc={"operation_deadline": 0.5}) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        await reference.faults([{"kind": "reset", "path": "/adc/v3.0/dns/domain/*", "methods": ["GET"]}])
+        seq = await reference.last_seq()
+        failed = await bridge.cycle(cluster(hosts=HOSTS[1:]))
+        assert not failed.ok
+        assert await reference.fired()
+        assert await reference.changes_since(seq) == []
+        assert cache.state is None
+        await reference.clear_faults()
+        reads = cache.reads
+        report = await bridge.cycle()
+        assert report.converged, report.error
+        assert cache.reads == reads + 1
+        assert HOSTS[0] not in (await fresh_read(reference)).domains
+
+
 class Declining(FailingOver):
     """An appliance that reads no object alone."""
 
