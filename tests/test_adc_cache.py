@@ -29,6 +29,7 @@ import pytest
 from adcbridge import reconciler as reconciler_module
 from adcbridge.adc import Adc, AdcInfo, ApplyReport, OperationResult, open_adc
 from adcbridge.adc.caching import StateCache, after, refreshed
+from adcbridge.adc.reference.driver import READ_ALONE_AT_MOST
 from adcbridge.metrics import Metrics
 from adcbridge.model import Action, AdcObject, AdcState, ClusterSnapshot, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
@@ -552,6 +553,25 @@ async def test_an_object_that_cannot_be_read_alone_fails_the_cycle_and_the_next_
         assert report.converged, report.error
         assert cache.reads == reads + 1
         assert HOSTS[0] not in (await fresh_read(reference)).domains
+
+
+@pytest.mark.parametrize("deleted", [READ_ALONE_AT_MOST, READ_ALONE_AT_MOST + 1])
+async def test_past_a_few_objects_the_reference_dialect_reads_the_whole_adc_instead(
+    reference: ReferenceAppliance, deleted: int
+) -> None:
+    hosts = [f"h{index:02d}.example.com" for index in range(30)]
+    async with running(reference, cluster(hosts=hosts)) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        reads, before = cache.reads, await requests(reference)
+        report = await bridge.cycle(cluster(hosts=hosts[deleted:]))
+        assert report.converged, report.error
+        gets = (await requests(reference) - before)["GET"]
+        if deleted <= READ_ALONE_AT_MOST:
+            assert (cache.reads, gets) == (reads, deleted)
+        else:
+            assert (cache.reads, gets) == (reads + 1, 4)  # a page of each kind
+        assert cache.state == await fresh_read(reference)
 
 
 class Declining(FailingOver):
