@@ -8,7 +8,8 @@ is left out and logged; it is then neither ours to change nor a reason to stop.
 Reading a few objects alone (``read_objects``, what a change cycle that updates or deletes asks)
 is one GET of each object's own route, concurrently; "not found" means absent, and the answer is
 parsed by the same functions as the lists', so an unchanged object compares equal. Past
-``READ_ALONE_AT_MOST`` objects it declines: a full read is a few pages, and costs less.
+``READ_ALONE_AT_MOST`` objects it declines and the whole appliance is read instead: a list page
+brings 500 objects for the price of one.
 
 Applying runs the plan one dependency level at a time (``applying.run_levels``), one request
 per operation with ``concurrency`` workers inside a level. The appliance's own answers settle
@@ -38,8 +39,8 @@ from adcbridge.planner import changed_fields
 log = logging.getLogger(__name__)
 ALREADY_EXISTS = 2001
 NOT_FOUND = 2002
-# Objects read alone at most, before a full read is cheaper: the lists are one request per page of
-# 500 (24 pages at 10,000 hosts), a read alone one request per object.
+# Objects read alone at most, one request each; beyond, the lists are read (one request per page of
+# 500: 24 pages at 10,000 hosts, 4 on a small appliance).
 READ_ALONE_AT_MOST = 16
 KIND_PATHS = {
     Kind.NODE: "slb/node",
