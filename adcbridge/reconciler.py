@@ -4,7 +4,8 @@ Level-triggered: a change in the cluster view only wakes the loop; every cycle r
 the whole desired state, so a missed event costs a delay, never a wrong state. The ADC is read
 whole at start and then kept (``adc/caching.py``): a change cycle plans against the state last
 read plus our own writes since, and writes only the difference (a plan that updates or deletes
-what exists is made again on a fresh read: ``only_creates``). The whole ADC is read again
+what exists is made again on a fresh read, ``only_creates``: of those objects alone when the
+dialect can read them so, ``_planned_fresh``). The whole ADC is read again
 once the last read is ``reconcile.resync_seconds`` old, which is what repairs drift (a member
 removed by hand comes back), and after anything that leaves a doubt: a write not known to be
 done, a failed cycle, a failover. A draining node's grace period ending also wakes the loop.
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from adcbridge.adc import Adc, ApplyReport
-from adcbridge.adc.caching import StateCache
+from adcbridge.adc.caching import StateCache, covers
 from adcbridge.config import Settings
 from adcbridge.desired import DesiredBuilder, owner_of
 from adcbridge.errors import AdcBridgeError
@@ -235,8 +236,7 @@ class Reconciler:
         observed, kept = await self._observe(resync=resync, overdue_ok=at_once)
         report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
         if kept and not only_creates(report.plan):  # what exists is changed on facts read in this cycle only
-            observed, _ = await self._observe(resync=True)
-            report.plan, report.deferred = self._planned(desired, observed, at_once=at_once)
+            observed, report.plan, report.deferred = await self._planned_fresh(desired, report.plan, at_once=at_once)
         if report.deferred:
             log.info("%d deletion(s) wait for the batch window, to be judged with what follows", report.deferred)
         self._log_plan(report.plan)
@@ -263,6 +263,26 @@ class Reconciler:
         observed = await self._adc.observe()
         self.adc_cache.read(observed, self._adc.active_unit(), at=started)
         return observed, False
+
+    async def _planned_fresh(
+        self, desired: DesiredState, on_kept: Plan, *, at_once: bool
+    ) -> tuple[AdcState, Plan, int]:
+        """The plan made again on facts read in this cycle, for a plan on the kept state that updates
+        or deletes: the objects it touches read again alone when the dialect can (``Adc.read_objects``),
+        put into the kept state, and planned on; but if that plan updates or deletes anything else
+        (an object not read again), or the dialect cannot, the whole ADC is read and planned on."""
+        keys = frozenset((op.obj.kind, op.obj.key) for op in on_kept.operations if op.action is not Action.CREATE)
+        fresh = await self._adc.read_objects(keys)
+        # refreshed only while the unit read is still the one the state was kept from
+        refreshed = None if fresh is None else self.adc_cache.refresh(fresh, keys, self._adc.active_unit())
+        if refreshed is not None:
+            current, deferred = self._planned(desired, refreshed, at_once=at_once)
+            if all(covers(keys, op.obj) for op in current.operations if op.action is not Action.CREATE):
+                return refreshed, current, deferred
+            log.debug("the plan on the objects read again changes others: reading the whole ADC")
+        observed, _ = await self._observe(resync=True)
+        current, deferred = self._planned(desired, observed, at_once=at_once)
+        return observed, current, deferred
 
     def _planned(self, desired: DesiredState, observed: AdcState, *, at_once: bool) -> tuple[Plan, int]:
         """The plan, and how many deletions wait for the batch window (a cycle started at once)."""

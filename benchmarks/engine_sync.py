@@ -10,8 +10,10 @@ and the app wire them) runs in this process. Scenarios, in order, on one mock pe
 2. no-op resync: nothing changed, so 0 object writes and one GET per page of 500 per kind;
 3. one host added: exactly 1 object write (the domain), planned on the ADC's state kept since the
    resync: no GET, so 2 requests (the write and the save; the target is at most 3);
-4. one node added: exactly ports + 1 object writes (the node and one member per pool), no GET;
-5. resync after the changes: the whole ADC read again, 0 object writes (what the bridge kept after
+4. one host deleted (the one just added): a delete is planned on a read of its own cycle, of that
+   domain alone (``Adc.read_objects``), so exactly 3 requests: its GET, its DELETE and the save;
+5. one node added: exactly ports + 1 object writes (the node and one member per pool), no GET;
+6. resync after the changes: the whole ADC read again, 0 object writes (what the bridge kept after
    its writes is what the appliance holds).
 
 Why: the targets are a cold sync under 60 s at concurrency 8 and a no-op resync under 2 s,
@@ -40,7 +42,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from measuring import (
@@ -74,6 +76,7 @@ from adcbridge.model import (
     DeleteLimits,
     HostClaim,
     KicService,
+    Kind,
     ObjectRef,
     Plan,
     ServicePort,
@@ -86,9 +89,17 @@ VIP = "192.0.2.10"
 PORTS = (ServicePort("http", "TCP", 80, 30080), ServicePort("https", "TCP", 443, 30443))
 PAGE_SIZE = 500  # the appliance's cap, and the bridge's page size
 OBJECT_KINDS = frozenset({"slb/node", "slb/pool", "slb/pool/rserver", "slb/vserver", "dns/domain"})
-SCENARIOS = ("cold sync", "no-op resync", "one host added", "one node added", "resync after the changes")
-CHANGES = ("one host added", "one node added")  # change cycles: planned on the kept state, no observation
-CHANGE_REQUESTS = 3  # a single-host change: at most the write, the save and nothing else
+SCENARIOS = (
+    "cold sync",
+    "no-op resync",
+    "one host added",
+    "one host deleted",
+    "one node added",
+    "resync after the changes",
+)
+# Change cycles: planned on the kept state, no observation but the objects a delete or update touches.
+CHANGES = ("one host added", "one host deleted", "one node added")
+CHANGE_REQUESTS = 3  # a single-host change: at most its read, the write, the save and nothing else
 TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time
 TAKEN_AT = 1000.0
 SMOKE = {"hosts": 300, "nodes": 5, "rounds": 1, "latency_ms": 1, "cpu_runs": 1}  # --smoke
@@ -182,6 +193,13 @@ class TimedAdc:
         self.observe_seconds += time.perf_counter() - started
         return self.last_observed
 
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        started = time.perf_counter()
+        try:
+            return await self.driver.read_objects(keys)
+        finally:
+            self.observe_seconds += time.perf_counter() - started
+
     async def apply(self, plan: Plan) -> ApplyReport:
         started = time.perf_counter()
         try:
@@ -264,22 +282,26 @@ async def run_scenario(
     expect_count(problems, f"{name}: failed writes", 0, sample.failed_writes)
     expect_count(problems, f"{name}: GETs (one per page)", expect_gets, sample.requests["GET"])
     expect_count(problems, f"{name}: config saves", 1 if expect_writes else 0, sample.saves)
-    if name in CHANGES:  # the writes and the save, nothing else
-        expect_count(problems, f"{name}: ADC requests", expect_writes + 1, sample.requests.total())
+    if name in CHANGES:  # the reads of what it deletes, the writes and the save, nothing else
+        expect_count(problems, f"{name}: ADC requests", expect_gets + expect_writes + 1, sample.requests.total())
     if name == "one host added":
         expect_count(problems, f"{name}: ADC requests", CHANGE_REQUESTS, sample.requests.total(), at_most=True)
+    if name == "one host deleted":  # the domain's GET, its DELETE and the save
+        expect_count(problems, f"{name}: ADC requests", CHANGE_REQUESTS, sample.requests.total())
+        expect_count(problems, f"{name}: DELETEs", 1, sample.requests["DELETE"])
 
 
 async def run_round(args: argparse.Namespace, cpus: tuple[int | None, int | None], *, keep_observed: bool) -> Round:
-    """The four scenarios in order, on a fresh mock with the added latency."""
+    """The scenarios in order, on a fresh mock with the added latency."""
     result = Round()
     hosts, nodes = args.hosts, args.nodes
     steps: list[tuple[str, ClusterSnapshot | None, int, int]] = [  # scenario, new view, object writes, GETs
         ("cold sync", None, object_count(hosts, nodes), observe_gets(0, 0)),
         ("no-op resync", None, 0, observe_gets(hosts, nodes)),
         ("one host added", cluster(hosts + 1, nodes), 1, 0),
-        ("one node added", cluster(hosts + 1, nodes + 1), len(PORTS) + 1, 0),
-        ("resync after the changes", None, 0, observe_gets(hosts + 1, nodes + 1)),
+        ("one host deleted", cluster(hosts, nodes), 1, 1),
+        ("one node added", cluster(hosts, nodes + 1), len(PORTS) + 1, 0),
+        ("resync after the changes", None, 0, observe_gets(hosts, nodes + 1)),
     ]
     async with mock_adc(args.latency_ms, cpus[0]) as mock:
         config = bench_settings(mock.url, args.concurrency)

@@ -7,12 +7,20 @@ and writes only the difference; what the bridge keeps after its writes is what a
 so the resync after a change writes nothing; the whole appliance is read again at the resync
 period, after a write not known to be done (failed, or applied with its answer lost), after a
 failed cycle, after a failover and when the loop starts; in dry run nothing is kept as written.
-The pure part (``after``, ``StateCache``) is tested by tables at the end.
+A change cycle that updates or deletes reads those objects alone where the dialect can (the
+reference dialect: a host deleted costs its GET, its DELETE and the save), decides ownership on
+that read exactly as a full read would, and reads the whole appliance when its plan on them
+changes anything it did not read, or the dialect reads nothing alone. The pure part (``after``,
+``refreshed``, ``StateCache``) is tested by tables at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +28,16 @@ import pytest
 
 from adcbridge import reconciler as reconciler_module
 from adcbridge.adc import Adc, AdcInfo, ApplyReport, OperationResult, open_adc
-from adcbridge.adc.caching import StateCache, after
+from adcbridge.adc.caching import StateCache, after, refreshed
+from adcbridge.adc.reference.driver import READ_ALONE_AT_MOST
 from adcbridge.desired import owner_of
 from adcbridge.metrics import Metrics
 from adcbridge.model import Action, AdcObject, AdcState, ClusterSnapshot, Kind, Operation, Plan
 from adcbridge.reconciler import Reconciler
-from tests.appliances import DIALECTS, AcosAppliance, Emulated, Summary, emulated
+from mocks.adc import MockADC
+from tests.appliances import DIALECTS, AcosAppliance, Emulated, ReferenceAppliance, Summary, emulated
 from tests.builders import HTTP, adc_domain, adc_member, adc_node, adc_pool, node, service, settings, snapshot
+from tests.conftest import Appliance
 from tests.live import until
 from tests.test_bridge_against_mock import HOSTS, NODES, Bridge, StaticSource, cluster, running, running_with
 from tests.test_dialects import RecordingAdc
@@ -35,6 +46,7 @@ from tests.test_dialects import RecordingAdc
 # (the aVCS summary, then, aVCS being off, the VRRP-A state).
 STATUS_READS = {"reference": 0, "bigip": 1, "acos": 2}
 NEW = "new.example.com"
+OTHER_VIP = {"addresses": ["192.0.2.20"]}
 NEW_NODE = node("node-4", "10.0.0.4")
 # A change that only creates: a name where names are published, else (ACOS) a node and its members;
 # the POST path of what it creates first, and that object's key.
@@ -283,6 +295,9 @@ class FailingOver:
     async def observe(self) -> AdcState:
         return await self.adc.observe()
 
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        return await self.adc.read_objects(keys)
+
     async def apply(self, plan: Plan) -> ApplyReport:
         return await self.adc.apply(plan)
 
@@ -385,6 +400,275 @@ async def test_in_dry_run_nothing_is_kept_as_written(appliance: Emulated) -> Non
     assert await appliance.changes_since(0) == []
 
 
+# ---------------------------------------------------------------------------- objects read alone
+
+
+@pytest.fixture
+def reference(mock_adc: MockADC, adc: Appliance) -> ReferenceAppliance:
+    """The reference dialect, the one that reads objects alone (``Adc.read_objects``)."""
+    return ReferenceAppliance(mock_adc, adc)
+
+
+async def requests(appliance: ReferenceAppliance) -> Counter[str]:
+    """Every API request the appliance received so far, by method."""
+    return Counter(
+        {method: int(count) for method, count in (await appliance.control("GET", "stats"))["requests"].items()}
+    )
+
+
+async def alone(appliance: ReferenceAppliance, bridge: Bridge, view: ClusterSnapshot) -> tuple[Counter[str], Any]:
+    """One change cycle to ``view``: the requests it sent by method, and its report; it must not
+    have read the whole appliance."""
+    cache = bridge.reconciler.adc_cache
+    reads, before = cache.reads, await requests(appliance)
+    report = await bridge.cycle(view)
+    assert cache.reads == reads, "the whole appliance was read"
+    return await requests(appliance) - before, report
+
+
+def planned_on(bridge: Bridge, report: Any, state: AdcState) -> Plan:
+    """The plan the cycle of ``report`` makes on ``state`` (a full read's)."""
+    current, _ = bridge.reconciler._planned(report.desired, state, at_once=False)
+    return current
+
+
+async def test_a_host_deleted_costs_its_get_its_delete_and_the_save(reference: ReferenceAppliance) -> None:
+    async with running(reference, cluster()) as bridge:
+        assert (await bridge.cycle()).converged
+        seq = await reference.last_seq()
+        sent, report = await alone(reference, bridge, cluster(hosts=HOSTS[1:]))
+        assert report.converged, report.error
+        assert sent == Counter({"GET": 1, "DELETE": 1, "POST": 1})
+        assert [(w.action, w.kind, w.name) for w in await reference.writes_since(seq)] == [("delete", "name", HOSTS[0])]
+        assert await reference.saves_since(seq) == 1
+        assert bridge.reconciler.adc_cache.state == await fresh_read(reference)
+
+
+async def test_members_updated_and_a_pool_deleted_are_read_alone_the_pool_with_its_members(
+    reference: ReferenceAppliance,
+) -> None:
+    async with running(reference, cluster()) as bridge:
+        await bridge.cycle()
+        draining = [*NODES[:2], node("node-3", "10.0.0.3", unschedulable=True)]
+        sent, report = await alone(reference, bridge, cluster(nodes=draining))
+        assert report.converged, report.error
+        assert sent == Counter({"GET": 2, "PUT": 2, "POST": 1})  # its member in each pool, disabled
+        assert bridge.reconciler.adc_cache.state == await fresh_read(reference)
+
+        one_port = snapshot(service_=service(HTTP), nodes=draining, hosts=tuple(HOSTS))
+        await reference.drop_member("k8s-c1-443-tcp", "k8s-c1-node-1:30443")  # gone from the pool read
+        sent, report = await alone(reference, bridge, one_port)
+        assert report.converged, report.error
+        assert sent == Counter({"GET": 2, "DELETE": 2, "POST": 1})  # the virtual server and the pool
+        kept = bridge.reconciler.adc_cache.state
+        assert kept == await fresh_read(reference)
+        assert kept is not None
+        assert not [member for member in kept.members.values() if member.pool == "k8s-c1-443-tcp"]
+
+
+@asynccontextmanager
+async def vip_moved(appliance: ReferenceAppliance, view: ClusterSnapshot) -> AsyncIterator[tuple[Bridge, Bridge]]:
+    """Two bridges on one session to the appliance, the second with another VIP and the state the
+    first keeps: a VIP is a setting, and the bridge restarts (and reads everything) for a new one,
+    so this is how a change cycle comes to update what exists, a domain's addresses."""
+    config = appliance.settings()
+    async with open_adc(config, Metrics()) as adc:
+        first, second = StaticSource(view), StaticSource(view)
+        bridge = Bridge(Reconciler(config, first, adc, Metrics()), first, Metrics())
+        other = appliance.settings(vip=OTHER_VIP)
+        moved = Bridge(Reconciler(other, second, adc, Metrics()), second, Metrics())
+        moved.reconciler.adc_cache = bridge.reconciler.adc_cache
+        yield bridge, moved
+
+
+async def test_a_domain_updated_costs_its_get_its_put_and_the_save(reference: ReferenceAppliance) -> None:
+    """A host's addresses changed (no Service: the virtual servers are left alone)."""
+    names_only = cluster(hosts=[HOSTS[0]], service_=None)
+    async with vip_moved(reference, names_only) as (bridge, moved):
+        assert (await bridge.cycle()).succeeded
+        sent, report = await alone(reference, moved, names_only)
+        assert report.succeeded, report.error
+        assert report.plan is not None
+        assert [(op.action, op.obj.key) for op in report.plan.operations] == [(Action.UPDATE, HOSTS[0])]
+        assert sent == Counter({"GET": 1, "PUT": 1, "POST": 1})
+        fresh = await fresh_read(reference)
+        assert fresh.domains[HOSTS[0]].addresses == ("192.0.2.20",)
+        assert moved.reconciler.adc_cache.state == fresh
+
+
+@pytest.mark.parametrize("change", ["delete", "update"])
+async def test_a_name_taken_by_hand_since_the_last_read_is_read_alone_and_left_as_a_full_read_would(
+    reference: ReferenceAppliance, change: str
+) -> None:
+    """Our name deleted and made again, unmarked, by hand between two change cycles: the cycle that
+    would delete it (its host gone) or update it (another VIP) reads it alone, sees it is not ours,
+    and leaves it (an update becomes a conflict), planning what a full read would."""
+    names_only = cluster(service_=None)
+    async with vip_moved(reference, names_only) as (bridge, moved):
+        await bridge.cycle()
+        await reference.take_name(HOSTS[0])
+        foreign = (await fresh_read(reference)).domains[HOSTS[0]]
+        if change == "delete":
+            view, cycling = cluster(hosts=HOSTS[1:], service_=None), bridge
+        else:
+            view, cycling = names_only, moved
+        seq, full = await reference.last_seq(), await fresh_read(reference)
+        _, report = await alone(reference, cycling, view)
+        assert report.ok, report.error
+        assert report.plan == planned_on(cycling, report, full)
+        assert not [w for w in await reference.writes_since(seq) if w.name == HOSTS[0]]
+        fresh = await fresh_read(reference)
+        assert fresh.domains[HOSTS[0]] == foreign
+        conflicts = [(c.kind, c.key) for c in report.plan.conflicts]
+        assert conflicts == ([(Kind.DOMAIN, HOSTS[0])] if change == "update" else [])
+        assert cycling.reconciler.adc_cache.state == fresh
+
+
+async def test_a_name_deleted_by_hand_before_ours_costs_its_get_only(reference: ReferenceAppliance) -> None:
+    async with running(reference, cluster()) as bridge:
+        await bridge.cycle()
+        await reference.adc.ok("DELETE", f"dns/domain/{HOSTS[0]}")
+        seq = await reference.last_seq()
+        sent, report = await alone(reference, bridge, cluster(hosts=HOSTS[1:]))
+        assert report.converged, report.error
+        assert report.plan is not None
+        assert report.plan.empty
+        assert sent == Counter({"GET": 1})
+        assert await reference.changes_since(seq) == []
+        assert bridge.reconciler.adc_cache.state == await fresh_read(reference)
+
+
+# A change cycle that updates or deletes, on the reference dialect: the view it changes to, whether it
+# starts at once (its deletions deferred), the settings it runs with, and the objects it reads alone.
+DRAINED = [*NODES[:2], node("node-3", "10.0.0.3", ready=False)]  # node-3's members disabled
+PLANNED_AS_ON_A_FULL_READ = {
+    "host deleted": (cluster(hosts=HOSTS[1:]), False, {}, 1),
+    "host deleted, another added": (cluster(hosts=[*HOSTS[1:], NEW]), False, {}, 1),  # what it creates is not read
+    "host deleted at once, members drained": (cluster(hosts=HOSTS[1:], nodes=DRAINED), True, {}, 2),
+    "hosts deleted past the guard, members drained": (
+        cluster(hosts=HOSTS[2:], nodes=DRAINED),
+        False,
+        {"limits": {"max_deletes": 1}},
+        2,
+    ),
+    "node replaced": (cluster(nodes=[*NODES[:2], node("node-3", "10.0.0.33")]), False, {}, 3),
+    "port removed": (snapshot(service_=service(HTTP), nodes=NODES, hosts=tuple(HOSTS)), False, {}, 2),
+}
+
+
+@pytest.mark.parametrize("change", PLANNED_AS_ON_A_FULL_READ)
+async def test_a_change_cycle_plans_on_objects_read_alone_what_it_would_on_a_full_read(
+    reference: ReferenceAppliance, change: str
+) -> None:
+    """The mass-deletion guard, deletions deferred by a cycle started at once, a node replaced (its
+    members deleted and made again), members drained, a pool deleted with its members: the plan on
+    the objects read alone is the plan on a full read, and what is kept after it is what is there."""
+    view, at_once, overrides, read_alone = PLANNED_AS_ON_A_FULL_READ[change]
+    async with running(reference, cluster(), **overrides) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        full, reads = await fresh_read(reference), cache.reads
+        bridge.source.view = view
+        before = await requests(reference)
+        report = await bridge.reconciler.run_once(at_once=at_once)
+        assert report.ok, report.error
+        assert cache.reads == reads, "the whole appliance was read"
+        assert (await requests(reference) - before)["GET"] == read_alone
+        assert (report.plan, report.deferred) == bridge.reconciler._planned(report.desired, full, at_once=at_once)
+        assert cache.state == await fresh_read(reference)
+
+
+async def test_an_object_that_cannot_be_read_alone_fails_the_cycle_and_the_next_reads_the_whole_adc(
+    reference: ReferenceAppliance,
+) -> None:
+    """An unknown is not an absence: a read alone that fails writes nothing, and drops what was kept."""
+    async with running(reference, cluster(), adc={"operation_deadline": 0.5}) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        await reference.faults([{"kind": "reset", "path": "/adc/v3.0/dns/domain/*", "methods": ["GET"]}])
+        seq = await reference.last_seq()
+        failed = await bridge.cycle(cluster(hosts=HOSTS[1:]))
+        assert not failed.ok
+        assert await reference.fired()
+        assert await reference.changes_since(seq) == []
+        assert cache.state is None
+        await reference.clear_faults()
+        reads = cache.reads
+        report = await bridge.cycle()
+        assert report.converged, report.error
+        assert cache.reads == reads + 1
+        assert HOSTS[0] not in (await fresh_read(reference)).domains
+
+
+@pytest.mark.parametrize("deleted", [READ_ALONE_AT_MOST, READ_ALONE_AT_MOST + 1])
+async def test_past_a_few_objects_the_reference_dialect_reads_the_whole_adc_instead(
+    reference: ReferenceAppliance, deleted: int
+) -> None:
+    hosts = [f"h{index:02d}.example.com" for index in range(30)]
+    async with running(reference, cluster(hosts=hosts)) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        reads, before = cache.reads, await requests(reference)
+        report = await bridge.cycle(cluster(hosts=hosts[deleted:]))
+        assert report.converged, report.error
+        gets = (await requests(reference) - before)["GET"]
+        if deleted <= READ_ALONE_AT_MOST:
+            assert (cache.reads, gets) == (reads, deleted)
+        else:
+            assert (cache.reads, gets) == (reads + 1, 4)  # a page of each kind
+        assert cache.state == await fresh_read(reference)
+
+
+class Declining(FailingOver):
+    """An appliance that reads no object alone."""
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        return None
+
+
+async def test_a_dialect_that_reads_no_object_alone_has_the_whole_adc_read(reference: ReferenceAppliance) -> None:
+    config = reference.settings()
+    async with open_adc(config, Metrics()) as adc:
+        source, metrics = StaticSource(cluster()), Metrics()
+        bridge = Bridge(Reconciler(config, source, Declining(adc), metrics), source, metrics)
+        await bridge.cycle()
+        before = await requests(reference)
+        report = await bridge.cycle(cluster(hosts=HOSTS[1:]))
+        assert report.converged, report.error
+        assert bridge.reconciler.adc_cache.reads == 2
+        assert (await requests(reference) - before)["GET"] >= 4  # a list of each kind
+
+
+async def test_a_plan_on_objects_read_alone_that_changes_others_has_the_whole_adc_read(
+    reference: ReferenceAppliance,
+) -> None:
+    """The kept state shows our node disabled (as if by a write of ours), so the change cycle updates
+    it; read alone, it has another address (its members dropped and its address changed by hand),
+    so the plan on it replaces the node: deletes its members, which were not read. That plan is not
+    carried out; the one on a full read is (no member to delete: they are gone)."""
+    async with running(reference, cluster()) as bridge:
+        await bridge.cycle()
+        cache = bridge.reconciler.adc_cache
+        assert cache.state is not None
+        node3 = cache.state.nodes["k8s-c1-node-3"]
+        cache.state = after(cache.state, [Operation(Action.UPDATE, replace(node3, enable=False), ("enable",))])
+        for pool, port in (("k8s-c1-80-tcp", 30080), ("k8s-c1-443-tcp", 30443)):
+            await reference.drop_member(pool, f"k8s-c1-node-3:{port}")
+        await reference.adc.ok("PUT", "slb/node/k8s-c1-node-3", {"ip": "10.0.0.99"})
+        seq = await reference.last_seq()
+        report = await bridge.cycle()
+        assert report.converged, report.error
+        assert cache.reads == 2
+        written = {(w.action, w.kind, w.name) for w in await reference.writes_since(seq)}
+        assert written == {
+            ("delete", "node", "k8s-c1-node-3"),
+            ("create", "node", "k8s-c1-node-3"),
+            ("create", "member", "k8s-c1-80-tcp/k8s-c1-node-3:30080"),
+            ("create", "member", "k8s-c1-443-tcp/k8s-c1-node-3:30443"),
+        }
+        assert cache.state == await fresh_read(reference)
+
+
 # ---------------------------------------------------------------------------- the pure part
 
 
@@ -474,3 +758,49 @@ def test_a_quiet_loop_wakes_to_read_one_resync_period_after_the_last_read() -> N
     assert cache.due_in() == 0.0
     cache.forget()  # after a failed write: not at once, again and again
     assert cache.due_in() == 30.0
+
+
+def test_refreshed_puts_what_was_read_drops_what_was_not_found_and_takes_a_pools_members_from_the_read() -> None:
+    kept_members = [adc_member("p1", "n1", 80), adc_member("p1", "n2", 80), adc_member("p2", "n1", 80)]
+    objects: list[AdcObject] = [
+        adc_node("n1", "10.0.0.1"),
+        adc_node("n2", "10.0.0.2"),
+        adc_pool("p1"),
+        adc_pool("p2"),
+        *kept_members,
+        adc_domain("a.example.com"),
+        adc_domain("b.example.com"),
+    ]
+    state, kept = AdcState.of(objects), AdcState.of(objects)
+    read_member = adc_member("p1", "n1", 80, weight=2)
+    fresh = AdcState.of(
+        [
+            adc_node("n1", "10.0.0.1", enable=False),
+            adc_pool("p1", method="lc"),
+            read_member,
+            adc_member("p2", "n1", 80, weight=5),  # not asked for: left out
+            adc_domain("c.example.com"),  # not asked for: left out
+        ]
+    )
+    keys = {(Kind.NODE, "n1"), (Kind.NODE, "n9"), (Kind.POOL, "p1"), (Kind.DOMAIN, "a.example.com")}
+    new = refreshed(state, fresh, keys)
+    assert new.nodes == {"n1": fresh.nodes["n1"], "n2": state.nodes["n2"]}
+    assert new.pools == {"p1": fresh.pools["p1"], "p2": state.pools["p2"]}
+    assert new.members == {read_member.key: read_member, kept_members[2].key: kept_members[2]}
+    assert set(new.domains) == {"b.example.com"}
+    assert new.vservers is state.vservers  # a kind not asked for is not copied
+    assert state == kept  # the state a cycle planned on is never changed under it
+
+
+def test_objects_read_alone_are_kept_only_on_the_unit_read_and_make_the_state_no_younger() -> None:
+    now = [100.0]
+    cache = StateCache(30.0, clock=lambda: now[0])
+    domain = adc_domain("a.example.com")
+    assert cache.refresh(AdcState.of([domain]), {(Kind.DOMAIN, domain.key)}, "") is None  # nothing kept
+    cache.read(AdcState(), "a", at=100.0)
+    assert cache.refresh(AdcState.of([domain]), {(Kind.DOMAIN, domain.key)}, "b") is None
+    assert cache.state == AdcState()
+    now[0] = 120.0
+    assert cache.refresh(AdcState.of([domain]), {(Kind.DOMAIN, domain.key)}, "a") == AdcState.of([domain])
+    assert cache.current("a") == AdcState.of([domain])
+    assert (cache.reads, cache.due_in()) == (1, 10.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,9 @@ class RaceBeforeApply:
 
     async def observe(self) -> AdcState:
         return await self._adc.observe()
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        return await self._adc.read_objects(keys)
 
     async def apply(self, plan: Plan) -> ApplyReport:
         await self._race()

@@ -10,6 +10,7 @@ setting stops the command with exit 2 naming the field and the dialect.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 import pytest
 
@@ -37,6 +38,9 @@ class RecordingAdc:
 
     async def observe(self) -> AdcState:
         return self.state
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        return None
 
     async def apply(self, plan: Plan) -> ApplyReport:
         self.plans.append(plan)

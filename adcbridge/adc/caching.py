@@ -12,7 +12,11 @@ creates, it is carried out so (the appliance refuses a name or an address taken 
 the dialect settles that as a conflict). A plan that updates or deletes an existing object is made
 again on a read of its own cycle (``reconciler.only_creates``): ownership is proven by the marker,
 and an object deleted and made again by hand since the last read must not be changed or deleted
-on the strength of a marker seen then.
+on the strength of a marker seen then. That read is of those objects alone when the dialect can
+(``Adc.read_objects``: one GET for a host deleted, instead of two dozen list pages at 10,000
+hosts); what it finds replaces them here (``refreshed``: a pool read again brings its members),
+so the kept state stays what the appliance holds. It does not make the kept state younger: the
+rest of it is as old as the last full read, and the resync still comes one period after that.
 
 It is vendor-neutral: it knows the model, the ``ApplyReport`` and ``Adc.active_unit()``, never
 an appliance's API. What the cache cannot know is what changed on the appliance without us
@@ -36,12 +40,12 @@ In dry run nothing is written, so nothing is played onto the cache either.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from adcbridge.adc.applying import ApplyReport
-from adcbridge.model import Action, AdcState, Kind, Operation
+from adcbridge.model import Action, AdcMember, AdcObject, AdcState, Kind, Operation
 
 
 @dataclass
@@ -86,6 +90,14 @@ class StateCache:
         """The next cycle reads the whole appliance."""
         self.state = None
 
+    def refresh(self, fresh: AdcState, keys: Collection[tuple[Kind, str]], unit: str) -> AdcState | None:
+        """Put objects read again alone (``Adc.read_objects``) into the kept state, and return it;
+        None when nothing is kept for ``unit`` (a full read is due: the read alone proves nothing)."""
+        if self.state is None or unit != self.unit:
+            return None
+        self.state = refreshed(self.state, fresh, keys)
+        return self.state
+
     def wrote(self, report: ApplyReport, unit: str) -> None:
         """Play a cycle's results onto the state; any doubt (a result not "done", another unit
         active than the one read) drops it instead."""
@@ -118,6 +130,36 @@ def after(state: AdcState, done: Iterable[Operation]) -> AdcState:
             members = of(Kind.MEMBER)
             for key in [key for key, member in members.items() if member.pool == obj.key]:
                 del members[key]
+
+    def pick(kind: Kind) -> dict[str, Any]:
+        return copies.get(kind, state.of_kind(kind))
+
+    return AdcState(pick(Kind.NODE), pick(Kind.POOL), pick(Kind.MEMBER), pick(Kind.VSERVER), pick(Kind.DOMAIN))
+
+
+def covers(keys: Collection[tuple[Kind, str]], obj: AdcObject) -> bool:
+    """Does a read of ``keys`` (``Adc.read_objects``) say what ``obj`` is now: is it one of them,
+    or a member of a pool among them?"""
+    return (obj.kind, obj.key) in keys or (isinstance(obj, AdcMember) and (Kind.POOL, obj.pool) in keys)
+
+
+def refreshed(state: AdcState, fresh: AdcState, keys: Collection[tuple[Kind, str]]) -> AdcState:
+    """``state`` with the objects ``keys`` names as ``fresh`` read them, as a new value: each one
+    replaced by what was read, or removed when it was not found, and a pool's members with it
+    (those read, and none of those kept); anything else ``fresh`` holds is not what was asked and
+    is left out. Only the kinds touched are copied."""
+    asked = frozenset(keys)
+    pools = {key for kind, key in asked if kind is Kind.POOL}
+    kinds = {kind for kind, _ in asked} | ({Kind.MEMBER} if pools else set())
+    copies: dict[Kind, dict[str, Any]] = {kind: dict(state.of_kind(kind)) for kind in kinds}
+    for kind, key in asked:
+        copies[kind].pop(key, None)
+    if pools:
+        members = copies[Kind.MEMBER]
+        for key in [key for key, member in members.items() if member.pool in pools]:
+            del members[key]
+    for kind in kinds:
+        copies[kind].update({obj.key: obj for obj in fresh.of_kind(kind).values() if covers(asked, obj)})
 
     def pick(kind: Kind) -> dict[str, Any]:
         return copies.get(kind, state.of_kind(kind))

@@ -10,11 +10,15 @@ A dialect also declares what it can manage (``kinds``: a kind it cannot manage i
 planned) and which settings it cannot honour (``problems``: checked once at start, so a
 setting the appliance has no equivalent for exits 2 naming the field and the dialect instead
 of failing every cycle). ``dialects.py`` holds the registry; ``adc.dialect`` picks one.
+
+A dialect may also read a few named objects alone (``read_objects``), so that a change cycle that
+updates or deletes one object proves ownership on a read of that object instead of the whole
+appliance (``reconciler.py``); one that cannot says so (``None``) and the whole appliance is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -41,6 +45,17 @@ class Adc(Protocol):
 
     async def observe(self) -> AdcState:
         """Everything the appliance holds, ours and others'; raises if anything could not be read."""
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        """The objects named by ``(kind, key)``, each read now, or ``None`` when this dialect does not
+        read objects alone (or judges the whole appliance cheaper to read for so many).
+
+        The answer holds each named object that exists, parsed by the same code as ``observe`` (so
+        an unchanged object compares equal, and an item ``observe`` would leave out is left out);
+        one that does not exist is absent. A pool named comes with all its members, as ``observe``
+        gives them. Nothing else counts: the caller replaces exactly what it named (and the named
+        pools' members) with the answer. Raises, as ``observe`` does, when a read fails: an unknown
+        must never look like an absence."""
 
     async def apply(self, plan: Plan) -> ApplyReport:
         """Carry the plan out, reporting each operation; save the configuration if anything changed."""

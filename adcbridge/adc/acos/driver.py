@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
 from urllib.parse import quote
@@ -109,6 +109,12 @@ class AcosDriver:
         return self._units.active
 
     # ------------------------------------------------------------------ observe
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        """None: not read alone here. A service group's members read with their servers' ports,
+        and one virtual server on the unit is several in the model (one per port), so an object
+        read alone would not read as ``observe`` reads it; the reconciler reads the whole partition."""
+        return None
 
     async def observe(self) -> AdcState:
         """Every server, service group (members inline) and virtual-server (ports inline) of our partition."""

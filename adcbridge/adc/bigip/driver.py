@@ -30,7 +30,7 @@ unit's objects, so the cycle fails (transient) and the next one reads the new un
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, cast
 
 from adcbridge.adc.applying import ApplyReport, ReportBuilder, all_or_nothing, run_levels
@@ -107,6 +107,13 @@ class BigipDriver:
         return self._units.active
 
     # ------------------------------------------------------------------ observe
+
+    async def read_objects(self, keys: Collection[tuple[Kind, str]]) -> AdcState | None:
+        """None: not read alone here. A domain is a wide IP of each record type, looked for in every
+        partition, with the GTM pool and server entries ``gtm.py`` keeps an inventory of; a node's
+        address is judged against every partition's nodes. Read alone they would not read as
+        ``observe`` reads them, so the reconciler reads the whole unit."""
+        return None
 
     async def observe(self) -> AdcState:
         """Our partition's pools and virtual servers, every node of the unit (the active one), and
