@@ -16,7 +16,8 @@ and the app wire them) runs in this process. Scenarios, in order, on one mock pe
 6. resync after the changes: the whole ADC read again, 0 object writes (what the bridge kept after
    its writes is what the appliance holds).
 
-Why: the targets are a cold sync under 60 s at concurrency 8 and a no-op resync under 2 s,
+Why: the targets are a cold sync under 60 s at concurrency 8 and a no-op resync under 1 s (under
+3 s above 10,000 hosts),
 and the write and read counts are what keeps a large, shared appliance quiet. The write counts and
 the page-proportional reads are *checked* (the script exits 1 if one is wrong, in every run); in a
 full run the targets are enforced too (exit 1 when one is missed; ``--no-enforce`` only reports it).
@@ -100,7 +101,14 @@ SCENARIOS = (
 # Change cycles: planned on the kept state, no observation but the objects a delete or update touches.
 CHANGES = ("one host added", "one host deleted", "one node added")
 CHANGE_REQUESTS = 3  # a single-host change: at most its read, the write, the save and nothing else
-TARGETS = {"cold sync": 60.0, "no-op resync": 2.0}  # seconds of wall time
+
+
+def targets_for(hosts: int) -> dict[str, float]:
+    """Seconds of wall time: a cold sync under 60 s; a no-op resync under 1 s up to 10,000 hosts,
+    under 3 s above (the 50,000-host scale)."""
+    return {"cold sync": 60.0, "no-op resync": 1.0 if hosts <= 10_000 else 3.0}
+
+
 TAKEN_AT = 1000.0
 SMOKE = {"hosts": 300, "nodes": 5, "rounds": 1, "latency_ms": 1, "cpu_runs": 1}  # --smoke
 
@@ -365,7 +373,7 @@ def pure_cpu(args: argparse.Namespace, observed: AdcState) -> dict[str, float]:
 # ---------------------------------------------------------------------------- report
 
 
-def table(rounds: list[Round]) -> list[str]:
+def table(rounds: list[Round], targets: dict[str, float]) -> list[str]:
     def median(pick: Callable[[Sample], float], scenario: str) -> float:
         return statistics.median(pick(result.samples[scenario]) for result in rounds)
 
@@ -377,7 +385,7 @@ def table(rounds: list[Round]) -> list[str]:
     for scenario in SCENARIOS:
         wall = median(lambda s: s.wall, scenario)
         walls = [result.samples[scenario].wall for result in rounds]
-        target = TARGETS.get(scenario)
+        target = targets.get(scenario)
         cells = [
             scenario,
             f"{wall:.3f}",
@@ -419,7 +427,7 @@ async def measure(args: argparse.Namespace) -> int:
     floor = -(-object_count(args.hosts, args.nodes) // args.concurrency) * args.latency_ms / 1000
     mock_peak = statistics.median(result.mock_peak_rss_kib for result in rounds)
     print()
-    print("\n".join(table(rounds)))
+    print("\n".join(table(rounds, targets_for(args.hosts))))
     print()
     print(f"Cold sync latency floor (object writes / concurrency x latency): {floor:.2f} s.")
     print(
@@ -437,12 +445,12 @@ async def measure(args: argparse.Namespace) -> int:
         "write counts, GETs per page, config saves, convergence",
         [result.problems for result in rounds],
         args,
-        timings(rounds),
+        timings(rounds, targets_for(args.hosts)),
     )
 
 
-def timings(rounds: list[Round]) -> list[Timing]:
-    return median_walls({scenario: [r.samples[scenario].wall for r in rounds] for scenario in TARGETS}, TARGETS)
+def timings(rounds: list[Round], targets: dict[str, float]) -> list[Timing]:
+    return median_walls({scenario: [r.samples[scenario].wall for r in rounds] for scenario in targets}, targets)
 
 
 def run_settings(args: argparse.Namespace) -> dict[str, object]:
