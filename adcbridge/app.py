@@ -26,7 +26,7 @@ from adcbridge.adc import Adc, check_settings, open_adc
 from adcbridge.config import Settings
 from adcbridge.desired import owner_of
 from adcbridge.dns.rfc2136 import Rfc2136Target, secret_source
-from adcbridge.dns.verify import VerifyReport, expected_addresses
+from adcbridge.dns.verify import ExpectedAddresses, VerifyReport, expected_addresses
 from adcbridge.errors import AdcError, KubeNotFound
 from adcbridge.k8s.api import KubeApi
 from adcbridge.k8s.cluster_source import SERVICES, VIRTUAL_SERVERS, ClusterSource
@@ -251,9 +251,11 @@ class Service:
         if live is not None and kube.write_status:
             status = StatusWriter(live.api, live.source.find, self.settings.vip.addresses)
 
+        expected = ExpectedAddresses()
+
         async def report(cycle: CycleReport) -> None:
             if verification is not None and cycle.ok and cycle.desired is not None:
-                verification.start(expected_addresses(cycle.desired.names.values()))
+                verification.start(expected.of(cycle.desired.names))
             if events is not None:
                 await events.publish(findings(cycle, self.settings.kic))
             if status is not None and cycle.ok and not cycle.dry_run:

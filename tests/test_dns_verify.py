@@ -13,8 +13,17 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from adcbridge.dns.verify import NameCheck, Verifier, VerifyReport, expected_addresses, parse_servers
+from adcbridge.dns.verify import (
+    ExpectedAddresses,
+    NameCheck,
+    Verifier,
+    VerifyReport,
+    expected_addresses,
+    parse_servers,
+)
 from adcbridge.errors import ConfigError
 from adcbridge.model import AdcDomain
 from mocks.adc import MockADC, MockConfig
@@ -255,6 +264,46 @@ def test_expected_addresses_merge_normalise_and_skip_disabled() -> None:
         "dual.example.com": ("192.0.2.1", "192.0.2.2", "2001:db8::1"),
         "shop.example.com": ("192.0.2.10",),
     }
+
+
+NAMES = [f"n{index}.example.com" for index in range(6)]
+ADDRESSES = [("192.0.2.1",), ("192.0.2.2", "192.0.2.1"), ("2001:DB8::1",)]
+# What happens to a name from one cycle to the next: its domain object kept (what the desired state
+# does for an unchanged name), replaced by a new one, or the name gone.
+KEEP, REPLACE, DROP = "keep", "replace", "drop"
+domains = st.builds(AdcDomain, st.sampled_from(NAMES), st.just("A"), st.sampled_from(ADDRESSES), enable=st.booleans())
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from(NAMES), st.sampled_from([KEEP, REPLACE, DROP])), domains, st.booleans()
+        ),
+        max_size=8,
+    )
+)
+def test_expected_addresses_kept_between_cycles_equal_the_whole_computation(
+    steps: list[tuple[dict[str, str], AdcDomain, bool]],
+) -> None:
+    """Whatever happens between two calls: a name's domain kept, replaced (its addresses or its
+    state changed), the name gone or new, or the caller's map changed in place (``in_place``)."""
+    kept = ExpectedAddresses()
+    names: dict[str, AdcDomain] = {}
+    for fates, new, in_place in steps:
+        following = dict(names)
+        for name, fate in fates.items():
+            if fate == DROP:
+                following.pop(name, None)
+            elif fate == REPLACE or name not in following:
+                following[name] = AdcDomain(name, "A", new.addresses, enable=new.enable)
+        if in_place:
+            names.clear()
+            names.update(following)
+        else:
+            names = following
+        result = kept.of(names)
+        assert result == expected_addresses(names.values())
+        assert list(result) == list(expected_addresses(names.values()))  # the same order too
 
 
 def test_summary_lists_five_names_per_reason_then_counts_the_rest() -> None:
