@@ -396,9 +396,13 @@ async def cold_start(
     # The last feed listed before the first cycle: a feed listed again later (its watch ended and
     # could not resume) is not part of the listing the first cycle waited for; it is counted apart.
     before_cycle = [entry for entry in entries if entry[0] <= planned]
-    relisted = sum(1 for stamp, _, message in entries if stamp > planned and ": listed " in message)
+    relisted = [
+        f"{message} at {stamp - started:.1f} s"
+        for stamp, _, message in entries
+        if stamp > planned and ": listed " in message
+    ]
     if relisted:
-        print(f"note: {relisted} feed(s) listed again during the cold sync (a watch that could not resume)")
+        print(f"note: listed again during the cold sync (a watch that could not resume): {'; '.join(relisted)}")
     marks = {
         "spawn": 0.0,
         "serving": logged_at(entries, lambda m: m.startswith("serving /healthz")),
