@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -186,6 +187,10 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     elector: LeaderElector | None = None  # set while serving with leader election (tests look)
     readiness: Callable[[], tuple[bool, str]] = lambda: (False, "not serving")
+    # Set by ``adcbridge run``, which owns its process: after the first complete sync, what it
+    # built is set aside from garbage collection (``set_aside_from_gc``). Tests serving in-process
+    # leave it off, since it is process-wide.
+    settle_memory: bool = False
 
     async def serve(self) -> int:
         """Run until SIGTERM/SIGINT (exit 0) or until a job dies (exit 1)."""
@@ -252,8 +257,12 @@ class Service:
             status = StatusWriter(live.api, live.source.find, self.settings.vip.addresses)
 
         expected = ExpectedAddresses()
+        settling = [self.settle_memory]  # until the first complete sync
 
         async def report(cycle: CycleReport) -> None:
+            if settling[0] and cycle.ok and cycle.desired is not None and cycle.desired.complete:
+                settling[0] = False
+                set_aside_from_gc()
             if verification is not None and cycle.ok and cycle.desired is not None:
                 verification.start(expected.of(cycle.desired.names))
             if events is not None:
@@ -262,6 +271,21 @@ class Service:
                 await status.update(cycle.desired, cycle.snapshot)
 
         return report
+
+
+def set_aside_from_gc() -> int:
+    """Collect once, then move every object alive to a generation the collector never scans.
+
+    At 50,000 hosts the first sync leaves about a million long-lived objects (the watch cache, the
+    view, the desired and kept ADC states), and a full collection of them takes 0.4 s or more, at
+    moments the allocator picks: a change arriving then waits for it. After this, collections scan
+    only what came later (objects set aside are still freed by reference counting when dropped).
+    Returns how many objects were set aside."""
+    gc.collect()
+    gc.freeze()
+    count = gc.get_freeze_count()
+    log.info("memory: %d objects of the first complete sync set aside from garbage collection", count)
+    return count
 
 
 async def _lead(elector: LeaderElector, reconciler: Reconciler, metrics: Metrics) -> None:

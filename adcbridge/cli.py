@@ -103,7 +103,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings, source: SnapshotSource, live: app.Cluster | None) -> int:
     if args.command == "run" and not args.once:
-        return await app.Service(settings, source, live).serve()
+        return await app.Service(settings, source, live, settle_memory=True).serve()
     connect_timeout = CONNECT_TIMEOUT if args.connect_timeout is None else args.connect_timeout
     report = await app.run_cycle(settings, source, connect_timeout=connect_timeout)
     if getattr(args, "json", False):
