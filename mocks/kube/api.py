@@ -264,6 +264,11 @@ def _matcher(request: web.Request, target: Target) -> Callable[[Obj], bool]:
     return lambda obj: labels(obj) and fields(obj)
 
 
+def _selects(request: web.Request) -> bool:
+    """Whether a selector can leave objects out; without one a list counts instead of matching."""
+    return any((request.query.get(name) or "").strip() for name in ("labelSelector", "fieldSelector"))
+
+
 def _encode_continue(rv: int, after: tuple[str, str]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"rv": rv, "after": list(after)}).encode()).decode()
 
