@@ -264,6 +264,11 @@ def _matcher(request: web.Request, target: Target) -> Callable[[Obj], bool]:
     return lambda obj: labels(obj) and fields(obj)
 
 
+def _selects(request: web.Request) -> bool:
+    """Whether a selector can leave objects out; without one a list counts instead of matching."""
+    return any((request.query.get(name) or "").strip() for name in ("labelSelector", "fieldSelector"))
+
+
 def _encode_continue(rv: int, after: tuple[str, str]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"rv": rv, "after": list(after)}).encode()).decode()
 
@@ -292,17 +297,17 @@ def _limit(request: web.Request) -> int:
 def _list(request: web.Request, state: KubeState, target: Target) -> web.Response:
     record_of(request).verb = "list"
     match = _matcher(request, target)
-    items = [obj for obj in state.cluster.list(target.resource, target.namespace) if match(obj)]
-    rv, token = state.store.rv, request.query.get("continue")
+    rv, token, after = state.store.rv, request.query.get("continue"), None
     if token:
         rv, after = _decode_continue(token, state.store.compacted)
-        items = [obj for obj in items if _position(obj) > after]
-    metadata: Obj = {"resourceVersion": str(rv)}
     limit = _limit(request)
-    if 0 < limit < len(items):
-        metadata["continue"] = _encode_continue(rv, _position(items[limit - 1]))
-        metadata["remainingItemCount"] = len(items) - limit
-        items = items[:limit]
+    items, remaining = state.cluster.page(
+        target.resource, target.namespace, after=after, match=match if _selects(request) else None, limit=limit
+    )
+    metadata: Obj = {"resourceVersion": str(rv)}
+    if remaining > 0:
+        metadata["continue"] = _encode_continue(rv, _position(items[-1]))
+        metadata["remainingItemCount"] = remaining
     return _answer(request, None, items, metadata, target)
 
 

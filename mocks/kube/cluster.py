@@ -16,6 +16,7 @@ resourceVersion, same watch event. Nothing here awaits.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,7 @@ from mocks.kube.resources import (
     Resource,
     StorageKey,
 )
-from mocks.kube.store import Store
+from mocks.kube.store import ObjectKey, Store
 from mocks.kube.validation import validate
 
 Obj = dict[str, Any]
@@ -76,9 +77,32 @@ class Cluster:
     def read(self, resource: Resource, namespace: str | None, name: str) -> Obj:
         return present(resource, self._current(resource, namespace, name))
 
+    def page(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        after: ObjectKey | None = None,
+        match: Callable[[Obj], bool] | None = None,
+        limit: int = 0,
+    ) -> tuple[list[Obj], int]:
+        """One page of a list, like ``list``: the objects after ``after`` that ``match`` (None: all),
+        at most ``limit`` of them (0: no limit), and how many more match after them. Without a
+        selector the rest is counted, not read, so a page costs the page; with one, the rest is
+        matched (selectors read labels and fields, never the apiVersion that ``present`` sets)."""
+        found = self.store.scan(resource.key, namespace, after)
+        if match is not None:
+            found = (obj for obj in found if match(obj))
+        objects = list(itertools.islice(found, limit or None))
+        if match is None:
+            remaining = self.store.count(resource.key, namespace, after) - len(objects)
+        else:
+            remaining = sum(1 for _ in found)
+        return [present(resource, obj) for obj in objects], remaining
+
     def list(self, resource: Resource, namespace: str | None) -> list[Obj]:
         """For answering at once (shares the stored objects' insides; ``present`` copies the top)."""
-        return [present(resource, obj) for obj in self.store.view(resource.key, namespace)]
+        return [present(resource, obj) for obj in self.store.scan(resource.key, namespace)]
 
     def _current(self, resource: Resource, namespace: str | None, name: str) -> Obj:
         found = self.store.get(resource.key, namespace or "", name)

@@ -8,6 +8,11 @@ replays the history after N. History older than ``compacted`` is gone (automatic
 ``history_limit`` events, or on demand with ``compact()``): a resume from before it must
 fail with 410 Expired, which is what makes a client's relist path testable.
 
+Lists read each kind in (namespace, name) order, one page at a time. So that a page costs the
+page and not the kind (a 50,000-object list is 100 pages), each kind's keys are kept sorted once
+they have been read in order: built at the first ordered read, then kept up to date by every
+create and delete; a page or a namespace is found by bisection.
+
 The store holds no rules: existence checks, validation and defaulting live in ``cluster.py``.
 It never awaits, so within one event loop every method is atomic.
 """
@@ -15,8 +20,9 @@ It never awaits, so within one event loop every method is atomic.
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +30,10 @@ from mocks.kube.resources import StorageKey
 
 Obj = dict[str, Any]
 ObjectKey = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
+
+
+def _namespace_of(object_key: ObjectKey) -> str:
+    return object_key[0]
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class Store:
         self.rv = first_rv
         self.compacted = first_rv  # resumes from an RV below this are Expired
         self._objects: dict[StorageKey, dict[ObjectKey, Obj]] = {}
+        self._order: dict[StorageKey, list[ObjectKey]] = {}  # a kind's keys, sorted, once read in order
         self._history: deque[StoredEvent] = deque()
         self._history_limit = history_limit
         self._listeners: list[Listener] = []
@@ -55,15 +66,39 @@ class Store:
 
     def items(self, key: StorageKey, namespace: str | None = None) -> list[Obj]:
         """Objects of one kind sorted by namespace then name; ``namespace=None`` means all."""
-        objects = self._objects.get(key, {})
-        keys = sorted(k for k in objects if namespace is None or k[0] == namespace)
-        return [copy.deepcopy(objects[k]) for k in keys]
+        return [copy.deepcopy(obj) for obj in self.scan(key, namespace)]
 
     def view(self, key: StorageKey, namespace: str | None = None) -> list[Obj]:
         """Like ``items`` but the stored objects themselves: read them, serialise them at once,
-        never keep or change them. Lists use it, so a page costs no copy of the whole kind."""
+        never keep or change them."""
+        return list(self.scan(key, namespace))
+
+    def scan(self, key: StorageKey, namespace: str | None = None, after: ObjectKey | None = None) -> Iterator[Obj]:
+        """The stored objects of ``items``, lazily, only those whose key sorts after ``after``: a
+        list reads one page and stops. Finish with it before writing to the store."""
         objects = self._objects.get(key, {})
-        return [objects[k] for k in sorted(k for k in objects if namespace is None or k[0] == namespace)]
+        order, start, end = self._span(key, namespace, after)
+        return (objects[order[index]] for index in range(start, end))
+
+    def count(self, key: StorageKey, namespace: str | None = None, after: ObjectKey | None = None) -> int:
+        """How many objects ``scan`` would give, without reading them."""
+        _, start, end = self._span(key, namespace, after)
+        return max(end - start, 0)
+
+    def _span(
+        self, key: StorageKey, namespace: str | None, after: ObjectKey | None
+    ) -> tuple[list[ObjectKey], int, int]:
+        """The kind's sorted keys and the index range of ``namespace``'s keys after ``after``."""
+        order = self._order.get(key)
+        if order is None:
+            order = self._order[key] = sorted(self._objects.get(key, {}))
+        start, end = 0, len(order)
+        if namespace is not None:
+            start = bisect_left(order, namespace, key=_namespace_of)
+            end = bisect_right(order, namespace, key=_namespace_of)
+        if after is not None:
+            start = max(start, bisect_right(order, after))
+        return order, start, end
 
     def kinds(self) -> list[StorageKey]:
         return list(self._objects)
@@ -81,11 +116,15 @@ class Store:
         old = objects.get(object_key)
         stored = self._stamp(copy.deepcopy(obj))
         objects[object_key] = stored
+        if old is None and (order := self._order.get(key)) is not None:
+            insort(order, object_key)
         self._record(StoredEvent(self.rv, "MODIFIED" if old else "ADDED", key, stored, old))
         return copy.deepcopy(stored)
 
     def remove(self, key: StorageKey, namespace: str, name: str) -> Obj:
         old = self._objects[key].pop((namespace, name))
+        if (order := self._order.get(key)) is not None:
+            del order[bisect_left(order, (namespace, name))]
         final = self._stamp(copy.deepcopy(old))
         self._record(StoredEvent(self.rv, "DELETED", key, final, old))
         return copy.deepcopy(final)
