@@ -39,6 +39,7 @@ from adcbridge.errors import AdcBridgeError
 from adcbridge.metrics import Metrics
 from adcbridge.model import (
     Action,
+    AdcMember,
     AdcObject,
     AdcState,
     ClusterSnapshot,
@@ -271,7 +272,7 @@ class Reconciler:
         or deletes: the objects it touches read again alone when the dialect can (``Adc.read_objects``),
         put into the kept state, and planned on; but if that plan updates or deletes anything else
         (an object not read again), or the dialect cannot, the whole ADC is read and planned on."""
-        keys = frozenset((op.obj.kind, op.obj.key) for op in on_kept.operations if op.action is not Action.CREATE)
+        keys = frozenset(fresh_key(op.obj) for op in on_kept.operations if op.action is not Action.CREATE)
         fresh = await self._adc.read_objects(keys)
         # refreshed only while the unit read is still the one the state was kept from
         refreshed = None if fresh is None else self.adc_cache.refresh(fresh, keys, self._adc.active_unit())
@@ -466,13 +467,15 @@ class Reconciler:
         """Sleep until the view changes (then to the end of the batch window), the resync period ends
         or a grace period does; True when the next cycle starts at once on a change after a quiet
         period. Deletions a cycle deferred are due when its window ends, changes or not: the wait
-        ends there, and the cycle after it is never one started at once."""
+        ends there, and the cycle after it is never one started at once. It ends there even when a
+        resync is due sooner (the resync comes one window late at most): the deletions are judged
+        with what followed them, as deferring them is for."""
         window = self._settings.reconcile.batch_window_seconds
         timeout = self.adc_cache.due_in()  # the resync: one period after the last full read, not after this cycle
+        if report.deferred:
+            timeout = max(0.0, report.started_at + window - self._clock())
         if report.desired is not None and report.desired.next_change_at is not None:
             timeout = min(timeout, max(0.0, report.desired.next_change_at - self._clock()) + 0.01)
-        if report.deferred:
-            timeout = min(timeout, max(0.0, report.started_at + window - self._clock()))
         try:
             await asyncio.wait_for(self._source.wait_for_change(), timeout)
         except TimeoutError:
@@ -500,6 +503,13 @@ def defer_deletions(current: Plan) -> tuple[Plan, int]:
         if operation.action is not Action.DELETE or operation.replacing  # a replace is made whole
     )
     return replace(current, operations=kept), len(current.operations) - len(kept)
+
+
+def fresh_key(obj: AdcObject) -> tuple[Kind, str]:
+    """What to read again before ``obj`` is updated or deleted: the object, or for a member its pool
+    (with its members): a member is ours because its pool carries our marker, so the pool's marker
+    must be seen now too. A pool made again by hand, unmarked, keeps its members out of reach."""
+    return (Kind.POOL, obj.pool) if isinstance(obj, AdcMember) else (obj.kind, obj.key)
 
 
 def only_creates(current: Plan) -> bool:

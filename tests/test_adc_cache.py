@@ -390,6 +390,32 @@ async def test_our_share_of_what_is_read_is_worked_out_again_in_each_cycle() -> 
     assert second == {(Action.CREATE, "www.example.com")}
 
 
+async def test_deferred_deletions_wait_for_the_window_even_when_the_resync_is_due(
+    reference: ReferenceAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle started at once on an overdue state left deletions for the next cycle: that cycle
+    comes at the end of the batch window, with what followed, not at once for the resync."""
+    timeouts: list[float] = []
+
+    async def times_out(waited: Any, timeout: float) -> None:  # noqa: ASYNC109 - stands in for asyncio.wait_for
+        waited.close()
+        timeouts.append(timeout)
+        raise TimeoutError
+
+    now = [100.0]
+    async with running(reference, cluster(), reconcile={"resync_seconds": 30, "batch_window_seconds": 0.2}) as bridge:
+        bridge.reconciler.adc_cache.clock = lambda: now[0]
+        bridge.reconciler._clock = lambda: now[0]
+        await bridge.cycle()
+        now[0] = 145.0  # the resync is overdue
+        report = await bridge.cycle(cluster(hosts=HOSTS[1:]), at_once=True)
+        assert report.deferred == 1
+        assert bridge.reconciler.adc_cache.due_in() == 0.0
+        monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
+        assert await bridge.reconciler._wait_for_reason(report) is False
+    assert timeouts == [pytest.approx(0.2)]
+
+
 async def test_in_dry_run_nothing_is_kept_as_written(appliance: Emulated) -> None:
     async with running_with(appliance.settings(dry_run=True), cluster()) as bridge:
         first = await bridge.cycle()
@@ -464,6 +490,24 @@ async def test_members_updated_and_a_pool_deleted_are_read_alone_the_pool_with_i
         assert kept == await fresh_read(reference)
         assert kept is not None
         assert not [member for member in kept.members.values() if member.pool == "k8s-c1-443-tcp"]
+
+
+async def test_a_member_is_read_with_its_pool_so_a_pool_taken_by_hand_keeps_its_members(
+    reference: ReferenceAppliance,
+) -> None:
+    """A member is ours because its pool carries our marker: a pool an administrator took over
+    between two change cycles (our marker gone) is seen by the cycle that would change a member of
+    it, and that member is left alone, as a full read would have it."""
+    async with running(reference, cluster()) as bridge:
+        await bridge.cycle()
+        await reference.adc.ok("PUT", "slb/pool/k8s-c1-443-tcp", {"description": "by hand"})
+        seq, full = await reference.last_seq(), await fresh_read(reference)
+        draining = [*NODES[:2], node("node-3", "10.0.0.3", unschedulable=True)]
+        report = await bridge.cycle(cluster(nodes=draining))
+        assert report.plan == planned_on(bridge, report, full)
+        writes = await reference.writes_since(seq)
+        assert ("update", "member", "k8s-c1-80-tcp/k8s-c1-node-3:30080") in [(w.action, w.kind, w.name) for w in writes]
+        assert not [w for w in writes if w.kind == "member" and w.name.startswith("k8s-c1-443-tcp/")]
 
 
 @asynccontextmanager

@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.client_reqrep import ClientRequest
+from multidict import istr
 
 from adcbridge import __version__
 from adcbridge.adc import AdcClient, Credentials
 from adcbridge.adc.reference import REFERENCE_WIRE
 from adcbridge.config import AdcSettings
+from adcbridge.errors import AdcUnavailable
 
 
 def envelope(data: Any) -> bytes:
@@ -31,15 +34,20 @@ def envelope(data: Any) -> bytes:
 class Seen:
     peers: set[tuple[str, int]] = field(default_factory=set)  # one per connection the client opened
     agents: set[str] = field(default_factory=set)
+    header_names: set[bytes] = field(default_factory=set)  # as they came on the wire
+    encodings: set[str] = field(default_factory=set)
+    token: str = "t"  # what the login answers
 
 
 def appliance(seen: Seen) -> web.Application:
     async def login(request: web.Request) -> web.Response:
-        return web.Response(body=envelope({"token": "t"}), content_type="application/json")
+        return web.Response(body=envelope({"token": seen.token}), content_type="application/json")
 
     async def answer(request: web.Request) -> web.Response:
         seen.peers.add(request.transport.get_extra_info("peername") if request.transport else ("", 0))
         seen.agents.add(request.headers.get("User-Agent", ""))
+        seen.header_names.update(name for name, _ in request.raw_headers)
+        seen.encodings.add(request.headers.get("Accept-Encoding", ""))
         kind = request.match_info["kind"]
         if kind == "gzip":
             body = gzip.compress(envelope({"packed": True}))
@@ -70,8 +78,8 @@ async def served() -> AsyncIterator[tuple[str, Seen]]:
         await runner.cleanup()
 
 
-def client_for(url: str, concurrency: int = 8) -> AdcClient:
-    settings = AdcSettings(url=url, concurrency=concurrency, timeout=5.0)
+def client_for(url: str, concurrency: int = 8, *, timeout: float = 5.0, deadline: float = 60.0) -> AdcClient:
+    settings = AdcSettings(url=url, concurrency=concurrency, timeout=timeout, operation_deadline=deadline)
     return AdcClient(settings, lambda: Credentials("admin", "secret"), wire=REFERENCE_WIRE)
 
 
@@ -100,3 +108,58 @@ async def test_requests_name_the_bridge_and_its_version(served: tuple[str, Seen]
     async with client_for(url) as client:
         await client.get("who")
     assert seen.agents == {f"adcbridge/{__version__}"}
+
+
+async def test_requests_name_their_headers_as_written_and_ask_only_for_encodings_httpx_decodes(
+    served: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp offers zstd (and br) whenever a module for it can be imported, which httpx cannot
+    decode without another package: here as on a machine that has one."""
+    offered = dict(ClientRequest.DEFAULT_HEADERS)
+    offered[istr("Accept-Encoding")] = "gzip, deflate, br, zstd"
+    monkeypatch.setattr(ClientRequest, "DEFAULT_HEADERS", offered)
+    url, seen = served
+    async with client_for(url) as client:
+        await client.get("who")
+    assert {b"User-Agent", b"Accept-Encoding"} <= seen.header_names
+    assert seen.encodings == {"gzip, deflate"}
+
+
+async def test_a_token_that_cannot_be_sent_in_a_header_is_an_adc_error(served: tuple[str, Seen]) -> None:
+    url, seen = served
+    seen.token = "t\r\nX-Injected: 1"
+    async with client_for(url, deadline=0.3) as client:
+        with pytest.raises(AdcUnavailable, match="LocalProtocolError"):
+            await client.get("who")
+    assert b"X-Injected" not in seen.header_names
+
+
+async def test_an_appliance_that_stops_reading_a_request_is_given_up_on() -> None:
+    """Accepts the connection and never reads: the body cannot be sent whole, and aiohttp has no
+    write timeout of its own; the exchange is bounded by three timeouts all the same."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_reads(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(never_reads, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with client_for(f"http://127.0.0.1:{port}", timeout=0.2, deadline=0.1) as client:
+            client._token = "a-session-token"  # already logged in: the write is what hangs
+            with pytest.raises(AdcUnavailable, match="TimeoutException"):
+                await asyncio.wait_for(client.request("POST", "slb/node", {"blob": "x" * 32_000_000}), 10)
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_closed_client_does_not_open_connections_again(served: tuple[str, Seen]) -> None:
+    url, _ = served
+    client = client_for(url)
+    await client.get("who")
+    await client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.get("who")

@@ -26,9 +26,9 @@ reads the whole appliance, in each of these cases:
 - at start, and each time the loop (re)starts (a leader elected again: another replica may
   have written meanwhile);
 - when the last full read is ``resync_seconds`` old: drift is repaired within one resync even
-  while changes keep coming, and a quiet cluster's periodic resync always reads (a change cycle
-  started at once after a quiet period goes first, on the kept state, and the read follows it:
-  the change is not made to wait for a read of the whole appliance);
+  while changes keep coming, and a quiet cluster's periodic resync always reads (a quiet loop
+  wakes for it; a change that starts its cycle at once as the resync falls due goes first, on the
+  kept state, and the read follows it: the change does not wait for a read of the whole appliance);
 - after any operation that did not end "done" (failed, skipped: a timeout, a reset, an answer
   that was lost after the appliance applied it), and after any cycle that failed, a bug
   included, or was cancelled in the middle of writing;

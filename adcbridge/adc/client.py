@@ -64,8 +64,9 @@ TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # Far above a page of 500 objects (a pool page with a 1,000-node cluster's members is about 1 MB),
 # far below the container's memory limit once parsed.
 MAX_BODY = 16 * 1024 * 1024
-URLS_KEPT = 256  # parsed URLs of the paths called most (collections; each object's own path is called once or twice)
-HEADERS = {"User-Agent": f"adcbridge/{__version__}"}  # appliances log it with each request
+# Appliances log the User-Agent with each request. Accept-Encoding is what httpx decodes without
+# optional packages (aiohttp would offer zstd when a zstd module is importable).
+HEADERS = {"User-Agent": f"adcbridge/{__version__}", "Accept-Encoding": "gzip, deflate"}
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,6 @@ class AdcClient:
         self._metrics = metrics
         self._tls = TlsFiles(settings)
         self._base = (url or settings.urls[0]) + wire.base_path + "/"
-        # Parsing a URL is a tenth of httpx's CPU per request; a cold sync POSTs to a few paths.
-        self._url = functools.lru_cache(maxsize=URLS_KEPT)(lambda path: httpx.URL(self._base + path))
         # The requests go straight to the transport: httpx's client layer (redirects, cookies, auth
         # flows: none of which an appliance session uses) cost a fifth of the CPU of a request.
         self._transport = transport or AiohttpTransport(
@@ -341,7 +340,11 @@ class AdcClient:
         outcome = "error"
         try:
             request = httpx.Request(
-                method, self._url(path), params=params, json=call.body, headers={**HEADERS, **call.headers}
+                method,
+                _parsed_url(self._base, path),
+                params=params,
+                json=call.body,
+                headers={**HEADERS, **call.headers},
             )
             response = await self._transport.handle_async_request(request)
             try:
@@ -381,6 +384,13 @@ class AdcClient:
         if self._metrics is not None:
             self._metrics.adc_requests.labels(method, outcome).inc()
             self._metrics.adc_request_seconds.labels(method).observe(seconds)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_url(base: str, path: str) -> httpx.URL:
+    """``base`` + ``path``, parsed once: parsing is a tenth of httpx's CPU per request, and a cold
+    sync POSTs to a few collection paths (an object's own path is called once or twice)."""
+    return httpx.URL(base + path)
 
 
 def _hide(error: AdcError, secret: str) -> None:
