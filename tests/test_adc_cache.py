@@ -347,11 +347,8 @@ async def test_the_loop_reads_the_whole_adc_when_it_starts_again(appliance: Emul
         assert (await appliance.summary()).nodes["k8s-c1-node-3"][1] is True
 
 
-async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
-    appliance: Emulated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Not one period after the last cycle: change cycles on the kept state must not put drift
-    repair off (a read at 100, a change cycle at 120: the resync is due at 130, not at 150)."""
+async def waited_for(bridge: Bridge, report: Any, monkeypatch: pytest.MonkeyPatch) -> float:
+    """How long the loop would wait after the cycle of ``report`` for a change to come (none comes)."""
     timeouts: list[float] = []
 
     async def times_out(waited: Any, timeout: float) -> None:  # noqa: ASYNC109 - stands in for asyncio.wait_for
@@ -359,6 +356,17 @@ async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
         timeouts.append(timeout)
         raise TimeoutError
 
+    monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
+    assert await bridge.reconciler._wait_for_reason(report) is False
+    (timeout,) = timeouts
+    return timeout
+
+
+async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
+    appliance: Emulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not one period after the last cycle: change cycles on the kept state must not put drift
+    repair off (a read at 100, a change cycle at 120: the resync is due at 130, not at 150)."""
     now = [100.0]
     async with running(appliance, cluster(), reconcile={"resync_seconds": 30}) as bridge:
         cache = bridge.reconciler.adc_cache
@@ -366,9 +374,7 @@ async def test_a_quiet_loop_wakes_for_the_resync_one_period_after_the_last_read(
         await bridge.cycle()
         now[0] = 120.0
         changed = await bridge.cycle(cluster(hosts=[*HOSTS, NEW]))
-        monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
-        assert await bridge.reconciler._wait_for_reason(changed) is False
-    assert timeouts == [10.0]
+        assert await waited_for(bridge, changed, monkeypatch) == 10.0
 
 
 async def test_our_share_of_what_is_read_is_worked_out_again_in_each_cycle() -> None:
@@ -395,13 +401,6 @@ async def test_deferred_deletions_wait_for_the_window_even_when_the_resync_is_du
 ) -> None:
     """A cycle started at once on an overdue state left deletions for the next cycle: that cycle
     comes at the end of the batch window, with what followed, not at once for the resync."""
-    timeouts: list[float] = []
-
-    async def times_out(waited: Any, timeout: float) -> None:  # noqa: ASYNC109 - stands in for asyncio.wait_for
-        waited.close()
-        timeouts.append(timeout)
-        raise TimeoutError
-
     now = [100.0]
     async with running(reference, cluster(), reconcile={"resync_seconds": 30, "batch_window_seconds": 0.2}) as bridge:
         bridge.reconciler.adc_cache.clock = lambda: now[0]
@@ -411,9 +410,7 @@ async def test_deferred_deletions_wait_for_the_window_even_when_the_resync_is_du
         report = await bridge.cycle(cluster(hosts=HOSTS[1:]), at_once=True)
         assert report.deferred == 1
         assert bridge.reconciler.adc_cache.due_in() == 0.0
-        monkeypatch.setattr(reconciler_module.asyncio, "wait_for", times_out)
-        assert await bridge.reconciler._wait_for_reason(report) is False
-    assert timeouts == [pytest.approx(0.2)]
+        assert await waited_for(bridge, report, monkeypatch) == pytest.approx(0.2)
 
 
 async def test_in_dry_run_nothing_is_kept_as_written(appliance: Emulated) -> None:
