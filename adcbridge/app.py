@@ -36,6 +36,7 @@ from adcbridge.k8s.leases import KubeLeaseStore
 from adcbridge.k8s.status import StatusWriter
 from adcbridge.leader import LeaderElector
 from adcbridge.metrics import Metrics
+from adcbridge.model import ClusterSnapshot
 from adcbridge.planner import owned
 from adcbridge.presenting import findings
 from adcbridge.reconciler import CycleReport, Reconciler, SnapshotSource
@@ -215,7 +216,7 @@ class Service:
             verification = self._verification(metrics)
             reconciler = Reconciler(
                 self.settings,
-                self.source,
+                SettlingSource(self.source) if self.settle_memory else self.source,
                 adc,
                 metrics,
                 after_cycle=self._reporter(verification),
@@ -271,6 +272,29 @@ class Service:
                 await status.update(cycle.desired, cycle.snapshot)
 
         return report
+
+
+@dataclass
+class SettlingSource:
+    """``source``, setting aside from garbage collection what was listed, as soon as the first
+    complete view is taken: at 50,000 hosts the lists leave about a million objects, and the first
+    sync's writes would otherwise pay for full collections of them (two, 1 s, in a measured run)."""
+
+    source: SnapshotSource
+    settled: bool = False
+
+    async def snapshot(self) -> ClusterSnapshot:
+        view = await self.source.snapshot()
+        if view.complete and not self.settled:
+            self.settled = True
+            gc.freeze()  # no collection first: the first cycle is waiting; set_aside_from_gc collects later
+            log.info(
+                "memory: %d objects of the first complete view set aside from garbage collection", gc.get_freeze_count()
+            )
+        return view
+
+    async def wait_for_change(self) -> None:
+        await self.source.wait_for_change()
 
 
 def set_aside_from_gc() -> int:

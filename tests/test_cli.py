@@ -348,5 +348,6 @@ async def test_the_service_serves_health_and_stops_on_sigterm(mock: RunningMock)
     output = "".join(seen) + rest
     assert process.returncode == 0, output
     assert '"message": "stopped by signal"' in output
+    assert "objects of the first complete view set aside from garbage collection" in output
     assert "objects of the first complete sync set aside from garbage collection" in output
     assert PASSWORD not in output

@@ -18,9 +18,11 @@ import pytest
 
 from adcbridge import app
 from adcbridge.config import Settings
+from adcbridge.model import ClusterSnapshot
 from mocks.adc import MockADC
 from mocks.kube import manifests as k
 from mocks.kube.server import FakeKube
+from tests.builders import snapshot
 from tests.conftest import PASSWORD, USERNAME, Appliance
 from tests.live import live_settings, seeded_kube, until
 
@@ -277,3 +279,26 @@ def sample(service: app.Service, name: str) -> float:
         for sample in metric.samples
         if sample.name == name
     )  # fmt: skip
+
+
+async def test_what_was_listed_is_set_aside_from_garbage_collection_at_the_first_complete_view(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not before (an incomplete view is still filling), and once."""
+    frozen: list[int] = []
+    monkeypatch.setattr(app.gc, "freeze", lambda: frozen.append(1))
+    views = [snapshot(hosts=["a.example.com"], complete=False), snapshot(hosts=["a.example.com"])]
+
+    class Filling:
+        async def snapshot(self) -> ClusterSnapshot:
+            return views.pop(0) if len(views) > 1 else views[0]
+
+        async def wait_for_change(self) -> None:
+            return None
+
+    source = app.SettlingSource(Filling())
+    assert not (await source.snapshot()).complete
+    assert frozen == []
+    assert (await source.snapshot()).complete
+    await source.snapshot()
+    assert frozen == [1]
