@@ -349,33 +349,41 @@ async def peer() -> AsyncIterator[tuple[MockAcos, Axapi]]:
         yield mock, other
 
 
-@pytest.mark.parametrize("vcs", [False, True], ids=["vrrp-a", "avcs"])
-async def test_a_standby_unit_gets_no_write_and_a_failover_is_followed(unit: AcosAppliance, vcs: bool) -> None:
+@asynccontextmanager
+async def synced_pair(unit: AcosAppliance, vcs: bool) -> AsyncIterator[tuple[MockAcos, Axapi, Bridge]]:
+    """``unit`` active and another unit standby (aVCS or VRRP-A), and a bridge given both that has
+    synced the active one: (the other unit's emulator, its aXAPI, the bridge)."""
     async with peer() as (other_mock, other):
         await unit.control("POST", "role", {"role": "active", "vcs": vcs})
         await other.control("POST", "role", {"role": "standby", "vcs": vcs})
         pair = unit.settings(adc={"url": [unit.mock.url, other_mock.url]})
         async with running_with(pair, cluster()) as bridge:
             assert (await bridge.cycle()).converged
-            assert bridge_unit(bridge) == unit.mock.url
-            assert (await unit.changes_since(0)) != []
-            # the failover: the first unit goes standby, the other takes over
-            await unit.control("POST", "role", {"role": "standby", "vcs": vcs})
-            await other.control("POST", "role", {"role": "active", "vcs": vcs})
-            seq = await unit.last_seq()
-            report = await bridge.cycle(resync=True)  # the role is read at each full read
-            assert report.converged  # the whole configuration made on the new active unit
-            assert bridge_unit(bridge) == other_mock.url
-            assert await unit.changes_since(seq) == []  # the standby got no write
-            assert (await partition(AcosAppliance(other_mock, other)))["slb/server"] != []
-            # both standby: no write anywhere, the cycle fails saying so
-            await other.control("POST", "role", {"role": "standby", "vcs": vcs})
-            other_seq = (await other.control("GET", "changes?since=0"))["total"]
-            waiting = await bridge.cycle(cluster(nodes=[]))
-            assert "no active ACOS unit" in waiting.error
-            assert (await other.control("GET", "changes?since=0"))["total"] == other_seq
-            assert await unit.changes_since(seq) == []
-            assert len(await bridge_sessions(unit)) + (await other.control("GET", "sessions"))["total"] == 2
+            yield other_mock, other, bridge
+
+
+@pytest.mark.parametrize("vcs", [False, True], ids=["vrrp-a", "avcs"])
+async def test_a_standby_unit_gets_no_write_and_a_failover_is_followed(unit: AcosAppliance, vcs: bool) -> None:
+    async with synced_pair(unit, vcs) as (other_mock, other, bridge):
+        assert bridge_unit(bridge) == unit.mock.url
+        assert (await unit.changes_since(0)) != []
+        # the failover: the first unit goes standby, the other takes over
+        await unit.control("POST", "role", {"role": "standby", "vcs": vcs})
+        await other.control("POST", "role", {"role": "active", "vcs": vcs})
+        seq = await unit.last_seq()
+        report = await bridge.cycle(resync=True)  # the role is read at each full read
+        assert report.converged  # the whole configuration made on the new active unit
+        assert bridge_unit(bridge) == other_mock.url
+        assert await unit.changes_since(seq) == []  # the standby got no write
+        assert (await partition(AcosAppliance(other_mock, other)))["slb/server"] != []
+        # both standby: no write anywhere, the cycle fails saying so
+        await other.control("POST", "role", {"role": "standby", "vcs": vcs})
+        other_seq = (await other.control("GET", "changes?since=0"))["total"]
+        waiting = await bridge.cycle(cluster(nodes=[]))
+        assert "no active ACOS unit" in waiting.error
+        assert (await other.control("GET", "changes?since=0"))["total"] == other_seq
+        assert await unit.changes_since(seq) == []
+        assert len(await bridge_sessions(unit)) + (await other.control("GET", "sessions"))["total"] == 2
 
 
 @pytest.mark.parametrize("vcs", [False, True], ids=["vrrp-a", "avcs"])
@@ -385,24 +393,19 @@ async def test_a_change_cycle_reads_the_role_first_and_writes_nothing_after_a_si
     """A change cycle plans on the state kept since the last read (of the first unit). A failover no
     error showed: the role read before writing finds the other unit active, and the cycle writes
     nothing anywhere (the other unit was not read). The next cycle reads it whole and writes there."""
-    async with peer() as (other_mock, other):
-        await unit.control("POST", "role", {"role": "active", "vcs": vcs})
-        await other.control("POST", "role", {"role": "standby", "vcs": vcs})
-        pair = unit.settings(adc={"url": [unit.mock.url, other_mock.url]})
-        async with running_with(pair, cluster()) as bridge:
-            assert (await bridge.cycle()).converged
-            await unit.control("POST", "role", {"role": "standby", "vcs": vcs})
-            await other.control("POST", "role", {"role": "active", "vcs": vcs})
-            seq = await unit.last_seq()
-            more = cluster(nodes=[*NODES, node("node-4", "10.0.0.4")])
-            refused = await bridge.cycle(more)  # only creates: planned on the kept state, no read
-            assert f"the active ACOS unit is now {other_mock.url}" in refused.error
-            assert await unit.changes_since(seq) == []
-            assert (await other.control("GET", "changes?since=0"))["total"] == 0
+    async with synced_pair(unit, vcs) as (other_mock, other, bridge):
+        await unit.control("POST", "role", {"role": "standby", "vcs": vcs})
+        await other.control("POST", "role", {"role": "active", "vcs": vcs})
+        seq = await unit.last_seq()
+        more = cluster(nodes=[*NODES, node("node-4", "10.0.0.4")])
+        refused = await bridge.cycle(more)  # only creates: planned on the kept state, no read
+        assert f"the active ACOS unit is now {other_mock.url}" in refused.error
+        assert await unit.changes_since(seq) == []
+        assert (await other.control("GET", "changes?since=0"))["total"] == 0
 
-            again = await bridge.cycle()
-            assert again.converged, again.error
-            assert bridge_unit(bridge) == other_mock.url
+        again = await bridge.cycle()
+        assert again.converged, again.error
+        assert bridge_unit(bridge) == other_mock.url
         assert await unit.changes_since(seq) == []
         assert len((await partition(AcosAppliance(other_mock, other)))["slb/server"]) == 4
 

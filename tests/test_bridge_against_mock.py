@@ -136,6 +136,16 @@ def cluster(hosts: list[str] | None = None, nodes: list[Any] | None = None, **kw
     return snapshot(nodes=NODES if nodes is None else nodes, hosts=claims, **kwargs)
 
 
+async def writes_nothing_more(bridge: Bridge, appliance: Emulated) -> None:
+    """One more cycle converges with an empty plan and no write: the appliance holds what is wanted."""
+    seq = await appliance.last_seq()
+    again = await bridge.cycle()
+    assert again.converged
+    assert again.plan is not None
+    assert again.plan.empty
+    assert await appliance.changes_since(seq) == []
+
+
 # ---------------------------------------------------------------------------- the appliance, per dialect
 
 
@@ -212,12 +222,7 @@ async def test_cold_sync_creates_everything_in_order_then_nothing(appliance: Emu
         assert kinds_in_order(writes) == COLD_ORDER[appliance.dialect]
         assert writes
         assert all(write.ok for write in writes)
-        seq = await appliance.last_seq()
-        again = await bridge.cycle()
-        assert again.converged
-        assert again.plan is not None
-        assert again.plan.empty
-        assert await appliance.changes_since(seq) == []
+        await writes_nothing_more(bridge, appliance)
 
 
 async def test_incremental_changes_write_only_the_difference(appliance: Emulated) -> None:
@@ -636,9 +641,4 @@ async def test_a_node_whose_address_changes_is_replaced_in_one_cycle_then_nothin
             "k8s-c1-node-3": ("10.0.0.3", True),
         }
         assert held.members == {pool: members(range(1, 4), pool) for pool in PORTS}
-        seq = await appliance.last_seq()
-        again = await bridge.cycle()
-        assert again.converged
-        assert again.plan is not None
-        assert again.plan.empty
-        assert await appliance.changes_since(seq) == []
+        await writes_nothing_more(bridge, appliance)
