@@ -348,8 +348,10 @@ DRIFT = {  # five edits an administrator makes by hand to what the bridge owns
 }
 
 
-@DIALECTS
-async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, dialect: str) -> None:
+@asynccontextmanager
+async def drifted(tmp_path: Path, dialect: str) -> AsyncIterator[tuple[Cluster, str, Bridge, int]]:
+    """A bridge that has settled the demo cluster, then an administrator's edits of our objects
+    (``DRIFT``): (the cluster, the foreign objects, the bridge, the change log's mark after the edits)."""
     async with (
         matrix(tmp_path, dialect=dialect) as (cluster, foreign),
         bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env) as bridge,
@@ -357,7 +359,12 @@ async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, diale
         await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
         for method, path, body in DRIFT[dialect]:
             await cluster.admin(method, path, body)
-        edited = await cluster.last_change()
+        yield cluster, foreign, bridge, await cluster.last_change()
+
+
+@DIALECTS
+async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, dialect: str) -> None:
+    async with drifted(tmp_path, dialect) as (cluster, foreign, bridge, edited):
         started = time.monotonic()
 
         await assert_settled(
@@ -373,14 +380,7 @@ async def test_manual_drift_is_repaired_on_the_next_resync(tmp_path: Path, diale
 async def test_drift_between_two_change_cycles_is_repaired_at_the_next_resync(tmp_path: Path, dialect: str) -> None:
     """A change cycle plans on the state the bridge kept since its last read: it does not see drift
     made since, and must not make it worse; the resync reads the appliance and repairs it."""
-    async with (
-        matrix(tmp_path, dialect=dialect) as (cluster, foreign),
-        bridge_process(cluster.adc_url, cluster.kubeconfig, "bridge-1", env=MATRIX_ENV | cluster.dialect_env) as bridge,
-    ):
-        await assert_settled(cluster, expected=[Expected()], foreign=foreign, bridges=[bridge], resync=False)
-        for method, path, body in DRIFT[dialect]:
-            await cluster.admin(method, path, body)
-        edited = await cluster.last_change()
+    async with drifted(tmp_path, dialect) as (cluster, foreign, bridge, edited):
         await cluster.kube_call("POST", "/api/v1/nodes", manifests.node(*NODE_D))  # a change: creates only
 
         expected = Expected(nodes=(*NODE_IPS.items(), NODE_D))
